@@ -1,0 +1,72 @@
+"""Configuration from the environment or a `.env` file (the names are the public contract in DESIGN.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{Path.home() / '.datagen' / 'datagen.db'}"
+
+
+def env(name: str) -> AliasChoices:
+    # Accept the public env name (e.g. OPENAI_API_KEY) and the field name (handy in tests: Settings(model=...)).
+    return AliasChoices(name, name.lower())
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    # --- LLM -------------------------------------------------------------------------------
+    openai_api_key: str | None = Field(None, validation_alias=env("OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(None, validation_alias=env("OPENAI_BASE_URL"))
+    model: str = Field("gpt-4o-mini", validation_alias=env("DATAGEN_MODEL"))
+    llm: Literal["openai", "local"] | None = Field(None, validation_alias=env("DATAGEN_LLM"))
+    local_model: Path | None = Field(None, validation_alias=env("DATAGEN_LOCAL_MODEL"))
+    request_timeout: float = Field(120.0, validation_alias=env("DATAGEN_REQUEST_TIMEOUT"))
+    max_retries: int = Field(6, validation_alias=env("DATAGEN_MAX_RETRIES"))
+
+    # --- Engine ----------------------------------------------------------------------------
+    concurrency: int = Field(16, ge=1, le=1024, validation_alias=env("DATAGEN_CONCURRENCY"))
+    batch_size: int = Field(10, ge=1, le=200, validation_alias=env("DATAGEN_BATCH_SIZE"))
+    max_count: int = Field(10_000, ge=1, validation_alias=env("DATAGEN_MAX_COUNT"))
+
+    # --- Storage and delivery --------------------------------------------------------------
+    database_url: str = Field(default_factory=_default_database_url, validation_alias=env("DATABASE_URL"))
+    output_dir: Path = Field(Path("."), validation_alias=env("DATAGEN_OUTPUT_DIR"))
+    progress_interval: float = Field(3.0, ge=0, validation_alias=env("DATAGEN_PROGRESS_INTERVAL"))
+    max_upload_bytes: int = Field(10 * 1024 * 1024, validation_alias=env("DATAGEN_MAX_UPLOAD_BYTES"))
+
+    # --- Telegram --------------------------------------------------------------------------
+    telegram_bot_token: str | None = Field(None, validation_alias=env("TELEGRAM_BOT_TOKEN"))
+    telegram_api_base_url: str | None = Field(None, validation_alias=env("TELEGRAM_API_BASE_URL"))
+    telegram_allowed_users: str = Field("", validation_alias=env("TELEGRAM_ALLOWED_USERS"))
+    telegram_webhook_url: str | None = Field(None, validation_alias=env("TELEGRAM_WEBHOOK_URL"))
+    telegram_webhook_secret: str | None = Field(None, validation_alias=env("TELEGRAM_WEBHOOK_SECRET"))
+
+    # --- Slack -----------------------------------------------------------------------------
+    slack_bot_token: str | None = Field(None, validation_alias=env("SLACK_BOT_TOKEN"))
+    slack_signing_secret: str | None = Field(None, validation_alias=env("SLACK_SIGNING_SECRET"))
+    slack_app_token: str | None = Field(None, validation_alias=env("SLACK_APP_TOKEN"))
+    slack_api_url: str | None = Field(None, validation_alias=env("SLACK_API_URL"))
+    slack_allowed_users: str = Field("", validation_alias=env("SLACK_ALLOWED_USERS"))
+    slack_allowed_channels: str = Field("", validation_alias=env("SLACK_ALLOWED_CHANNELS"))
+    port: int = Field(3000, validation_alias=env("PORT"))
+
+    @property
+    def llm_backend(self) -> Literal["openai", "local"]:
+        """`DATAGEN_LLM` wins; otherwise OpenAI-compatible when a key is set, else the embedded model."""
+        if self.llm:
+            return self.llm
+        return "openai" if self.openai_api_key else "local"
+
+
+def split_list(value: str) -> list[str]:
+    """'a, b  c' -> ['a', 'b', 'c'] for the *_ALLOWED_* settings."""
+    return [part for part in value.replace(",", " ").split() if part]

@@ -1,0 +1,8 @@
+"""Persistence for jobs, generated rows, conversations and feedback (sqlmodel).
+
+The core talks to `Store`; the tables in `storage.models` are an implementation detail.
+"""
+
+from storage.store import Store
+
+__all__ = ["Store"]

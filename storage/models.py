@@ -1,0 +1,70 @@
+"""The tables. JSON payloads are stored as text so SQLite and PostgreSQL behave the same."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Job(SQLModel, table=True):
+    """One generation run (a preview or a whole dataset). Everything needed to resume it is here."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = "dataset"  # "dataset" | "preview"
+    spec_json: str  # DatasetSpec as JSON
+    guidance_json: str = "{}"  # few-shot, avoid-list, feedback, uploaded rows (see core.generator.Guidance)
+    status: str = Field(default="pending", index=True)  # pending|running|done|failed|cancelled
+    conversation_id: int | None = Field(default=None, index=True, foreign_key="conversation.id")
+    model: str = ""
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    elapsed_seconds: float = 0.0  # generation time summed over runs (a resumed job adds up)
+
+
+class Example(SQLModel, table=True):
+    """One generated (or uploaded / kept) row, accepted or rejected with the reason."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(index=True, foreign_key="job.id")
+    label: str = ""  # "" for tasks without labels
+    fields_json: str  # the row's columns as JSON, e.g. {"text": ..., "label": ...}
+    dedupe_key: str = ""  # normalised form for exact duplicate detection
+    accepted: bool = Field(default=True, index=True)
+    reason: str | None = None  # why rejected: "duplicate", "near-duplicate", "bad label", ...
+    source: str = "synthetic"  # synthetic | kept (👍 from the preview) | uploaded
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Conversation(SQLModel, table=True):
+    """A chat on one channel: its state machine position and draft order survive restarts."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(index=True)  # "terminal" | "telegram" | "slack" | "test"
+    external_id: str = Field(index=True)  # ChatRef.conversation
+    user_id: str = ""
+    language: str = "en"  # the language the bot answers in
+    state: str = "start"
+    data_json: str = "{}"  # draft spec, offered choices, preview ids, uploads... (owned by core.dialog)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Feedback(SQLModel, table=True):
+    """👍/👎 on a preview example, or free-text feedback."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(index=True, foreign_key="conversation.id")
+    example_id: int | None = Field(default=None, foreign_key="example.id")
+    kind: str  # "up" | "down" | "text"
+    text: str = ""
+    created_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,25 @@
+"""`Store`: the queries the core needs, one facade over the engine.
+
+Job/example queries live in `storage.jobs`, conversation/feedback queries in
+`storage.conversations`; `Store` combines them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+
+from storage.conversations import ConversationQueries
+from storage.db import make_engine
+from storage.jobs import JobQueries
+
+
+class Store(JobQueries, ConversationQueries):
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def from_url(cls, url: str) -> "Store":
+        return cls(make_engine(url))
+
+    def close(self) -> None:
+        self.engine.dispose()
