@@ -48,6 +48,10 @@ class LLMBackend(Protocol):
     description: str
     #: True for the embedded model: the chat warns that quality is limited.
     is_local: bool
+    #: Hints for the engine (None = use the settings): a CPU model wants 1 request at a time
+    #: and small single-label batches; a server wants many requests in flight.
+    max_concurrency: int | None
+    batch_size: int | None
 
     async def complete(
         self,
