@@ -1,0 +1,319 @@
+"""`datagen generate SPEC -o FILE [--format ...] [--resume ID]`: one dataset from a spec file, no chat.
+
+Progress goes to stderr (a rich bar on a terminal, plain throttled lines when piped); the
+final summary goes to stdout. Exit codes: 0 done, 1 the job or the model failed, 2 bad input
+(spec, format, job id), 130 interrupted (the job can be resumed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from core.settings import Settings
+from core.spec import DatasetSpec, OutputFormat, SpecError
+
+if TYPE_CHECKING:  # the engine, storage and rich load after the spec is checked: bad input answers at once
+    from rich.console import Console
+
+    from core.generator import Generator, JobProgress, JobResult
+    from core.llm import LLMBackend
+    from storage.store import Store
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+#: How often the progress bar redraws on a terminal (the engine's callback interval there).
+TTY_REFRESH_SECONDS = 0.2
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or exc.__class__.__name__
+    return text.splitlines()[0]
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def _label_name(label: str) -> str:
+    return label or "rows"
+
+
+class _PlainProgress:
+    """One line per update, at most every `interval` seconds, and only when something changed."""
+
+    def __init__(self, stream: TextIO, interval: float) -> None:
+        self.stream = stream
+        self.interval = interval
+        self._last_time = float("-inf")
+        self._last_line = ""
+
+    def __enter__(self) -> "_PlainProgress":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+    def update(self, progress: JobProgress, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_time < self.interval:
+            return
+        per_label = ", ".join(
+            f"{label} {min(progress.accepted.get(label, 0), quota)}/{quota}"
+            for label, quota in progress.quotas.items() if label
+        )
+        tokens = progress.prompt_tokens + progress.completion_tokens
+        line = (f"job {progress.job_id}: {progress.done}/{progress.total} rows"
+                + (f" ({per_label})" if per_label else "")
+                + f"; {progress.rejected} rejected; {tokens:,} tokens")
+        if line != self._last_line:
+            print(line, file=self.stream, flush=True)
+            self._last_line, self._last_time = line, now
+
+
+class _RichProgress:
+    """A bar per label plus the total, with tokens used; drawn on stderr."""
+
+    def __init__(self, console: "Console") -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self._tasks: dict[str, int] = {}
+
+    def __enter__(self) -> "_RichProgress":
+        self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.__exit__(*exc)  # type: ignore[arg-type]
+
+    def update(self, progress: JobProgress, *, force: bool = False) -> None:
+        if not self._tasks:
+            for label, quota in progress.quotas.items():
+                if len(progress.quotas) > 1:
+                    self._tasks[label] = self._progress.add_task(_label_name(label), total=quota, info="")
+            self._tasks["\0total"] = self._progress.add_task("total", total=progress.total, info="")
+        for label, quota in progress.quotas.items():
+            if label in self._tasks:
+                self._progress.update(self._tasks[label], completed=min(progress.accepted.get(label, 0), quota))
+        tokens = progress.prompt_tokens + progress.completion_tokens
+        info = f"{tokens:,} tokens · {progress.rejected} rejected · {progress.duplicates} duplicates"
+        self._progress.update(self._tasks["\0total"], completed=progress.done, info=info)
+
+
+def _unwritable(path: Path) -> str | None:
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"cannot create the folder {folder}: {exc.strerror or exc}"
+    if not os.access(folder, os.W_OK):
+        return f"cannot write to the folder {folder}: permission denied"
+    return None
+
+
+def _resume_hint(spec_path: Path, output_path: Path, job_id: int) -> str:
+    return f"datagen generate {spec_path} -o {output_path} --resume {job_id}"
+
+
+def _announce_model(llm: LLMBackend) -> None:
+    print(f"model: {llm.description}", file=sys.stderr)
+    if llm.is_local:
+        print(
+            "note: this is a small model running on this computer, so quality is limited. For better data, "
+            "set OPENAI_API_KEY (and OPENAI_BASE_URL for any OpenAI-compatible server such as vLLM, Ollama "
+            "or a llama.cpp server) and run again.",
+            file=sys.stderr,
+        )
+
+
+async def _run_job(generator: Generator, job_id: int, settings: Settings) -> JobResult:
+    """Run the job with progress; SIGTERM stops it like Ctrl-C (rows kept, job resumable)."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    display: _RichProgress | _PlainProgress = (
+        _RichProgress(console) if console.is_terminal else _PlainProgress(sys.stderr, settings.progress_interval)
+    )
+    if console.is_terminal and not logging.getLogger().handlers:
+        from rich.logging import RichHandler
+
+        # The engine's warnings (retries, failed requests) print above the bars instead of through them.
+        logging.basicConfig(level=logging.WARNING, format="%(message)s",
+                            handlers=[RichHandler(console=console, show_time=False, show_path=False)])
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    try:
+        if task is not None:
+            loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    except (NotImplementedError, RuntimeError):  # Windows, or not the main thread
+        pass
+    last: list[JobProgress] = []
+
+    def on_progress(progress: JobProgress) -> None:
+        last[:] = [progress]
+        display.update(progress)
+
+    with display:
+        try:
+            return await generator.run(job_id, on_progress=on_progress)
+        finally:
+            if last:
+                display.update(last[0], force=True)
+
+
+def run_generate(
+    settings: Settings,
+    spec_path: Path,
+    output_path: Path,
+    fmt: str | None,
+    resume_job_id: int | None,
+) -> int:
+    spec_path, output_path = Path(spec_path), Path(output_path)
+    try:
+        spec = DatasetSpec.load(spec_path, max_count=settings.max_count)
+    except SpecError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    from core.export import ExportError, format_for_path
+    from storage.store import Store
+
+    if output_path.is_dir():
+        return _fail(f"{output_path} is a directory; give a file name such as {output_path / 'dataset.csv'}",
+                     EXIT_USAGE)
+    try:
+        output_format = format_for_path(output_path, spec.format, fmt)
+    except ExportError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    problem = _unwritable(output_path)
+    if problem:  # find out before spending tokens, not after
+        return _fail(problem, EXIT_USAGE)
+
+    try:
+        store = Store.from_url(settings.database_url)
+    except Exception as exc:  # a bad DATABASE_URL or an unreachable server: one line, not a traceback
+        return _fail(f"cannot open the database ({settings.database_url.split('@')[-1]}): {_first_line(exc)}",
+                     EXIT_FAILED)
+    try:
+        return _generate(settings, store, spec, spec_path, output_path, output_format, resume_job_id)
+    except KeyboardInterrupt:  # outside the job (starting the model, writing the file): nothing to resume yet
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        store.close()
+
+
+def _generate(
+    settings: Settings,
+    store: Store,
+    spec: DatasetSpec,
+    spec_path: Path,
+    output_path: Path,
+    output_format: OutputFormat,
+    resume_job_id: int | None,
+) -> int:
+    from core.export import ExportError, export_job
+    from core.generator import Generator
+    from core.llm import make_backend
+
+    job = store.get_job(resume_job_id) if resume_job_id is not None else None
+    if resume_job_id is not None:
+        if job is None:
+            return _fail(f"there is no job {resume_job_id} in the database; run without --resume to start one",
+                         EXIT_USAGE)
+        if job.kind != "dataset":
+            return _fail(f"job {resume_job_id} is a {job.kind}, not a dataset", EXIT_USAGE)
+        stored_spec = DatasetSpec.model_validate_json(job.spec_json, context={"max_count": 10**12})
+        if stored_spec != spec:
+            print(f"note: job {resume_job_id} was ordered with a different spec; it resumes as it was ordered",
+                  file=sys.stderr)
+        spec = stored_spec
+
+    result: JobResult | None = None  # None: the resumed job was already done, export what is stored
+    if job is None or job.status != "done":
+        try:
+            llm = make_backend(settings)
+        except Exception as exc:  # no model file, llama.cpp missing, bad base URL: say it in one line
+            return _fail(f"cannot start the model: {_first_line(exc)}", EXIT_FAILED)
+        _announce_model(llm)
+        generator = Generator(llm, store, settings)
+        if resume_job_id is not None:
+            job_id = resume_job_id
+            print(f"job {job_id}: resuming", file=sys.stderr)
+        else:
+            job_id = generator.create_job(spec)
+            print(f"job {job_id}: started ({spec.count} rows); if interrupted, resume with: "
+                  f"{_resume_hint(spec_path, output_path, job_id)}", file=sys.stderr)
+        outcome = _run(generator, llm, job_id, settings, spec_path, output_path)
+        if isinstance(outcome, int):
+            return outcome
+        if outcome.status != "done":
+            return _fail(
+                f"job {job_id} {outcome.status}: {outcome.error or 'no reason given'} (rows so far are kept; "
+                f"to try again: {_resume_hint(spec_path, output_path, job_id)})",
+                EXIT_FAILED,
+            )
+        result = outcome
+    else:
+        assert resume_job_id is not None
+        job_id = resume_job_id
+        print(f"job {job_id} is already done; exporting its rows", file=sys.stderr)
+
+    try:
+        exported = export_job(store, job_id, output_path, output_format)
+    except (OSError, ExportError) as exc:
+        return _fail(f"cannot write {output_path}: {_first_line(exc)}", EXIT_FAILED)
+    _summary(store, spec, job_id, exported.path, exported.card_path, exported.rows, result)
+    return EXIT_OK
+
+
+def _run(
+    generator: Generator, llm: LLMBackend, job_id: int, settings: Settings, spec_path: Path, output_path: Path
+) -> JobResult | int:
+    async def main() -> JobResult:
+        try:
+            return await _run_job(generator, job_id, settings)
+        finally:
+            await llm.aclose()
+
+    try:
+        return asyncio.run(main())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        counts = generator.store.accepted_counts(job_id)
+        print(
+            f"\ninterrupted: job {job_id} stopped with {sum(counts.values())} rows stored. "
+            f"Resume with: {_resume_hint(spec_path, output_path, job_id)}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        return _fail(f"job {job_id} failed: {_first_line(exc)}", EXIT_FAILED)
+
+
+def _summary(
+    store: Store, spec: DatasetSpec, job_id: int, path: Path, card_path: Path, rows: int,
+    result: JobResult | None,
+) -> None:
+    counts = store.accepted_counts(job_id)
+    parts = [f"{label} {counts.get(label, 0)}" for label in spec.quotas() if label]
+    if rows > sum(counts.values()):
+        parts.append(f"uploaded {rows - sum(counts.values())}")
+    print(f"wrote {path} ({rows} rows" + (f": {', '.join(parts)})" if parts else ")"))
+    print(f"card: {card_path}")
+    if result is not None:
+        tokens = result.prompt_tokens + result.completion_tokens
+        print(f"{tokens:,} tokens, {result.duplicates} duplicates removed, "
+              f"{sum(result.rejected.values())} rows rejected, {result.elapsed:.1f} s")

@@ -1,0 +1,313 @@
+"""Writers for a job's accepted rows: CSV, JSON, JSONL, OpenAI fine-tuning chat JSONL, and the dataset card.
+
+Columns are DESIGN.md's contract (classification `text,label`; multiple choice
+`question,option_a..option_d,answer`; qa `question,answer`). When the job holds uploaded rows,
+a `source` column (uploaded | synthetic) says which rows the model wrote. Rows come in the
+order they were stored (by id), so the same job always exports the same bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import yaml
+
+from core.quality import neutralise_cell
+from core.spec import DatasetSpec, OutputFormat, TaskType
+from storage.jobs import StoredRow
+from storage.models import Job
+from storage.store import Store
+
+#: File suffix for each format (openai_jsonl is JSONL too).
+SUFFIXES: dict[OutputFormat, str] = {
+    OutputFormat.csv: ".csv",
+    OutputFormat.json: ".json",
+    OutputFormat.jsonl: ".jsonl",
+    OutputFormat.openai_jsonl: ".jsonl",
+}
+_FORMAT_BY_SUFFIX = {".csv": OutputFormat.csv, ".json": OutputFormat.json, ".jsonl": OutputFormat.jsonl}
+_LETTERS = ("a", "b", "c", "d")
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    card_path: Path
+    rows: int
+
+
+class ExportError(ValueError):
+    """The job cannot be exported (unknown id, unknown format); the message is for the user."""
+
+
+# --- choosing a format ----------------------------------------------------------------------
+
+
+def parse_format(value: str | OutputFormat) -> OutputFormat:
+    try:
+        return OutputFormat(str(getattr(value, "value", value)).strip().lower())
+    except ValueError:
+        known = ", ".join(f.value for f in OutputFormat)
+        raise ExportError(f"unknown format {value!r}; use one of: {known}") from None
+
+
+def format_for_path(path: Path, spec_format: OutputFormat, explicit: str | OutputFormat | None = None) -> OutputFormat:
+    """--format wins; else the file's suffix (.csv/.json/.jsonl); else the spec's format.
+
+    A spec asking for openai_jsonl written to `x.jsonl` stays openai_jsonl: the suffix fits it.
+    """
+    if explicit is not None:
+        return parse_format(explicit)
+    suffix = path.suffix.lower()
+    if SUFFIXES[spec_format] == suffix:
+        return spec_format
+    return _FORMAT_BY_SUFFIX.get(suffix, spec_format)
+
+
+def card_path_for(path: Path) -> Path:
+    """`out.csv` -> `out.card.md`, beside the dataset."""
+    return path.with_name(f"{path.stem if path.suffix else path.name}.card.md")
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+def _load(store: Store, job_id: int) -> tuple[Job, DatasetSpec, list[StoredRow]]:
+    job = store.get_job(job_id)
+    if job is None:
+        raise ExportError(f"job {job_id} does not exist")
+    # Validated when the job was created; a later, lower max_count must not block its export.
+    spec = DatasetSpec.model_validate_json(job.spec_json, context={"max_count": 10**12})
+    rows = sorted(store.accepted_rows(job_id), key=lambda row: row.id)
+    return job, spec, rows
+
+
+def _has_uploaded(rows: list[StoredRow]) -> bool:
+    return any(row.source == "uploaded" for row in rows)
+
+
+def _source(row: StoredRow) -> str:
+    # 👍-kept preview rows were written by the model too: for the user they are synthetic.
+    return "uploaded" if row.source == "uploaded" else "synthetic"
+
+
+def _records(spec: DatasetSpec, rows: list[StoredRow]) -> list[dict[str, str]]:
+    with_source = _has_uploaded(rows)
+    records = []
+    for row in rows:
+        record = {column: str(row.fields.get(column, "")) for column in spec.columns}
+        if with_source:
+            record["source"] = _source(row)
+        records.append(record)
+    return records
+
+
+# --- formats --------------------------------------------------------------------------------
+
+
+def _csv(spec: DatasetSpec, records: list[dict[str, str]]) -> bytes:
+    columns = list(records[0]) if records else list(spec.columns)
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)  # RFC 4180: quotes fields with commas, quotes or newlines
+    writer.writerow(columns)
+    for record in records:
+        writer.writerow([neutralise_cell(record[column]) for column in columns])
+    return buffer.getvalue().encode("utf-8")
+
+
+def _json(records: list[dict[str, str]]) -> bytes:
+    return (json.dumps(records, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+# Line breaks other than \n that JSON may leave raw inside strings; readers using str.splitlines()
+# would cut a JSONL line at them, so they are written escaped.
+_UNICODE_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def _jsonl(lines: list[dict]) -> bytes:
+    return "".join(json.dumps(line, ensure_ascii=False).translate(_UNICODE_LINE_BREAKS) + "\n"
+                   for line in lines).encode("utf-8")
+
+
+def system_prompt(spec: DatasetSpec) -> str:
+    """The instruction a model fine-tuned on this dataset is trained to follow."""
+    about = f" about {spec.topic}" if spec.topic else ""
+    if spec.task == TaskType.classification:
+        labels = ", ".join(spec.labels)
+        return f"Classify the {spec.language} text{about}. Answer with exactly one label: {labels}."
+    if spec.task == TaskType.multiple_choice:
+        return (f"Answer the multiple-choice question{about} with the letter of the correct option "
+                f"(a, b, c or d).")
+    return f"Answer the question{about} in {spec.language}."
+
+
+def _chat_example(spec: DatasetSpec, system: str, record: dict[str, str]) -> dict:
+    if spec.task == TaskType.classification:
+        user, assistant = record["text"], record["label"]
+    elif spec.task == TaskType.multiple_choice:
+        options = "\n".join(f"{letter}) {record[f'option_{letter}']}" for letter in _LETTERS)
+        user, assistant = f"{record['question']}\n{options}", record["answer"]
+    else:
+        user, assistant = record["question"], record["answer"]
+    return {"messages": [
+        {"role": "system", "content": system},
+        {"role": "user", "content": user},
+        {"role": "assistant", "content": assistant},
+    ]}
+
+
+def _render(spec: DatasetSpec, rows: list[StoredRow], fmt: OutputFormat) -> bytes:
+    records = _records(spec, rows)
+    if fmt == OutputFormat.csv:
+        return _csv(spec, records)
+    if fmt == OutputFormat.json:
+        return _json(records)
+    if fmt == OutputFormat.jsonl:
+        return _jsonl(records)
+    # The fine-tuning format allows only `messages` per line, so no `source` here; the card
+    # says how many rows were uploaded.
+    system = system_prompt(spec)
+    return _jsonl([_chat_example(spec, system, record) for record in records])
+
+
+def render_dataset(store: Store, job_id: int, fmt: OutputFormat | str) -> bytes:
+    """The dataset file's bytes, in memory (chat channels attach them)."""
+    _, spec, rows = _load(store, job_id)
+    return _render(spec, rows, parse_format(fmt))
+
+
+# --- the dataset card -----------------------------------------------------------------------
+
+
+def _cell(value: object) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min {secs} s"
+
+
+def _utc(moment: datetime | None) -> str:
+    if moment is None:
+        return "-"
+    return moment.replace(tzinfo=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+# Rows that were fine but not needed are not a quality problem; say so in the card.
+_REASON_NOTES = {"over quota": "over quota (a good row arriving after its label was full)"}
+
+
+def _spec_fields(spec: DatasetSpec) -> dict[str, object]:
+    return {name: value for name, value in spec.model_dump(mode="json", exclude_none=True).items() if value != ""}
+
+
+def _card(store: Store, job: Job, spec: DatasetSpec, rows: list[StoredRow], file_name: str | None) -> str:
+    assert job.id is not None
+    synthetic = [row for row in rows if row.source != "uploaded"]
+    uploaded = len(rows) - len(synthetic)
+    rejected = store.rejected_reasons(job.id)
+    duplicates = sum(n for reason, n in rejected.items() if reason in ("duplicate", "near-duplicate"))
+    title = spec.topic or spec.task.value.replace("_", " ")
+    lines = [f"# Dataset card: {title}", ""]
+    if file_name:
+        lines += [f"File: `{file_name}`", ""]
+    lines += [
+        f"- Task: {spec.task.value}",
+        f"- Language: {spec.language}",
+        f"- Model: {job.model or 'unknown'}",
+        f"- Status: {job.status}" + (f" ({job.error})" if job.error else ""),
+        f"- Generated: {_utc(job.finished_at or job.started_at or job.created_at)}",
+        f"- Exported: {_utc(datetime.now(timezone.utc).replace(tzinfo=None))}",
+        f"- Rows: {len(rows)}" + (f" ({len(synthetic)} synthetic, {uploaded} uploaded)" if uploaded else ""),
+        "",
+    ]
+    if spec.task == TaskType.classification:
+        counts = Counter(row.label for row in synthetic)
+        uploaded_counts = Counter(row.label for row in rows if row.source == "uploaded")
+        ordered = spec.quotas()
+        header = "| Label | Ordered | Synthetic rows |" + (" Uploaded rows |" if uploaded else "")
+        lines += ["## Rows per label", "", header, "|---|---:|---:|" + ("---:|" if uploaded else "")]
+        for label in [*ordered, *sorted(set(counts) - set(ordered))]:
+            line = f"| {_cell(label)} | {ordered.get(label, 0)} | {counts.get(label, 0)} |"
+            lines.append(line + (f" {uploaded_counts.get(label, 0)} |" if uploaded else ""))
+        lines.append("")
+    elif spec.task == TaskType.multiple_choice:
+        answers = Counter(row.fields.get("answer", "") for row in synthetic)
+        lines += ["## Correct answers per letter", "", "| Answer | Rows |", "|---|---:|"]
+        lines += [f"| {letter} | {answers.get(letter, 0)} |" for letter in _LETTERS]
+        lines.append("")
+    lines += ["## Quality", ""]
+    lines.append(f"- Duplicates removed: {duplicates}")
+    if rejected:
+        lines += ["- Rows rejected, by reason:", ""]
+        lines += ["  | Reason | Rows |", "  |---|---:|"]
+        lines += [f"  | {_cell(_REASON_NOTES.get(reason, reason))} | {n} |"
+                  for reason, n in sorted(rejected.items(), key=lambda kv: (-kv[1], kv[0]))]
+    else:
+        lines.append("- Rows rejected: none")
+    lines += [
+        "",
+        "## Cost",
+        "",
+        f"- Requests: {job.requests}",
+        f"- Tokens: {job.prompt_tokens + job.completion_tokens:,} "
+        f"(prompt {job.prompt_tokens:,}, completion {job.completion_tokens:,})",
+        f"- Generation time: {_duration(job.elapsed_seconds)}",
+        "",
+        "## Spec",
+        "",
+        "Save this as a `.yaml` file to order the same dataset again: `datagen generate spec.yaml -o out.csv`.",
+        "",
+        "```yaml",
+        yaml.safe_dump(_spec_fields(spec), sort_keys=False, allow_unicode=True).rstrip(),
+        "```",
+        "",
+    ]
+    if uploaded:
+        lines += ["Rows marked `source: uploaded` came from the user's file; the others were written by the model.", ""]
+    return "\n".join(lines)
+
+
+def render_card(store: Store, job_id: int) -> str:
+    """The Markdown dataset card of a job."""
+    job, spec, rows = _load(store, job_id)
+    return _card(store, job, spec, rows, None)
+
+
+# --- files ----------------------------------------------------------------------------------
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    # A crash mid-write must not leave a truncated dataset that looks complete.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def export_job(store: Store, job_id: int, path: Path, fmt: OutputFormat | str | None = None) -> ExportResult:
+    """Write the dataset to `path` and its card to `<name>.card.md` beside it."""
+    path = Path(path)
+    job, spec, rows = _load(store, job_id)
+    chosen = format_for_path(path, spec.format, fmt)
+    _write_atomically(path, _render(spec, rows, chosen))
+    card_path = card_path_for(path)
+    _write_atomically(card_path, _card(store, job, spec, rows, path.name).encode("utf-8"))
+    return ExportResult(path=path, card_path=card_path, rows=len(rows))
