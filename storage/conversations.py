@@ -1,9 +1,83 @@
-"""Conversation and feedback queries (owned by the dialog)."""
+"""Conversation and feedback queries (owned by the dialog).
+
+A conversation is keyed by (channel, external_id): the same Telegram chat id on a new
+process finds its state, draft order and offered buttons again.
+"""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from storage.models import Conversation, Feedback, utcnow
 
 
 class ConversationQueries:
     engine: Engine
+
+    def get_or_create_conversation(self, channel: str, external_id: str, user_id: str = "") -> Conversation:
+        with Session(self.engine, expire_on_commit=False) as session:
+            found = session.exec(
+                select(Conversation)
+                .where(Conversation.channel == channel, Conversation.external_id == external_id)
+                .order_by(Conversation.id)  # type: ignore[arg-type]
+            ).first()
+            if found is not None:
+                return found
+            conversation = Conversation(channel=channel, external_id=external_id, user_id=user_id)
+            session.add(conversation)
+            session.commit()
+            session.refresh(conversation)
+            return conversation
+
+    def get_conversation(self, conversation_id: int) -> Conversation | None:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return session.get(Conversation, conversation_id)
+
+    def save_conversation(
+        self,
+        conversation_id: int,
+        *,
+        state: str | None = None,
+        data: dict[str, Any] | None = None,
+        language: str | None = None,
+    ) -> None:
+        """Write what changed; `data` replaces data_json as a whole (the dialog owns its shape)."""
+        with Session(self.engine) as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None:
+                raise KeyError(f"no conversation {conversation_id}")
+            if state is not None:
+                conversation.state = state
+            if data is not None:
+                conversation.data_json = json.dumps(data, ensure_ascii=False)
+            if language is not None:
+                conversation.language = language
+            conversation.updated_at = utcnow()
+            session.add(conversation)
+            session.commit()
+
+    def add_feedback(
+        self, conversation_id: int, kind: str, *, text: str = "", example_id: int | None = None
+    ) -> int:
+        """Store a 👍 ("up"), 👎 ("down") or free-text ("text") feedback row; returns its id."""
+        with Session(self.engine) as session:
+            row = Feedback(conversation_id=conversation_id, kind=kind, text=text, example_id=example_id)
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            assert row.id is not None
+            return row.id
+
+    def feedback_for(self, conversation_id: int) -> list[Feedback]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return list(
+                session.exec(
+                    select(Feedback)
+                    .where(Feedback.conversation_id == conversation_id)
+                    .order_by(Feedback.id)  # type: ignore[arg-type]
+                ).all()
+            )

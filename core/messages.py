@@ -1,0 +1,411 @@
+"""Every text the bot says to a user, in English and Polish.
+
+`text(lang, key, **values)` picks the user's language (falling back to English) and fills
+the placeholders. Keeping all wording here lets a translator work without reading the
+state machine, and lets tests check that a Polish user never gets an English sentence.
+"""
+
+from __future__ import annotations
+
+SUPPORTED_LANGUAGES = ("en", "pl")
+
+TEXTS: dict[str, dict[str, str]] = {
+    # --- greeting, help, model -------------------------------------------------------------
+    "welcome": {
+        "en": "Hi! I make labeled datasets for training and testing models. Tell me what you need, "
+        "in one sentence or step by step, or upload a CSV/JSON of your own examples to balance.",
+        "pl": "Cześć! Tworzę oznaczone zbiory danych do trenowania i testowania modeli. Napisz, czego "
+        "potrzebujesz, jednym zdaniem albo krok po kroku, albo wyślij własny plik CSV/JSON z przykładami "
+        "do zbalansowania.",
+    },
+    "help": {
+        "en": "I generate synthetic, labeled datasets with an LLM and send you the file (CSV, JSON or JSONL).\n"
+        "I ask for what is missing (task, labels, class balance, count, language, tone, format), show a few "
+        "preview examples you can rate with 👍/👎 or comment on, then generate everything.\n\n"
+        "Example orders:\n"
+        "• 200 customer reviews of a restaurant, positive or negative, 70% positive, CSV\n"
+        "• 50 chatbot messages, labels: greeting, order_status, cancel_order, complaint, goodbye, in German\n\n"
+        "You can also upload a CSV/JSON with columns text,label and I will top up the rare labels.\n"
+        "Commands: /new start over · /status where are we · /cancel stop · /help this text",
+        "pl": "Generuję syntetyczne, oznaczone zbiory danych za pomocą LLM i wysyłam plik (CSV, JSON lub JSONL).\n"
+        "Dopytuję o brakujące rzeczy (zadanie, etykiety, proporcje klas, liczba, język, ton, format), pokazuję "
+        "kilka przykładów do oceny 👍/👎 lub komentarza, a potem generuję całość.\n\n"
+        "Przykładowe zamówienia:\n"
+        "• wygeneruj 50 przykładów, 40 pozytywnych i 10 negatywnych, po polsku\n"
+        "• 100 wiadomości do chatbota, etykiety: powitanie, status_zamówienia, reklamacja, pożegnanie, format JSON\n\n"
+        "Możesz też wysłać plik CSV/JSON z kolumnami text,label, a uzupełnię rzadkie etykiety.\n"
+        "Komendy: /new od nowa · /status gdzie jesteśmy · /cancel przerwij · /help ta pomoc",
+    },
+    "model_info": {
+        "en": "Answers come from {model}.",
+        "pl": "Odpowiada model {model}.",
+    },
+    "local_warning": {
+        "en": "Note: this is a small model running on this computer, so quality is limited. For better data, "
+        "set OPENAI_API_KEY (and OPENAI_BASE_URL for any OpenAI-compatible server) and restart.",
+        "pl": "Uwaga: to mały model działający na tym komputerze, więc jakość jest ograniczona. Dla lepszych "
+        "danych ustaw OPENAI_API_KEY (oraz OPENAI_BASE_URL dla dowolnego serwera zgodnego z OpenAI) i uruchom "
+        "ponownie.",
+    },
+    # --- questions, one missing thing at a time ---------------------------------------------
+    "ask_task": {
+        "en": "What kind of dataset do you need?",
+        "pl": "Jakiego rodzaju zbioru danych potrzebujesz?",
+    },
+    "ask_topic": {
+        "en": "What is the topic or domain? (e.g. “restaurant reviews”, “support tickets of an online shop”, or “any”)",
+        "pl": "Jaki jest temat lub dziedzina? (np. „recenzje restauracji”, „zgłoszenia do sklepu internetowego” albo „dowolny”)",
+    },
+    "ask_labels": {
+        "en": "Which labels? Write them separated by commas (e.g. “positive, negative, neutral”).",
+        "pl": "Jakie etykiety? Wypisz je po przecinku (np. „pozytywny, negatywny, neutralny”).",
+    },
+    "ask_count": {
+        "en": "How many examples? (you can also give the balance, e.g. “2 negative and 8 positive” or “70% positive”)",
+        "pl": "Ile przykładów? (możesz też podać proporcje, np. „2 negatywne i 8 pozytywnych” albo „70% pozytywnych”)",
+    },
+    "ask_language": {
+        "en": "In which language should the examples be?",
+        "pl": "W jakim języku mają być przykłady?",
+    },
+    "ask_language_other": {
+        "en": "Type the language (e.g. “French”).",
+        "pl": "Wpisz język (np. „francuski”).",
+    },
+    "ask_tone": {
+        "en": "Which tone or style?",
+        "pl": "Jaki ton lub styl?",
+    },
+    "ask_format": {
+        "en": "Which file format?",
+        "pl": "Jaki format pliku?",
+    },
+    "ask_generic": {
+        "en": "Please tell me the {field}.",
+        "pl": "Podaj proszę: {field}.",
+    },
+    "default_hint": {
+        "en": "(default: {value})",
+        "pl": "(domyślnie: {value})",
+    },
+    "custom_labels_prompt": {
+        "en": "Describe the task and its labels, e.g. “support tickets, labels: billing, bug, feature_request”.",
+        "pl": "Opisz zadanie i etykiety, np. „zgłoszenia, etykiety: płatności, błąd, nowa_funkcja”.",
+    },
+    "other_language_prompt": {
+        "en": "Type the language of the examples.",
+        "pl": "Wpisz język przykładów.",
+    },
+    # --- summary --------------------------------------------------------------------------
+    "summary_intro": {
+        "en": "Here is your order:",
+        "pl": "Oto Twoje zamówienie:",
+    },
+    "summary_upload": {
+        "en": "Plus your {rows} uploaded rows ({uploaded}); the file will have {totals}. New rows are checked against yours.",
+        "pl": "Do tego Twoje {rows} wgrane wiersze ({uploaded}); plik będzie miał {totals}. Nowe wiersze są porównywane z Twoimi.",
+    },
+    "summary_feedback": {
+        "en": "Your feedback so far: {items}",
+        "pl": "Twoje dotychczasowe uwagi: {items}",
+    },
+    "summary_kept": {
+        "en": "👍 examples kept: {n}",
+        "pl": "Zachowane przykłady 👍: {n}",
+    },
+    "change_prompt": {
+        "en": "Tell me what to change, e.g. “make it 500”, “add a neutral label”, “in German”, “more formal”, “as JSON”.",
+        "pl": "Napisz, co zmienić, np. „zrób 500”, „dodaj etykietę neutralny”, „po niemiecku”, „bardziej formalnie”, „jako JSON”.",
+    },
+    "spec_problem": {
+        "en": "That order can't be generated yet: {error}",
+        "pl": "Tego zamówienia nie da się jeszcze wygenerować: {error}",
+    },
+    "yes_without_order": {
+        "en": "Happy to! First tell me what dataset you need.",
+        "pl": "Chętnie! Najpierw napisz, jakiego zbioru danych potrzebujesz.",
+    },
+    # --- preview --------------------------------------------------------------------------
+    "preview_working": {
+        "en": "Making {n} preview examples…",
+        "pl": "Przygotowuję {n} przykładów do podglądu…",
+    },
+    "preview_intro": {
+        "en": "Preview ({n} examples). Rate them with 👍/👎 (👍 rows stay in the dataset), or write what to improve "
+        "(e.g. “shorter”, “the negatives are too mild”). Then Generate all, or ask for a New preview.",
+        "pl": "Podgląd ({n} przykładów). Oceń je 👍/👎 (przykłady 👍 zostaną w zbiorze) albo napisz, co poprawić "
+        "(np. „krótsze”, „negatywne są zbyt łagodne”). Potem Generuj całość albo Nowy podgląd.",
+    },
+    "preview_failed": {
+        "en": "I couldn't make the preview: {error}. Your order is saved; press New preview to try again.",
+        "pl": "Nie udało się przygotować podglądu: {error}. Zamówienie jest zapisane; naciśnij Nowy podgląd, by spróbować ponownie.",
+    },
+    "preview_busy": {
+        "en": "The preview is still being made, one moment…",
+        "pl": "Podgląd jeszcze się tworzy, chwileczkę…",
+    },
+    "rated_up": {
+        "en": "👍 #{number} noted: it stays in the dataset and guides the next examples.",
+        "pl": "👍 #{number} zapisane: zostaje w zbiorze i będzie wzorem dla kolejnych przykładów.",
+    },
+    "rated_down": {
+        "en": "👎 #{number} noted: it won't be in the dataset and the model will avoid similar ones.",
+        "pl": "👎 #{number} zapisane: nie trafi do zbioru, a model będzie unikał podobnych.",
+    },
+    "rating_unknown": {
+        "en": "There is no example #{number} in the current preview.",
+        "pl": "W bieżącym podglądzie nie ma przykładu #{number}.",
+    },
+    "no_preview": {
+        "en": "There is no preview to rate yet.",
+        "pl": "Nie ma jeszcze podglądu do oceny.",
+    },
+    "feedback_noted": {
+        "en": "Noted: “{feedback}”. It goes into the next preview and the full dataset. Generate all, or see a New preview?",
+        "pl": "Zapisane: „{feedback}”. Uwzględnię to w nowym podglądzie i w całym zbiorze. Generować całość czy pokazać Nowy podgląd?",
+    },
+    # --- generation -----------------------------------------------------------------------
+    "generate_ack": {
+        "en": "Started generating {total} rows (job #{job}). I'll keep one progress message updated here and send the file when it's ready.",
+        "pl": "Zaczynam generować {total} wierszy (zadanie #{job}). Będę aktualizować tu postęp i wyślę plik, gdy będzie gotowy.",
+    },
+    "progress_running": {
+        "en": "Job #{job}: {done}/{total} rows ({percent}%), rejected {rejected}, duplicates {duplicates}",
+        "pl": "Zadanie #{job}: {done}/{total} wierszy ({percent}%), odrzucone {rejected}, duplikaty {duplicates}",
+    },
+    "progress_done": {
+        "en": "Job #{job}: done, {done}/{total} rows.",
+        "pl": "Zadanie #{job}: gotowe, {done}/{total} wierszy.",
+    },
+    "progress_cancelled": {
+        "en": "Job #{job}: cancelled at {done}/{total} rows.",
+        "pl": "Zadanie #{job}: przerwane przy {done}/{total} wierszach.",
+    },
+    "progress_failed": {
+        "en": "Job #{job}: failed ({error}).",
+        "pl": "Zadanie #{job}: nie powiodło się ({error}).",
+    },
+    "job_failed": {
+        "en": "Generation failed: {error}. Your order is saved; press Generate all to try again (rows made so far are kept).",
+        "pl": "Generowanie nie powiodło się: {error}. Zamówienie jest zapisane; naciśnij Generuj całość, by spróbować ponownie (dotychczasowe wiersze zostają).",
+    },
+    "caption": {
+        "en": "{filename}: {rows} rows ({per_label}). Rejected: {rejected}, duplicates removed: {duplicates}, tokens: {tokens}.",
+        "pl": "{filename}: {rows} wierszy ({per_label}). Odrzucone: {rejected}, usunięte duplikaty: {duplicates}, tokeny: {tokens}.",
+    },
+    "caption_sources": {
+        "en": "The source column tells synthetic rows from yours: {sources}.",
+        "pl": "Kolumna source odróżnia wiersze syntetyczne od Twoich: {sources}.",
+    },
+    "card_caption": {
+        "en": "Dataset card: how this dataset was made.",
+        "pl": "Karta zbioru danych: jak powstał ten zbiór.",
+    },
+    "after_delivery": {
+        "en": "Done! Want changes? Tell me (e.g. “make it 500”), or /new for a new order.",
+        "pl": "Gotowe! Chcesz zmian? Napisz (np. „zrób 500”) albo /new, by zacząć nowe zamówienie.",
+    },
+    "busy_generating": {
+        "en": "Your dataset is being generated (job #{job}, {done}/{total}). I'll send the file here; /cancel stops it.",
+        "pl": "Zbiór się generuje (zadanie #{job}, {done}/{total}). Wyślę tu plik; /cancel przerywa.",
+    },
+    "resumed": {
+        "en": "I was restarted: continuing job #{job} ({done}/{total} rows already made).",
+        "pl": "Zostałem uruchomiony ponownie: kontynuuję zadanie #{job} (gotowe już {done}/{total} wierszy).",
+    },
+    # --- cancel, status, commands ---------------------------------------------------------
+    "job_cancelled": {
+        "en": "Stopped job #{job}. The rows made so far are kept; Generate all continues from there.",
+        "pl": "Przerwałem zadanie #{job}. Dotychczasowe wiersze zostają; Generuj całość kontynuuje od tego miejsca.",
+    },
+    "order_cancelled": {
+        "en": "Order dropped. Tell me a new one whenever you like.",
+        "pl": "Zamówienie anulowane. Napisz nowe, kiedy chcesz.",
+    },
+    "nothing_to_cancel": {
+        "en": "Nothing to cancel right now.",
+        "pl": "Nie ma teraz nic do przerwania.",
+    },
+    "new_order": {
+        "en": "Starting over. What dataset do you need?",
+        "pl": "Zaczynamy od nowa. Jakiego zbioru danych potrzebujesz?",
+    },
+    "status_empty": {
+        "en": "No order yet. Tell me what dataset you need, or /help for examples.",
+        "pl": "Nie ma jeszcze zamówienia. Napisz, jakiego zbioru potrzebujesz, albo /help po przykłady.",
+    },
+    "status_draft": {
+        "en": "Order so far:\n{summary}\nStill missing: {missing}.",
+        "pl": "Zamówienie do tej pory:\n{summary}\nBrakuje jeszcze: {missing}.",
+    },
+    "status_ready": {
+        "en": "Order ready:\n{summary}",
+        "pl": "Zamówienie gotowe:\n{summary}",
+    },
+    "status_job": {
+        "en": "Job #{job} ({kind}): {status}, {done}/{total} rows.",
+        "pl": "Zadanie #{job} ({kind}): {status}, {done}/{total} wierszy.",
+    },
+    "unknown_command": {
+        "en": "I don't know the command {command}. Try /new, /status, /cancel or /help.",
+        "pl": "Nie znam komendy {command}. Spróbuj /new, /status, /cancel lub /help.",
+    },
+    "empty_input": {
+        "en": "I got an empty message. Tell me what dataset you need, or /help for examples.",
+        "pl": "Dostałem pustą wiadomość. Napisz, jakiego zbioru potrzebujesz, albo /help po przykłady.",
+    },
+    "not_understood": {
+        "en": "I didn't understand that. Describe the dataset you need, e.g. “100 tweets about football, "
+        "positive or negative”, or /help.",
+        "pl": "Nie zrozumiałem. Opisz zbiór, którego potrzebujesz, np. „100 tweetów o piłce nożnej, "
+        "pozytywne lub negatywne”, albo /help.",
+    },
+    "choice_out_of_range": {
+        "en": "There is no option {number}; pick 1 to {last}.",
+        "pl": "Nie ma opcji {number}; wybierz od 1 do {last}.",
+    },
+    "pick_option": {
+        "en": "Pick an option (type its number) or tell me what to change:",
+        "pl": "Wybierz opcję (wpisz jej numer) albo napisz, co zmienić:",
+    },
+    "stale_button": {
+        "en": "That button belongs to an earlier step. Here is where we are:",
+        "pl": "Ten przycisk dotyczy wcześniejszego kroku. Oto gdzie jesteśmy:",
+    },
+    "internal_error": {
+        "en": "Sorry, something went wrong on my side. Your order is safe; try again, or /status to see where we are.",
+        "pl": "Przepraszam, coś poszło nie tak po mojej stronie. Twoje zamówienie jest bezpieczne; spróbuj ponownie "
+        "albo wpisz /status.",
+    },
+    "llm_unavailable": {
+        "en": "The language model is not available: {error}",
+        "pl": "Model językowy jest niedostępny: {error}",
+    },
+    # --- uploads --------------------------------------------------------------------------
+    "upload_too_big": {
+        "en": "{filename} is too big ({size}); the limit is {limit}.",
+        "pl": "Plik {filename} jest za duży ({size}); limit to {limit}.",
+    },
+    "upload_bad_type": {
+        "en": "I can read CSV or JSON files with labeled examples; {filename} is neither.",
+        "pl": "Czytam pliki CSV lub JSON z oznaczonymi przykładami; {filename} nie jest żadnym z nich.",
+    },
+    "upload_not_utf8": {
+        "en": "{filename} is not UTF-8 text. Save it as “CSV UTF-8” and send it again.",
+        "pl": "Plik {filename} nie jest tekstem UTF-8. Zapisz go jako „CSV UTF-8” i wyślij ponownie.",
+    },
+    "upload_empty": {
+        "en": "{filename} has no examples in it.",
+        "pl": "W pliku {filename} nie ma żadnych przykładów.",
+    },
+    "upload_unreadable": {
+        "en": "I couldn't read {filename}: {error}",
+        "pl": "Nie udało się odczytać pliku {filename}: {error}",
+    },
+    "upload_ask_columns": {
+        "en": "{filename} has the columns {columns}, but I need a text column and a label column. Which is which? "
+        "Answer like “text=review, label=stars”.",
+        "pl": "Plik {filename} ma kolumny {columns}, a potrzebuję kolumny z tekstem i kolumny z etykietą. Która jest "
+        "która? Odpowiedz np. „text=recenzja, label=ocena”.",
+    },
+    "upload_bad_columns": {
+        "en": "Those aren't columns of the file. The columns are: {columns}. Answer like “text=review, label=stars”.",
+        "pl": "To nie są kolumny tego pliku. Kolumny to: {columns}. Odpowiedz np. „text=recenzja, label=ocena”.",
+    },
+    "upload_one_label": {
+        "en": "All {rows} rows of {filename} have the same label ({label}); I need at least two labels to balance. "
+        "Tell me the other labels and counts (e.g. “labels: positive, negative, 50 of each”).",
+        "pl": "Wszystkie {rows} wiersze pliku {filename} mają tę samą etykietę ({label}); do zbalansowania potrzebuję "
+        "co najmniej dwóch. Podaj pozostałe etykiety i liczby (np. „etykiety: pozytywny, negatywny, po 50”).",
+    },
+    "upload_report": {
+        "en": "Read {rows} rows from {filename}: {per_label}.{skipped}",
+        "pl": "Wczytałem {rows} wierszy z {filename}: {per_label}.{skipped}",
+    },
+    "upload_skipped": {
+        "en": " Skipped {n} rows with an empty text or label.",
+        "pl": " Pominąłem {n} wierszy z pustym tekstem lub etykietą.",
+    },
+    "upload_offer": {
+        "en": "To balance the classes I would generate {plan} (total {total} new rows), marked as synthetic in the file. "
+        "Or name the counts you want per label (e.g. “100 of each”).",
+        "pl": "Aby zbalansować klasy, wygeneruję {plan} (razem {total} nowych wierszy), oznaczonych w pliku jako "
+        "syntetyczne. Albo podaj liczby, jakie chcesz mieć dla każdej etykiety (np. „po 100”).",
+    },
+    "upload_balanced": {
+        "en": "The classes are already balanced. Name the counts you want per label (e.g. “100 of each”) and I'll top them up.",
+        "pl": "Klasy są już zbalansowane. Podaj, ile chcesz mieć przykładów każdej etykiety (np. „po 100”), a uzupełnię.",
+    },
+    "upload_target_reached": {
+        "en": "You already have that many rows for every label; name bigger counts.",
+        "pl": "Masz już tyle wierszy dla każdej etykiety; podaj większe liczby.",
+    },
+    # --- button labels --------------------------------------------------------------------
+    "btn_preview": {"en": "Generate preview", "pl": "Generuj podgląd"},
+    "btn_change": {"en": "Change something", "pl": "Zmień coś"},
+    "btn_cancel": {"en": "Cancel", "pl": "Anuluj"},
+    "btn_generate_all": {"en": "Generate all", "pl": "Generuj całość"},
+    "btn_new_preview": {"en": "New preview", "pl": "Nowy podgląd"},
+    "btn_balance": {"en": "Generate {total} to balance", "pl": "Wygeneruj {total} do zbalansowania"},
+    "btn_default": {"en": "Use default: {value}", "pl": "Domyślnie: {value}"},
+    "btn_other": {"en": "Other…", "pl": "Inny…"},
+    "btn_any_topic": {"en": "Any topic", "pl": "Dowolny temat"},
+    "task_sentiment": {"en": "Sentiment (positive/negative)", "pl": "Sentyment (pozytywny/negatywny)"},
+    "task_intent": {"en": "Chatbot intents", "pl": "Intencje chatbota"},
+    "task_toxicity": {"en": "Toxic / non-toxic", "pl": "Toksyczne / nietoksyczne"},
+    "task_quiz": {"en": "Quiz questions (4 options)", "pl": "Pytania quizowe (4 odpowiedzi)"},
+    "task_qa": {"en": "Questions & answers", "pl": "Pytania i odpowiedzi"},
+    "task_custom": {"en": "Custom labels", "pl": "Własne etykiety"},
+    "lang_English": {"en": "English", "pl": "angielski"},
+    "lang_Polish": {"en": "Polish", "pl": "polski"},
+    "lang_German": {"en": "German", "pl": "niemiecki"},
+    "lang_Spanish": {"en": "Spanish", "pl": "hiszpański"},
+    "tone_neutral": {"en": "neutral", "pl": "neutralny"},
+    "tone_casual": {"en": "casual", "pl": "swobodny"},
+    "tone_formal": {"en": "formal", "pl": "formalny"},
+    "tone_enthusiastic": {"en": "enthusiastic", "pl": "entuzjastyczny"},
+    "field_task": {"en": "task", "pl": "zadanie"},
+    "field_topic": {"en": "topic", "pl": "temat"},
+    "field_labels": {"en": "labels", "pl": "etykiety"},
+    "field_count": {"en": "number of examples", "pl": "liczba przykładów"},
+    "field_label_counts": {"en": "class balance", "pl": "proporcje klas"},
+    "field_language": {"en": "language", "pl": "język"},
+    "field_tone": {"en": "tone", "pl": "ton"},
+    "field_format": {"en": "format", "pl": "format"},
+    "job_status_pending": {"en": "waiting", "pl": "oczekuje"},
+    "job_status_running": {"en": "running", "pl": "w toku"},
+    "job_status_done": {"en": "done", "pl": "gotowe"},
+    "job_status_failed": {"en": "failed", "pl": "nieudane"},
+    "job_status_cancelled": {"en": "cancelled", "pl": "przerwane"},
+    "job_kind_preview": {"en": "preview", "pl": "podgląd"},
+    "job_kind_dataset": {"en": "dataset", "pl": "zbiór"},
+}
+
+
+def normalise_language(lang: str | None) -> str:
+    return lang if lang in SUPPORTED_LANGUAGES else "en"
+
+
+def text(lang: str | None, key: str, **values: object) -> str:
+    """The message `key` in `lang` (English when missing), placeholders filled from `values`."""
+    variants = TEXTS.get(key)
+    if variants is None:
+        # A missing key is our bug; show the key rather than crash the conversation.
+        return key
+    template = variants.get(normalise_language(lang)) or variants["en"]
+    return template.format(**values) if values else template
+
+
+def label_or(lang: str | None, key: str, fallback: str) -> str:
+    """A button label from TEXTS when we have one, else `fallback` (e.g. a preset name)."""
+    return text(lang, key) if key in TEXTS else fallback
+
+
+def human_size(size: int) -> str:
+    units = ["B", "KB", "MB", "GB"]
+    value = float(size)
+    for unit in units:
+        if value < 1024 or unit == units[-1]:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
