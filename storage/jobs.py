@@ -1,9 +1,201 @@
-"""Job and example queries (owned by the generation engine)."""
+"""Job and example queries (owned by the generation engine).
+
+Sync sqlmodel/SQLAlchemy calls; the engine runs the per-batch writes in a worker thread
+(`asyncio.to_thread`) so the event loop keeps serving requests while a batch is committed.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, update
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from storage.models import Example, Job, utcnow
+
+#: Jobs that may still need work (a crash leaves "running" behind).
+UNFINISHED_STATUSES = ("pending", "running")
+#: Rows that count toward the quotas ("uploaded" rows are context, not part of the order).
+QUOTA_SOURCES = ("synthetic", "kept")
+
+
+@dataclass(frozen=True)
+class StoredRow:
+    id: int
+    label: str
+    fields: dict[str, str]
+    source: str
+
+
+@dataclass
+class NewRow:
+    """A row to store: accepted, or rejected with the reason."""
+
+    fields: dict[str, Any]
+    label: str = ""
+    accepted: bool = True
+    reason: str | None = None
+    source: str = "synthetic"
+    dedupe_key: str = ""
 
 
 class JobQueries:
     engine: Engine
+
+    # --- jobs -------------------------------------------------------------------------------
+
+    def create_job(
+        self,
+        spec_json: str,
+        *,
+        guidance_json: str = "{}",
+        kind: str = "dataset",
+        conversation_id: int | None = None,
+        model: str = "",
+    ) -> int:
+        with Session(self.engine) as session:
+            job = Job(spec_json=spec_json, guidance_json=guidance_json, kind=kind,
+                      conversation_id=conversation_id, model=model)
+            session.add(job)
+            session.commit()
+            assert job.id is not None
+            return job.id
+
+    def get_job(self, job_id: int) -> Job | None:
+        with Session(self.engine) as session:
+            return session.get(Job, job_id)
+
+    def update_job(self, job_id: int, **values: Any) -> None:
+        """Set columns of a job: update_job(7, status="running", started_at=...)."""
+        with Session(self.engine) as session:
+            session.execute(update(Job).where(col(Job.id) == job_id).values(**values))
+            session.commit()
+
+    def start_job(self, job_id: int, *, model: str = "") -> None:
+        """Mark a job running; `started_at` keeps the first start across resumes."""
+        with Session(self.engine) as session:
+            job = session.get(Job, job_id)
+            if job is None:
+                raise KeyError(f"job {job_id} does not exist")
+            job.status = "running"
+            job.error = None
+            job.finished_at = None
+            if job.started_at is None:
+                job.started_at = utcnow()
+            if model:
+                job.model = model
+            session.add(job)
+            session.commit()
+
+    def finish_job(self, job_id: int, status: str, *, error: str | None = None, elapsed: float = 0.0) -> None:
+        """Final status of one run; the run's generation time is added to the job's total."""
+        with Session(self.engine) as session:
+            session.execute(
+                update(Job)
+                .where(col(Job.id) == job_id)
+                .values(status=status, error=error, finished_at=utcnow(),
+                        elapsed_seconds=Job.elapsed_seconds + elapsed)
+            )
+            session.commit()
+
+    def unfinished_jobs(self, kind: str | None = None) -> list[Job]:
+        """Jobs left pending or running (e.g. by a crash), oldest first: candidates for resuming."""
+        with Session(self.engine) as session:
+            query = select(Job).where(col(Job.status).in_(UNFINISHED_STATUSES))
+            if kind is not None:
+                query = query.where(Job.kind == kind)
+            return list(session.exec(query.order_by(col(Job.id))).all())
+
+    def jobs_for_conversation(self, conversation_id: int) -> list[Job]:
+        with Session(self.engine) as session:
+            query = select(Job).where(Job.conversation_id == conversation_id).order_by(col(Job.id))
+            return list(session.exec(query).all())
+
+    # --- examples ---------------------------------------------------------------------------
+
+    def add_examples(
+        self,
+        job_id: int,
+        rows: Sequence[NewRow],
+        *,
+        requests: int = 0,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+    ) -> None:
+        """Store one batch (accepted and rejected rows) and add its token usage to the job, in
+        one transaction: after this returns, the batch survives a crash."""
+        now = utcnow()
+        values = [
+            {"job_id": job_id, "label": row.label, "fields_json": json.dumps(row.fields, ensure_ascii=False),
+             "dedupe_key": row.dedupe_key, "accepted": row.accepted, "reason": row.reason,
+             "source": row.source, "created_at": now}
+            for row in rows
+        ]
+        with self.engine.begin() as conn:
+            if values:
+                conn.execute(insert(Example), values)  # one executemany, not one ORM object per row
+            if requests or prompt_tokens or completion_tokens:
+                conn.execute(
+                    update(Job)
+                    .where(col(Job.id) == job_id)
+                    .values(requests=Job.requests + requests,
+                            prompt_tokens=Job.prompt_tokens + prompt_tokens,
+                            completion_tokens=Job.completion_tokens + completion_tokens)
+                )
+
+    def accepted_rows(self, job_id: int, *, sources: Iterable[str] | None = None) -> list[StoredRow]:
+        """Accepted rows in the order they were stored (uploaded rows included unless `sources` says)."""
+        query = (
+            select(Example.id, Example.label, Example.fields_json, Example.source)
+            .where(Example.job_id == job_id, col(Example.accepted).is_(True))
+            .order_by(col(Example.id))
+        )
+        if sources is not None:
+            query = query.where(col(Example.source).in_(list(sources)))
+        with Session(self.engine) as session:
+            return [StoredRow(id=row_id, label=label, fields=json.loads(fields), source=source)
+                    for row_id, label, fields, source in session.exec(query).all()]
+
+    def accepted_counts(self, job_id: int) -> dict[str, int]:
+        """Accepted rows per label that count toward the quotas (synthetic and kept)."""
+        query = (
+            select(Example.label, func.count())
+            .where(Example.job_id == job_id, col(Example.accepted).is_(True),
+                   col(Example.source).in_(QUOTA_SOURCES))
+            .group_by(Example.label)
+        )
+        with Session(self.engine) as session:
+            return {label: count for label, count in session.exec(query).all()}
+
+    def rejected_reasons(self, job_id: int) -> dict[str, int]:
+        """Rejected rows per reason ("duplicate", "bad label", "malformed output", ...)."""
+        query = (
+            select(Example.reason, func.count())
+            .where(Example.job_id == job_id, col(Example.accepted).is_(False))
+            .group_by(Example.reason)
+        )
+        with Session(self.engine) as session:
+            return {reason or "unknown": count for reason, count in session.exec(query).all()}
+
+    def duplicate_count(self, job_id: int) -> int:
+        return sum(n for reason, n in self.rejected_reasons(job_id).items() if reason in ("duplicate", "near-duplicate"))
+
+    def has_rows(self, job_id: int, *, source: str) -> bool:
+        query = select(func.count()).where(Example.job_id == job_id, Example.source == source)
+        with Session(self.engine) as session:
+            return bool(session.exec(query).one())
+
+    def example_rows(self, example_ids: Iterable[int]) -> dict[int, StoredRow]:
+        """Rows by id (e.g. the preview rows a user gave 👍/👎)."""
+        ids = list(example_ids)
+        if not ids:
+            return {}
+        query = select(Example.id, Example.label, Example.fields_json, Example.source).where(col(Example.id).in_(ids))
+        with Session(self.engine) as session:
+            return {row_id: StoredRow(id=row_id, label=label, fields=json.loads(fields), source=source)
+                    for row_id, label, fields, source in session.exec(query).all()}
+

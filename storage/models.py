@@ -8,7 +8,8 @@ from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    # Aware: sqlmodel's datetime column (UTCDateTime) refuses naive values.
+    return datetime.now(timezone.utc)
 
 
 class Job(SQLModel, table=True):

@@ -1,0 +1,187 @@
+"""Engine throughput against the fake OpenAI-compatible server with a fixed per-request latency.
+
+    python benchmarks/throughput.py              # all figures (about 2 minutes on 2 cores)
+    python benchmarks/throughput.py --quick      # skips the 100,000-row memory run
+
+Prints, for concurrency 1, 8, 32, 64: accepted rows/s, the ideal rows/s (concurrency x batch
+size / latency) and their ratio; prompt+completion tokens per accepted row; peak RSS of a
+10,000- and a 100,000-row job; wall time of a 1,000-row job in a fresh process, start-up
+included. The fake server runs in its own process so its CPU isn't charged to the engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+SPEC = {"task": "classification", "topic": "product reviews", "labels": ["positive", "negative"]}
+
+
+def start_fake(latency: float) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.openai_server", "--latency", str(latency)],
+        cwd=REPO, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert process.stdout is not None
+    base_url = process.stdout.readline().strip()
+    if not base_url.startswith("http"):
+        raise SystemExit(f"fake server did not start: {base_url!r}")
+    return process, base_url
+
+
+async def run_job(base_url: str, database_url: str, count: int, concurrency: int, batch_size: int) -> dict[str, float]:
+    from core.generator import Generator
+    from core.llm_openai import OpenAIBackend
+    from core.settings import Settings
+    from core.spec import DatasetSpec
+    from storage.store import Store
+
+    settings = Settings(
+        openai_api_key="bench", openai_base_url=base_url, llm="openai", database_url=database_url,
+        concurrency=concurrency, batch_size=batch_size, progress_interval=1.0, max_count=max(count, 10_000),
+        request_timeout=60, _env_file=None,
+    )
+    spec = DatasetSpec.from_data({**SPEC, "count": count}, max_count=settings.max_count)
+    store = Store.from_url(database_url)
+    llm = OpenAIBackend.from_settings(settings)
+    generator = Generator(llm, store, settings)
+    job_id = generator.create_job(spec)
+    cpu_before = time.process_time()
+    started = time.perf_counter()
+    result = await generator.run(job_id)
+    elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_before
+    await llm.aclose()
+    store.close()
+    if result.status != "done":
+        raise SystemExit(f"job failed: {result.error}")
+    rows = sum(result.accepted.values())
+    return {
+        "rows": rows,
+        "elapsed": elapsed,
+        "cpu": cpu,
+        "rows_per_s": rows / elapsed,
+        "tokens_per_row": (result.prompt_tokens + result.completion_tokens) / rows,
+    }
+
+
+def throughput(base_url: str, latency: float, batch_size: int, rounds: int) -> None:
+    print(f"\nThroughput: fake server latency {latency:g} s, batch size {batch_size}, SQLite (WAL)")
+    print(f"{'concurrency':>11} {'rows':>7} {'time s':>7} {'rows/s':>8} {'ideal/s':>8} {'ratio':>6} "
+          f"{'CPU ms/req':>10} {'tokens/row':>10}")
+    for concurrency in (1, 8, 32, 64):
+        count = concurrency * batch_size * rounds
+        with tempfile.TemporaryDirectory() as tmp:
+            figures = asyncio.run(run_job(base_url, f"sqlite:///{tmp}/bench.db", count, concurrency, batch_size))
+        ideal = concurrency * batch_size / latency
+        requests = figures["rows"] / batch_size
+        print(f"{concurrency:>11} {int(figures['rows']):>7} {figures['elapsed']:>7.2f} {figures['rows_per_s']:>8.0f} "
+              f"{ideal:>8.0f} {figures['rows_per_s'] / ideal:>6.2f} {1000 * figures['cpu'] / requests:>10.2f} "
+              f"{figures['tokens_per_row']:>10.1f}")
+    reference = asyncio.run(bare_client_ratio(base_url, latency, 64, rounds))
+    print(f"reference: a bare aiohttp loop (no openai client, no engine) reaches ratio {reference:.2f} at 64 "
+          f"on this machine against the same server")
+
+
+async def bare_client_ratio(base_url: str, latency: float, concurrency: int, rounds: int) -> float:
+    """The same requests from a bare aiohttp loop (no openai client, no engine): what this
+    machine and the fake server allow at all, to read the engine's ratio against."""
+    import aiohttp
+
+    from core.prompts import render_messages, response_schema
+    from core.spec import DatasetSpec
+
+    spec = DatasetSpec.from_data({**SPEC, "count": 10})
+    body = {"model": "bench", "messages": render_messages(spec, count=10, label="positive"),
+            "response_format": {"type": "json_schema",
+                                "json_schema": {"name": "x", "schema": response_schema(spec), "strict": True}}}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        async def worker() -> None:
+            for _ in range(rounds):
+                async with session.post(f"{base_url}/chat/completions", json=body) as response:
+                    json.loads((await response.json())["choices"][0]["message"]["content"])
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return (concurrency * rounds / elapsed) / (concurrency / latency)
+
+
+MEMORY_DRIVER = textwrap.dedent(
+    """
+    import asyncio, json, resource, sys
+    sys.path.insert(0, sys.argv[1])
+    from benchmarks.throughput import run_job
+    figures = asyncio.run(run_job(sys.argv[2], sys.argv[3], int(sys.argv[4]), 64, 10))
+    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(figures))
+    """
+)
+
+
+def memory(base_url: str, counts: list[int]) -> None:
+    print("\nPeak memory (RSS of a fresh process running one job; concurrency 64, batch 10)")
+    for count in counts:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = subprocess.run(
+                [sys.executable, "-c", MEMORY_DRIVER, str(REPO), base_url, f"sqlite:///{tmp}/m.db", str(count)],
+                capture_output=True, text=True, check=True, cwd=REPO,
+            )
+        figures = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"  {count:>7,} rows: peak RSS {figures['peak_rss_mb']:.0f} MB, {figures['rows_per_s']:.0f} rows/s, "
+              f"{figures['elapsed']:.1f} s")
+
+
+def cold_start(base_url: str) -> None:
+    """1,000 rows through `datagen generate` in a new process: imports, DB, generation, export."""
+    print("\nWall time for 1,000 rows in a fresh process, start-up included")
+    with tempfile.TemporaryDirectory() as tmp:
+        spec_path = Path(tmp) / "spec.json"
+        spec_path.write_text(json.dumps({**SPEC, "count": 1000}))
+        env = {**os.environ, "OPENAI_API_KEY": "bench", "OPENAI_BASE_URL": base_url, "DATAGEN_LLM": "openai",
+               "DATABASE_URL": f"sqlite:///{tmp}/c.db", "DATAGEN_CONCURRENCY": "64", "DATAGEN_BATCH_SIZE": "10",
+               "PYTHONPATH": str(REPO)}
+        datagen = Path(sys.executable).with_name("datagen")
+        command = [str(datagen) if datagen.exists() else "datagen", "generate", str(spec_path), "-o",
+                   str(Path(tmp) / "out.csv")]
+        started = time.perf_counter()
+        out = subprocess.run(command, env=env, capture_output=True, text=True, cwd=tmp)
+        elapsed = time.perf_counter() - started
+        if out.returncode != 0:
+            print(f"  datagen generate failed ({out.returncode}): {(out.stderr or out.stdout).strip()[-300:]}")
+            return
+        lines = (Path(tmp) / "out.csv").read_text(encoding="utf-8").count("\n")
+        print(f"  datagen generate (concurrency 64, batch 10): {elapsed:.2f} s for {lines - 1} rows")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--latency", type=float, default=0.3)
+    parser.add_argument("--batch-size", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=12, help="requests per concurrency slot in each run")
+    parser.add_argument("--quick", action="store_true", help="skip the 100,000-row memory run")
+    args = parser.parse_args()
+    process, base_url = start_fake(args.latency)
+    try:
+        print(f"fake server {base_url} (own process); python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+        throughput(base_url, args.latency, args.batch_size, args.rounds)
+        memory(base_url, [10_000] if args.quick else [10_000, 100_000])
+        cold_start(base_url)
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,553 @@
+"""The generation engine: quotas -> concurrent batches -> parse -> validate -> dedupe -> store -> progress.
+
+    generator = Generator(llm, store, settings)
+    job_id = generator.create_job(spec, guidance)
+    result = await generator.run(job_id, on_progress=callback)   # resumable; cancel the task to stop
+
+How it works:
+- Quotas per label come from the spec, minus what is already stored (a re-run resumes).
+- Each request asks for up to `batch_size` rows of ONE label (classification) so the label the
+  model writes can be checked against the one asked for; requests go out concurrently, at most
+  `concurrency` in flight, and a new one starts as soon as one finishes (a task pool, not waves).
+- Every row is validated (core.quality), deduplicated across the whole job (exact + near), and
+  accepted only while its label's quota is open: the job ends with exactly the ordered counts.
+  A row whose label is not allowed is rejected, never relabeled.
+- Every row is stored as its batch arrives (accepted, or rejected with the reason). Writes run
+  in a worker thread and are grouped: batches that arrive while a commit is running go into
+  the next commit together.
+- A job whose requests keep producing nothing usable stops with an error that says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import math
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from core.llm import LLMBackend, LLMError, SchemaNotSupported, Usage
+from core.prompts import ParseError, max_tokens_for, parse_structured, parse_template, render_messages, response_schema
+from core.quality import DuplicateIndex, dedupe_key, row_text, validate_row
+from core.settings import Settings
+from core.spec import DatasetSpec, TaskType
+from storage.jobs import NewRow
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+#: Consecutive requests without a single usable row before a job gives up ("acceptance collapse").
+COLLAPSE_REQUESTS = 12
+#: After this many rows, a job whose acceptance rate is below MIN_ACCEPTANCE gives up too.
+COLLAPSE_MIN_ROWS = 200
+MIN_ACCEPTANCE = 0.05
+#: Consecutive LLMErrors (each already retried by the backend) before a job fails.
+MAX_CONSECUTIVE_ERRORS = 5
+#: Structured answers in a row that aren't JSON at all: the server ignores json_schema -> template.
+MAX_STRUCTURED_PARSE_FAILURES = 3
+#: Stored with a rejected "malformed output" row, so the card can show what came back.
+MAX_RAW_CHARS = 2000
+LETTERS = ("a", "b", "c", "d")
+
+ProgressCallback = Callable[["JobProgress"], Awaitable[None] | None]
+
+
+class Guidance(BaseModel):
+    """What the user told us beyond the spec; stored with the job (Job.guidance_json)."""
+
+    few_shot: list[dict[str, str]] = []  # rows to imitate (👍 preview rows, uploaded rows)
+    avoid: list[dict[str, str]] = []  # rows NOT to imitate (👎)
+    feedback: list[str] = []  # free-text feedback folded into the instructions
+    keep: list[dict[str, str]] = []  # rows already approved (👍): stored accepted (source="kept"), count toward quotas
+    existing: list[dict[str, str]] = []  # uploaded rows: dedupe against them; exported with source="uploaded"; not counted
+
+
+@dataclass
+class JobProgress:
+    job_id: int
+    accepted: dict[str, int]
+    quotas: dict[str, int]
+    rejected: int
+    duplicates: int
+    prompt_tokens: int
+    completion_tokens: int
+    requests: int
+
+    @property
+    def done(self) -> int:
+        return sum(min(self.accepted.get(label, 0), quota) for label, quota in self.quotas.items())
+
+    @property
+    def total(self) -> int:
+        return sum(self.quotas.values())
+
+
+@dataclass
+class JobResult:
+    job_id: int
+    status: str  # "done" | "failed" | "cancelled"
+    error: str | None
+    accepted: dict[str, int]
+    rejected: dict[str, int]  # by reason
+    duplicates: int
+    prompt_tokens: int
+    completion_tokens: int
+    elapsed: float
+
+
+class JobFailed(Exception):
+    """Stops a job with a message for the user."""
+
+
+@dataclass
+class _Batch:
+    label: str
+    count: int
+    index: int  # diversity hint number
+
+
+@dataclass
+class _JobState:
+    """Everything one run of one job keeps in memory. Only touched from the event loop."""
+
+    job_id: int
+    spec: DatasetSpec
+    guidance: Guidance
+    quotas: dict[str, int]
+    accepted: dict[str, int]
+    index: DuplicateIndex
+    structured: bool = True
+    batch_counter: int = 0
+    requested_in_flight: Counter[str] = field(default_factory=Counter)
+    recent: dict[str, deque[str]] = field(default_factory=dict)
+    rejected: Counter[str] = field(default_factory=Counter)  # this run, by reason
+    rows_seen: int = 0
+    rows_accepted: int = 0
+    requests: int = 0
+    usage: Usage = field(default_factory=Usage)
+    fruitless_requests: int = 0
+    consecutive_errors: int = 0
+    structured_parse_failures: int = 0
+    last_error: str | None = None
+    mc_position: int = 0  # next correct-answer position for multiple choice (balanced a..d)
+    pending: list[NewRow] = field(default_factory=list)
+    pending_usage: list[int] = field(default_factory=lambda: [0, 0, 0])  # requests, prompt, completion
+    schema: dict = field(default_factory=dict)  # the answer's JSON schema, built once per job
+    writer: asyncio.Task[None] | None = None  # commits pending rows in the background
+    writes: set[asyncio.Future[None]] = field(default_factory=set)  # commits running in worker threads
+
+    def open(self, label: str) -> int:
+        return self.quotas[label] - self.accepted.get(label, 0)
+
+    @property
+    def finished(self) -> bool:
+        return all(self.open(label) <= 0 for label in self.quotas)
+
+    @property
+    def acceptance(self) -> float:
+        # Optimistic until there is evidence; never below 0.2 so a bad patch can't flood the server.
+        if self.rows_seen < 20:
+            return 1.0
+        return max(0.2, self.rows_accepted / self.rows_seen)
+
+
+class Generator:
+    def __init__(self, llm: LLMBackend, store: Store, settings: Settings) -> None:
+        self.llm = llm
+        self.store = store
+        self.settings = settings
+        self.batch_size = llm.batch_size or settings.batch_size
+        self.concurrency = max(1, llm.max_concurrency or settings.concurrency)
+        self._db_lock = threading.Lock()  # one writer at a time, also across cancellation clean-up
+
+    # --- public -----------------------------------------------------------------------------
+
+    def create_job(
+        self,
+        spec: DatasetSpec,
+        guidance: Guidance | None = None,
+        *,
+        kind: str = "dataset",
+        conversation_id: int | None = None,
+    ) -> int:
+        return self.store.create_job(
+            spec.to_json(),
+            guidance_json=(guidance or Guidance()).model_dump_json(),
+            kind=kind,
+            conversation_id=conversation_id,
+            model=getattr(self.llm, "description", ""),
+        )
+
+    async def run(self, job_id: int, on_progress: ProgressCallback | None = None) -> JobResult:
+        """Generate until every quota is met; resumes from stored rows. Cancel the task to stop:
+        the job becomes "cancelled", stored rows stay, CancelledError propagates."""
+        started = time.monotonic()
+        state = await asyncio.to_thread(self._load, job_id)
+        reporter = _ProgressReporter(on_progress, self.settings.progress_interval)
+        status, error = "done", None
+        try:
+            await asyncio.to_thread(self.store.start_job, job_id, model=getattr(self.llm, "description", ""))
+            await self._generate(state, reporter)
+        except asyncio.CancelledError:
+            # Rows already processed are written before the job is marked; sync, so a second
+            # cancel can't interrupt the clean-up.
+            try:
+                await self._drain(state)
+            except asyncio.CancelledError:
+                pass
+            self._flush_sync(state)
+            self._finish_sync(job_id, "cancelled", None, time.monotonic() - started)
+            raise
+        except JobFailed as exc:
+            status, error = "failed", str(exc)
+        except Exception as exc:  # a bug must still leave the job in a clear state, not "running"
+            log.exception("job %s crashed", job_id)
+            status, error = "failed", f"internal error: {exc!r}"
+        self._schedule_flush(state)
+        await self._drain(state)
+        elapsed = time.monotonic() - started
+        await asyncio.to_thread(self._finish_sync, job_id, status, error, elapsed)
+        await reporter.report(self._progress(state), force=True)
+        rejected = await asyncio.to_thread(self.store.rejected_reasons, job_id)
+        accepted = await asyncio.to_thread(self.store.accepted_counts, job_id)
+        job = await asyncio.to_thread(self.store.get_job, job_id)
+        assert job is not None
+        return JobResult(
+            job_id=job_id,
+            status=status,
+            error=error,
+            accepted={label: accepted.get(label, 0) for label in state.quotas},
+            rejected=rejected,
+            duplicates=sum(n for reason, n in rejected.items() if reason in ("duplicate", "near-duplicate")),
+            prompt_tokens=job.prompt_tokens,  # the job's totals, over every run of it
+            completion_tokens=job.completion_tokens,
+            elapsed=job.elapsed_seconds,
+        )
+
+    # --- loading / resuming -----------------------------------------------------------------
+
+    def _load(self, job_id: int) -> _JobState:
+        job = self.store.get_job(job_id)
+        if job is None:
+            raise KeyError(f"job {job_id} does not exist")
+        # Validated when the job was created; a later, lower max_count must not block a resume.
+        spec = DatasetSpec.model_validate_json(job.spec_json, context={"max_count": 10**12})
+        guidance = Guidance.model_validate_json(job.guidance_json or "{}")
+        quotas = spec.quotas()
+        state = _JobState(
+            job_id=job_id, spec=spec, guidance=guidance, quotas=quotas, accepted={},
+            index=DuplicateIndex(), batch_counter=job.requests,
+            recent={label: deque(maxlen=8) for label in quotas}, schema=response_schema(spec),
+        )
+        stored = self.store.accepted_rows(job_id)
+        for row in stored:
+            state.index.add(row_text(spec.task, row.fields))
+            if row.source != "uploaded":
+                state.accepted[row.label] = state.accepted.get(row.label, 0) + 1
+                if row.label in state.recent:
+                    state.recent[row.label].append(row_text(spec.task, row.fields))
+        if spec.task == TaskType.multiple_choice:
+            state.mc_position = state.accepted.get("", 0)
+        # Stored in one transaction, so "any of them stored" means "all of them stored".
+        guidance_stored = self.store.has_rows(job_id, source="kept") or self.store.has_rows(job_id, source="uploaded")
+        if not guidance_stored and (guidance.keep or guidance.existing):
+            self._store_guidance_rows(state)
+        return state
+
+    def _store_guidance_rows(self, state: _JobState) -> None:
+        """Uploaded rows (dedupe context) and 👍 rows (count toward quotas), stored once."""
+        spec, rows = state.spec, []
+        for raw in state.guidance.existing:
+            clean, reason = validate_row(spec.task, raw, list(spec.labels))
+            if clean is None:
+                continue  # an unusable uploaded row is only context; the dialog reported it already
+            text = row_text(spec.task, clean)
+            state.index.add(text)
+            rows.append(NewRow(clean, label=clean.get("label", ""), source="uploaded", dedupe_key=dedupe_key(text)))
+        for raw in state.guidance.keep:
+            rows.append(self._judge(state, raw, source="kept"))
+        if rows:
+            self.store.add_examples(state.job_id, rows)
+
+    # --- the loop ---------------------------------------------------------------------------
+
+    async def _generate(self, state: _JobState, reporter: "_ProgressReporter") -> None:
+        tasks: set[asyncio.Task[None]] = set()
+        try:
+            while not state.finished:
+                while len(tasks) < self.concurrency:
+                    batch = self._plan(state)
+                    if batch is None:
+                        break
+                    tasks.add(asyncio.create_task(self._request(state, batch)))
+                if not tasks:  # nothing to ask and nothing in flight: cannot happen unless finished
+                    break
+                done, tasks = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    task.result()  # JobFailed and bugs propagate from here
+                self._check_writer(state)
+                self._check_collapse(state)
+                await reporter.report(self._progress(state))
+        finally:
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _plan(self, state: _JobState) -> _Batch | None:
+        """The next request: the label with the most rows still uncovered by requests in flight."""
+        best_label, best_gap = None, 0.0
+        rate = state.acceptance
+        for label in state.quotas:
+            gap = state.open(label) - state.requested_in_flight[label] * rate
+            if gap > best_gap:
+                best_label, best_gap = label, gap
+        if best_label is None:
+            return None
+        # Over-ask a little when rows get rejected, never more than a batch.
+        count = min(self.batch_size, max(1, math.ceil(best_gap / rate)))
+        state.batch_counter += 1
+        state.requested_in_flight[best_label] += count
+        return _Batch(best_label, count, state.batch_counter)
+
+    async def _request(self, state: _JobState, batch: _Batch) -> None:
+        try:
+            await self._ask_and_store(state, batch)
+        finally:
+            state.requested_in_flight[batch.label] -= batch.count
+
+    async def _ask_and_store(self, state: _JobState, batch: _Batch) -> None:
+        spec = state.spec
+        structured = state.structured
+        messages = render_messages(
+            spec, count=batch.count, label=batch.label, batch_index=batch.index, guidance=state.guidance,
+            recent=state.recent.get(batch.label, ()), structured=structured,
+        )
+        try:
+            completion = await self.llm.complete(
+                messages,
+                schema=state.schema if structured else None,
+                max_tokens=max_tokens_for(spec.task, batch.count),
+            )
+        except SchemaNotSupported as exc:
+            if state.structured:
+                log.info("job %s: %s; switching to the line template", state.job_id, exc)
+            state.structured = False
+            return
+        except LLMError as exc:
+            state.consecutive_errors += 1
+            state.last_error = str(exc)
+            log.warning("job %s: request failed: %s", state.job_id, exc)
+            if state.consecutive_errors >= MAX_CONSECUTIVE_ERRORS:
+                raise JobFailed(f"the LLM kept failing ({state.consecutive_errors} requests in a row): {exc}") from exc
+            return
+        state.consecutive_errors = 0
+        state.requests += 1
+        state.usage.prompt_tokens += completion.usage.prompt_tokens
+        state.usage.completion_tokens += completion.usage.completion_tokens
+        state.pending_usage[0] += 1
+        state.pending_usage[1] += completion.usage.prompt_tokens
+        state.pending_usage[2] += completion.usage.completion_tokens
+
+        try:
+            raws = parse_structured(completion.text) if structured else parse_template(spec.task, completion.text)
+        except ParseError:
+            raws = []
+            if structured:
+                state.structured_parse_failures += 1
+                if state.structured_parse_failures >= MAX_STRUCTURED_PARSE_FAILURES and state.rows_seen == 0:
+                    # The server accepted json_schema but answers prose: it ignores the schema.
+                    log.info("job %s: answers are not JSON; switching to the line template", state.job_id)
+                    state.structured = False
+            state.rejected["malformed output"] += 1
+            state.pending.append(NewRow({"raw": completion.text[:MAX_RAW_CHARS]}, accepted=False,
+                                        reason="malformed output", label=batch.label))
+            state.fruitless_requests += 1
+            self._schedule_flush(state)
+            return
+        state.structured_parse_failures = 0
+
+        accepted_before = state.rows_accepted
+        quality_rejects = 0
+        for raw in raws:
+            row = self._judge(state, raw, source="synthetic")
+            state.pending.append(row)
+            if row.accepted:
+                continue
+            state.rejected[row.reason or "unknown"] += 1
+            if row.reason != "over quota":
+                quality_rejects += 1
+        if state.rows_accepted > accepted_before:
+            state.fruitless_requests = 0
+        elif quality_rejects or not raws:
+            state.fruitless_requests += 1  # only "over quota" rows: neutral, the job is ending
+        self._schedule_flush(state)
+
+    def _judge(self, state: _JobState, raw: dict, *, source: str) -> NewRow:
+        """Validate, check the quota, dedupe and (maybe) accept one row. Counts it in memory."""
+        spec = state.spec
+        clean, reason = validate_row(spec.task, raw, list(spec.labels))
+        state.rows_seen += source == "synthetic"
+        if clean is None:
+            fields = {str(k): v if isinstance(v, str) else str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+            label = str(fields.get("label", "")) if spec.task == TaskType.classification else ""
+            return NewRow(fields, label=label[:200], accepted=False, reason=reason, source=source)
+        label = clean.get("label", "") if spec.task == TaskType.classification else ""
+        text = row_text(spec.task, clean)
+        if state.open(label) <= 0:
+            state.rows_seen -= source == "synthetic"  # surplus says nothing about the model's quality
+            return NewRow(clean, label=label, accepted=False, reason="over quota", source=source)
+        duplicate = state.index.check_and_add(text)
+        if duplicate is not None:
+            return NewRow(clean, label=label, accepted=False, reason=duplicate, source=source)
+        if spec.task == TaskType.multiple_choice:
+            clean = self._place_answer(clean, LETTERS[state.mc_position % 4])
+            state.mc_position += 1
+        state.accepted[label] = state.accepted.get(label, 0) + 1
+        state.rows_accepted += source == "synthetic"
+        state.recent.setdefault(label, deque(maxlen=8)).append(text)
+        return NewRow(clean, label=label, accepted=True, source=source, dedupe_key=dedupe_key(text))
+
+    @staticmethod
+    def _place_answer(row: dict[str, str], target: str) -> dict[str, str]:
+        """Move the correct option to `target` (models favour "a"); the other options keep their order."""
+        options = [row[f"option_{letter}"] for letter in LETTERS]
+        correct = options.pop(LETTERS.index(row["answer"]))
+        options.insert(LETTERS.index(target), correct)
+        return {"question": row["question"], **{f"option_{letter}": option for letter, option in zip(LETTERS, options)},
+                "answer": target}
+
+    def _check_collapse(self, state: _JobState) -> None:
+        if state.finished:
+            return
+        if state.fruitless_requests >= max(COLLAPSE_REQUESTS, self.concurrency // 2):
+            raise JobFailed(self._collapse_message(state, f"the last {state.fruitless_requests} requests "
+                                                          f"gave no usable row"))
+        if state.rows_seen >= COLLAPSE_MIN_ROWS and state.rows_accepted / state.rows_seen < MIN_ACCEPTANCE:
+            raise JobFailed(self._collapse_message(
+                state, f"only {state.rows_accepted} of {state.rows_seen} generated rows were usable"))
+
+    @staticmethod
+    def _collapse_message(state: _JobState, what: str) -> str:
+        reasons = Counter({reason: n for reason, n in state.rejected.items() if reason != "over quota"})
+        explained = {
+            "duplicate": "kept repeating rows it had already written",
+            "near-duplicate": "kept writing near-copies of earlier rows",
+            "bad label": "kept using labels that are not in the order",
+            "malformed output": "kept answering in an unreadable format",
+            "bad answer": "kept giving answers that are not a, b, c or d",
+            "options not distinct": "kept repeating the same option",
+            "too short": "kept writing rows that are too short",
+            "too long": "kept writing rows that are too long",
+            "missing field": "kept leaving out required fields",
+            "empty": "kept leaving fields empty",
+        }
+        if reasons:
+            top = ", ".join(f"{reason} ×{n}" for reason, n in reasons.most_common(3))
+            why = explained.get(reasons.most_common(1)[0][0], "kept producing unusable rows")
+            return f"stopped: {what}; the model {why} ({top}). Try other labels, simpler instructions or a stronger model."
+        if state.last_error:
+            return f"stopped: {what}; last error: {state.last_error}"
+        return f"stopped: {what}; the model returned no rows. Try simpler instructions or a stronger model."
+
+    # --- storage ----------------------------------------------------------------------------
+
+    def _schedule_flush(self, state: _JobState) -> None:
+        """Have the pending rows committed soon. The request slot is free at once: a commit never
+        holds up the next request. Batches that arrive during a commit go into the next one
+        together (group commit)."""
+        if state.writer is None or state.writer.done():
+            if state.writer is not None and not state.writer.cancelled() and state.writer.exception():
+                return  # a failed write stops the job in _check_writer; don't hide it
+            state.writer = asyncio.create_task(self._write_pending(state))
+
+    async def _write_pending(self, state: _JobState) -> None:
+        while state.pending or any(state.pending_usage):
+            rows, usage = self._take_pending(state)
+            # Shielded: cancelling the job must not cancel a commit still queued for the worker
+            # thread (its rows would be lost); the clean-up waits for it instead.
+            write = asyncio.ensure_future(asyncio.to_thread(self._write, state.job_id, rows, usage))
+            state.writes.add(write)
+            write.add_done_callback(state.writes.discard)
+            await asyncio.shield(write)
+
+    @staticmethod
+    def _check_writer(state: _JobState) -> None:
+        writer = state.writer
+        if writer is not None and writer.done() and not writer.cancelled() and writer.exception() is not None:
+            raise JobFailed(f"could not store rows: {writer.exception()}")
+
+    @staticmethod
+    async def _drain(state: _JobState) -> None:
+        """Wait until every pending row is committed (re-raises a failed commit)."""
+        while (state.writer is not None and not state.writer.done()) or state.writes:
+            if state.writer is not None and not state.writer.done():
+                await asyncio.shield(state.writer)
+            if state.writes:
+                await asyncio.gather(*list(state.writes))
+        Generator._check_writer(state)
+
+    def _flush_sync(self, state: _JobState) -> None:
+        rows, usage = self._take_pending(state)
+        if rows or any(usage):
+            self._write(state.job_id, rows, usage)
+
+    @staticmethod
+    def _take_pending(state: _JobState) -> tuple[list[NewRow], list[int]]:
+        rows, usage = state.pending, state.pending_usage
+        state.pending, state.pending_usage = [], [0, 0, 0]
+        return rows, usage
+
+    def _write(self, job_id: int, rows: list[NewRow], usage: list[int]) -> None:
+        with self._db_lock:
+            self.store.add_examples(job_id, rows, requests=usage[0], prompt_tokens=usage[1],
+                                    completion_tokens=usage[2])
+
+    def _finish_sync(self, job_id: int, status: str, error: str | None, elapsed: float) -> None:
+        with self._db_lock:  # after any write still running in a worker thread
+            self.store.finish_job(job_id, status, error=error, elapsed=elapsed)
+
+    def _progress(self, state: _JobState) -> JobProgress:
+        return JobProgress(
+            job_id=state.job_id,
+            accepted={label: state.accepted.get(label, 0) for label in state.quotas},
+            quotas=dict(state.quotas),
+            # Surplus rows at the end of a job say nothing about quality: not shown as rejected.
+            rejected=sum(n for reason, n in state.rejected.items() if reason != "over quota"),
+            duplicates=state.rejected["duplicate"] + state.rejected["near-duplicate"],
+            prompt_tokens=state.usage.prompt_tokens,
+            completion_tokens=state.usage.completion_tokens,
+            requests=state.requests,
+        )
+
+
+class _ProgressReporter:
+    """Calls the progress callback at most every `interval` seconds (always when forced); a
+    failing callback (a chat channel hiccup) is logged, it never stops the job."""
+
+    def __init__(self, callback: ProgressCallback | None, interval: float) -> None:
+        self.callback = callback
+        self.interval = interval
+        self._last = float("-inf")
+
+    async def report(self, progress: JobProgress, *, force: bool = False) -> None:
+        if self.callback is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._last < self.interval:
+            return
+        self._last = now
+        try:
+            result = self.callback(progress)
+            if inspect.isawaitable(result):
+                await result
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("progress callback failed")

@@ -1,0 +1,239 @@
+"""The OpenAI-compatible backend: OpenAI, vLLM, Ollama, llama.cpp server, ... via `openai.AsyncOpenAI`.
+
+Retries are the openai client's own (`max_retries`): it retries 408/409/429/5xx, timeouts and
+connection errors with exponential backoff and honours `Retry-After` on 429. What is still
+failing after that becomes `LLMError` with a message a user can act on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+import openai
+
+from core.llm import Completion, LLMError, Messages, SchemaNotSupported, Usage
+from core.settings import Settings
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+# Words in a 400/422 message that mean "this server can't do structured output".
+_SCHEMA_COMPLAINTS = ("response_format", "json_schema", "schema", "structured", "grammar", "not supported")
+
+
+def is_strict_compatible(schema: Any) -> bool:
+    """OpenAI's strict mode needs every object closed (additionalProperties false) with all
+    properties required; a schema that isn't is sent non-strict rather than rejected."""
+    if isinstance(schema, dict):
+        if schema.get("type") == "object" or "properties" in schema:
+            properties = schema.get("properties", {})
+            if schema.get("additionalProperties") is not False or set(schema.get("required", [])) != set(properties):
+                return False
+        return all(is_strict_compatible(value) for value in schema.values())
+    if isinstance(schema, list):
+        return all(is_strict_compatible(value) for value in schema)
+    return True
+
+
+def _schema_name(schema: dict[str, Any]) -> str:
+    name = re.sub(r"[^a-zA-Z0-9_-]", "_", str(schema.get("title") or "response"))
+    return name[:64] or "response"
+
+
+def _error_message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+        if isinstance(inner, str):
+            return inner
+    return str(exc.message)
+
+
+def _connection_failure(exc: BaseException) -> OSError | None:
+    """The OSError (refused, unreachable, DNS) behind an exception, if it isn't a timeout."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and not isinstance(current, TimeoutError):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _http_client_options(timeout: float) -> dict[str, Any]:
+    """The SDK's aiohttp transport when this openai version has it: about 1 ms less CPU per
+    request than httpx's pool, which re-checks every idle connection on each request (measured
+    with benchmarks/throughput.py). Otherwise the SDK's default httpx client."""
+    factory = getattr(openai, "DefaultAioHttpClient", None)
+    if factory is None:
+        return {}
+    try:
+        return {"http_client": factory(timeout=timeout)}
+    except (RuntimeError, ImportError):  # older SDKs want the separate `openai[aiohttp]` extra
+        return {}
+
+
+class OpenAIBackend:
+    is_local = False
+    max_concurrency: int | None = None  # a server: the engine's concurrency setting decides
+    batch_size: int | None = None
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        api_key: str | None,
+        base_url: str | None = None,
+        timeout: float = 120.0,
+        max_retries: int = 6,
+    ) -> None:
+        self.model = model
+        self.base_url = base_url or DEFAULT_BASE_URL
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.description = f"{model} via {self.base_url}"
+        self.usage = Usage()  # summed over every call of this backend
+        self._last_format: tuple[dict[str, Any], dict[str, Any]] | None = None
+        self._api_key = api_key or "not-needed"  # local servers (Ollama, llama.cpp) ignore it; the SDK insists
+        self._client: openai.AsyncOpenAI | None = None
+        # `max_tokens` is what most compatible servers know; OpenAI's reasoning models want the
+        # newer name and only their default temperature (learned from the first refusal).
+        self._max_tokens_field = "max_tokens"
+        self._send_temperature = True
+        self._client_loop: asyncio.AbstractEventLoop | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "OpenAIBackend":
+        return cls(
+            model=settings.model,
+            api_key=settings.openai_api_key,
+            base_url=settings.openai_base_url,
+            timeout=settings.request_timeout,
+            max_retries=settings.max_retries,
+        )
+
+    async def complete(
+        self,
+        messages: Messages,
+        *,
+        schema: dict[str, Any] | None = None,
+        max_tokens: int | None = None,
+        temperature: float = 0.9,
+    ) -> Completion:
+        body: dict[str, Any] = {"model": self.model, "messages": messages}
+        if self._send_temperature:
+            body["temperature"] = temperature
+        if max_tokens is not None:
+            body[self._max_tokens_field] = max_tokens
+        if schema is not None:
+            body["response_format"] = self._response_format(schema)
+        try:
+            # The client's documented raw `post` (same retries, timeouts and errors as
+            # `chat.completions.create`): the typed path re-walks messages and schema and builds
+            # pydantic models on every call, ~1.5 ms of CPU per request that caps throughput at
+            # high concurrency (benchmarks/throughput.py).
+            data = await self._post_adapting(body)
+        except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
+            message = _error_message(exc)
+            if schema is not None and (
+                getattr(exc, "param", None) == "response_format"
+                or any(word in message.lower() for word in _SCHEMA_COMPLAINTS)
+            ):
+                raise SchemaNotSupported(f"{self.base_url} does not support JSON-schema output: {message}") from exc
+            raise LLMError(f"the LLM server refused the request ({exc.status_code}): {message}") from exc
+        except openai.AuthenticationError as exc:
+            raise LLMError(f"the LLM server at {self.base_url} rejected the API key (check OPENAI_API_KEY)") from exc
+        except openai.PermissionDeniedError as exc:
+            raise LLMError(f"no permission to use {self.model} at {self.base_url}: {_error_message(exc)}") from exc
+        except openai.NotFoundError as exc:
+            raise LLMError(
+                f"model {self.model!r} or the endpoint was not found at {self.base_url} (check DATAGEN_MODEL / "
+                f"OPENAI_BASE_URL): {_error_message(exc)}"
+            ) from exc
+        except openai.RateLimitError as exc:
+            raise LLMError(
+                f"still rate-limited (429) by {self.base_url} after {self.max_retries} retries: {_error_message(exc)}"
+            ) from exc
+        except openai.APIStatusError as exc:
+            raise LLMError(
+                f"the LLM server answered {exc.status_code} after {self.max_retries} retries: {_error_message(exc)}"
+            ) from exc
+        except openai.APITimeoutError as exc:
+            refused = _connection_failure(exc)
+            if refused is not None:  # the aiohttp transport reports a refused connection as a timeout
+                raise LLMError(f"cannot reach the LLM server at {self.base_url}: {refused}") from exc
+            raise LLMError(
+                f"no answer from {self.base_url} within {self.timeout:g} s ({self.max_retries} retries)"
+            ) from exc
+        except openai.APIConnectionError as exc:
+            raise LLMError(f"cannot reach the LLM server at {self.base_url}: {exc.__cause__ or exc}") from exc
+        except openai.OpenAIError as exc:  # e.g. a body that isn't JSON
+            raise LLMError(f"unreadable answer from {self.base_url}: {exc}") from exc
+        except ValueError as exc:  # a 200 whose body is not JSON surfaces as a decode error
+            raise LLMError(f"unreadable answer from {self.base_url}: {exc}") from exc
+
+        return self._completion(data)
+
+    def _completion(self, data: Any) -> Completion:
+        """Read the answer defensively: compatible servers differ in what they leave out."""
+        if not isinstance(data, dict):
+            raise LLMError(f"unreadable answer from {self.base_url}: expected a JSON object, got {str(data)[:200]!r}")
+        raw_usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        usage = Usage(int(raw_usage.get("prompt_tokens") or 0), int(raw_usage.get("completion_tokens") or 0))
+        self.usage.prompt_tokens += usage.prompt_tokens
+        self.usage.completion_tokens += usage.completion_tokens
+        choices = data.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            return Completion(text="", usage=usage, finish_reason=None)
+        choice = choices[0]
+        message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+        content = message.get("content")
+        return Completion(text=content if isinstance(content, str) else "", usage=usage,
+                          finish_reason=choice.get("finish_reason"))
+
+    def _response_format(self, schema: dict[str, Any]) -> dict[str, Any]:
+        # The engine sends the same schema object for a whole job: build its wrapper once.
+        if self._last_format is None or self._last_format[0] is not schema:
+            fmt = {"type": "json_schema",
+                   "json_schema": {"name": _schema_name(schema), "schema": schema, "strict": is_strict_compatible(schema)}}
+            self._last_format = (schema, fmt)
+        return self._last_format[1]
+
+    async def _post_adapting(self, body: dict[str, Any]) -> Any:
+        """POST; when the model refuses `max_tokens` (wants `max_completion_tokens`) or a
+        non-default temperature, as OpenAI's reasoning models do, adapt once and remember it."""
+        for _ in range(3):
+            try:
+                return await self._client_for_this_loop().post("/chat/completions", body=body, cast_to=object)
+            except openai.BadRequestError as exc:
+                message = _error_message(exc).lower()
+                param = str(getattr(exc, "param", None) or "")
+                if "max_tokens" in body and "max_completion_tokens" in message:
+                    self._max_tokens_field = "max_completion_tokens"
+                    body["max_completion_tokens"] = body.pop("max_tokens")
+                elif "temperature" in body and (param == "temperature" or "temperature" in message):
+                    self._send_temperature = False
+                    del body["temperature"]
+                else:
+                    raise
+        return await self._client_for_this_loop().post("/chat/completions", body=body, cast_to=object)
+
+    def _client_for_this_loop(self) -> openai.AsyncOpenAI:
+        # Connections belong to one event loop; a backend reused under a new loop (asyncio.run
+        # twice) gets a fresh client instead of "attached to a different loop" errors.
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_loop is not loop:
+            self._client = openai.AsyncOpenAI(
+                api_key=self._api_key, base_url=self.base_url, timeout=self.timeout, max_retries=self.max_retries,
+                **_http_client_options(self.timeout),
+            )
+            self._client_loop = loop
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None and self._client_loop is asyncio.get_running_loop():
+            await self._client.close()
+        self._client, self._client_loop = None, None

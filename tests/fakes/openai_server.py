@@ -1,0 +1,484 @@
+"""A fake OpenAI-compatible chat-completions server for tests and benchmarks.
+
+It is a real HTTP server (aiohttp) on 127.0.0.1, on a random port, running in a
+background thread with its own event loop, so sync code, other event loops and
+subprocesses can all talk to it through the real `openai` client.
+
+    with FakeOpenAI(latency=0.05) as fake:          # or fake.start() / fake.stop()
+        settings = Settings(openai_base_url=fake.base_url, ...)   # "http://127.0.0.1:PORT/v1"
+        fake.inject("429", retry_after=1)           # next request gets 429 + Retry-After: 1
+        fake.inject("500", times=2)                 # the two after that get 500
+        ...
+        fake.requests                               # every received JSON body, in order
+
+Default behaviour: a cooperative LLM. It reads the request:
+- with `response_format` json_schema it walks the schema generically and answers JSON that
+  matches it: the top-level array gets as many items as the prompt asks for
+  ("Produce exactly N ..."), else maxItems/minItems; a string enum named like the prompt's
+  label ('... the label "positive"') gets that label, other enums a random member; optional
+  or nullable fields are null; every generated string is unique and varied (random words from
+  a large pseudo-word vocabulary, so near-duplicate detectors don't fire either);
+- without a schema it answers in the line template the prompt shows (core/prompts.py):
+  `Q: <text>` / `A: <label>` for classification, `Q:` + `A) .. D)` + `Answer: <letter>` for
+  multiple choice, `Q: <question>` / `A: <answer>` for qa.
+Usage is reported as len(text) // 4 tokens.
+
+Faults (`inject(kind, times=1, **params)`), consumed one per request, first in first out:
+- "429"            status 429 with `Retry-After: retry_after` (default 1 second)
+- "500"            status 500 (`status=` to pick another 5xx)
+- "slow"           sleeps `delay` seconds (default 30, longer than any test's client timeout)
+                   before answering normally
+- "malformed"      200 whose message content is truncated mid-way (JSON or template);
+                   `style="prose"` answers chatty prose instead
+- "malformed_body" 200 whose HTTP body itself is not JSON
+- "wrong_labels"   a normal answer whose labels are NOT the allowed ones ("not-<label>"; for multiple
+                   choice an answer that is not a-d), for the first `fraction` of the rows (default 1.0)
+- "duplicates"     a normal-shaped answer whose texts repeat texts already sent
+- "near_duplicates" texts already sent (of 11+ words) with one word added
+- "empty"          a normal-shaped answer with zero rows
+Mode `reject_json_schema=True`: any request with response_format json_schema gets a 400
+like servers that don't support structured output.
+
+Scripting: `fake.responders` is a list of callables `(request_body) -> dict | str | FakeResponse | None`,
+asked in order before the default behaviour; the first non-None answer wins. A `str` is the
+assistant message content, a `dict` is serialised as JSON content, a `FakeResponse` gives full
+control of status, body and headers. Responders run on the server thread.
+
+Stats: `requests`, `in_flight`, `peak_in_flight`, `issued_texts`.
+
+Run standalone (benchmarks, manual tries): `python -m tests.fakes.openai_server --latency 0.3`
+prints the base URL and serves until killed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from aiohttp import web
+
+Responder = Callable[[dict[str, Any]], "dict[str, Any] | str | FakeResponse | None"]
+
+_COUNT_RE = re.compile(r"Produce exactly (\d+)")
+_LABEL_RE = re.compile(r'the label "([^"]*)"')
+
+
+@dataclass
+class FakeResponse:
+    """A full answer: status, JSON (or raw text) body and headers."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: str | None = None  # sent verbatim instead of JSON(body)
+
+
+@dataclass
+class _Fault:
+    kind: str
+    params: dict[str, Any]
+
+
+def _make_vocabulary(rng: random.Random, size: int = 4000) -> list[str]:
+    # Pseudo-words from syllables: a vocabulary big enough that random sentences never collide.
+    onsets = ["b", "c", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z", "br", "st", "tr"]
+    vowels = ["a", "e", "i", "o", "u", "ai", "ou", "ea"]
+    words: set[str] = set()
+    while len(words) < size:
+        words.add("".join(rng.choice(onsets) + rng.choice(vowels) for _ in range(rng.randint(1, 3))))
+    return sorted(words)
+
+
+class FakeOpenAI:
+    def __init__(
+        self,
+        *,
+        latency: float = 0.0,
+        reject_json_schema: bool = False,
+        seed: int = 1234,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        keep_requests: bool = True,
+    ) -> None:
+        self.latency = latency
+        self.reject_json_schema = reject_json_schema
+        self.host = host
+        self.port = port
+        self.keep_requests = keep_requests  # the benchmark turns it off (100,000-row jobs)
+        self.requests: list[dict[str, Any]] = []
+        self.responders: list[Responder] = []
+        self.issued_texts: list[str] = []
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self.request_count = 0
+        self._rng = random.Random(seed)
+        self._vocabulary = _make_vocabulary(self._rng)
+        self._issued: set[str] = set()
+        self._faults: deque[_Fault] = deque()
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._ready = threading.Event()
+        self._startup_error: BaseException | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+    def start(self) -> "FakeOpenAI":
+        self._thread = threading.Thread(target=self._serve, name="fake-openai", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("fake OpenAI server did not start within 10 s")
+        if self._startup_error is not None:
+            raise RuntimeError(f"fake OpenAI server failed to start: {self._startup_error}")
+        return self
+
+    def stop(self) -> None:
+        if self._loop is None or self._thread is None:
+            return
+        loop = self._loop
+        if self._runner is not None:
+            fut = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), loop)
+            try:
+                fut.result(10)
+            except Exception:  # shutting down: a hung handler must not fail the test teardown
+                pass
+        loop.call_soon_threadsafe(loop.stop)
+        self._thread.join(10)
+        self._loop = None
+        self._thread = None
+
+    def __enter__(self) -> "FakeOpenAI":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _serve(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._start_site())
+        except BaseException as exc:  # report to start() instead of dying silently in the thread
+            self._startup_error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.close()
+
+    async def _start_site(self) -> None:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/v1/chat/completions", self._handle)
+        app.router.add_get("/v1/models", self._models)
+        # handler_cancellation: a "slow" handler stops when the client gives up on it.
+        self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        server = site._server  # aiohttp exposes the bound port only here
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    # --- test controls --------------------------------------------------------------------
+
+    def inject(self, kind: str, *, times: int = 1, **params: Any) -> None:
+        known = {"429", "500", "slow", "malformed", "malformed_body", "wrong_labels", "duplicates",
+                 "near_duplicates", "empty"}
+        if kind not in known:
+            raise ValueError(f"unknown fault {kind!r}; known: {sorted(known)}")
+        with self._lock:
+            for _ in range(times):
+                self._faults.append(_Fault(kind, dict(params)))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    @property
+    def pending_faults(self) -> int:
+        with self._lock:
+            return len(self._faults)
+
+    def _next_fault(self) -> _Fault | None:
+        with self._lock:
+            return self._faults.popleft() if self._faults else None
+
+    # --- HTTP -----------------------------------------------------------------------------
+
+    async def _models(self, request: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "data": [{"id": "fake-model", "object": "model"}]})
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            try:
+                body = await request.json()
+            except json.JSONDecodeError:
+                return web.json_response({"error": {"message": "body is not JSON"}}, status=400)
+            self.request_count += 1
+            if self.keep_requests:
+                self.requests.append(body)
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            return await self._answer(body)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, body: dict[str, Any]) -> web.StreamResponse:
+        schema = _json_schema_of(body)
+        if self.reject_json_schema and schema is not None:
+            return web.json_response(
+                {"error": {"message": "response_format json_schema is not supported by this server",
+                           "type": "invalid_request_error", "param": "response_format", "code": None}},
+                status=400,
+            )
+        fault = self._next_fault()
+        if fault is not None:
+            early = await self._apply_transport_fault(fault)
+            if early is not None:
+                return early
+        for responder in list(self.responders):
+            answer = responder(body)
+            if answer is None:
+                continue
+            if isinstance(answer, FakeResponse):
+                if answer.raw is not None:
+                    return web.Response(status=answer.status, text=answer.raw, headers=answer.headers,
+                                        content_type="application/json")
+                return web.json_response(answer.body, status=answer.status, headers=answer.headers)
+            content = answer if isinstance(answer, str) else json.dumps(answer)
+            return web.json_response(self._completion(body, content))
+        content = self._default_content(body, schema, fault)
+        return web.json_response(self._completion(body, content))
+
+    async def _apply_transport_fault(self, fault: _Fault) -> web.StreamResponse | None:
+        if fault.kind == "429":
+            retry_after = fault.params.get("retry_after", 1)
+            return web.json_response(
+                {"error": {"message": "Rate limit reached", "type": "rate_limit_error", "code": "rate_limit"}},
+                status=429, headers={"Retry-After": str(retry_after)},
+            )
+        if fault.kind == "500":
+            return web.json_response(
+                {"error": {"message": "The server had an error", "type": "server_error"}},
+                status=int(fault.params.get("status", 500)),
+            )
+        if fault.kind == "slow":
+            await asyncio.sleep(float(fault.params.get("delay", 30.0)))
+            return None
+        if fault.kind == "malformed_body":
+            return web.Response(status=200, text='{"id": "chatcmpl-x", "choices": [{"mess',
+                                content_type="application/json")
+        return None
+
+    def _completion(self, body: dict[str, Any], content: str) -> dict[str, Any]:
+        prompt_chars = sum(len(str(m.get("content", ""))) for m in body.get("messages", []))
+        prompt_tokens = max(1, prompt_chars // 4)
+        completion_tokens = max(1, len(content) // 4)
+        return {
+            "id": f"chatcmpl-{self.request_count}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model", "fake-model"),
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+                         "finish_reason": "stop", "logprobs": None}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                      "total_tokens": prompt_tokens + completion_tokens},
+        }
+
+    # --- the cooperative LLM ----------------------------------------------------------------
+
+    def _default_content(self, body: dict[str, Any], schema: dict[str, Any] | None, fault: _Fault | None) -> str:
+        prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
+        count_match = _COUNT_RE.search(prompt)
+        count = int(count_match.group(1)) if count_match else None
+        label_match = _LABEL_RE.search(prompt)
+        label = label_match.group(1) if label_match else None
+        kind = fault.kind if fault else None
+        if kind == "empty":
+            count = 0
+        if schema is not None:
+            data = self._walk(schema, schema, name="", count=count, label=label, top=True)
+            data = self._corrupt(data, kind, fault)
+            text = json.dumps(data, ensure_ascii=False)
+        else:
+            text = self._template_answer(prompt, count if count is not None else 5, label, kind, fault)
+        if kind == "malformed":
+            # Truncated mid-way, as when the model hits max_tokens or the stream breaks.
+            return text[: max(5, len(text) // 2)] if fault and fault.params.get("style") != "prose" else \
+                "Sure! Here are some great examples for you."
+        return text
+
+    def _text(self, *, question: bool = False) -> str:
+        while True:
+            words = self._rng.sample(self._vocabulary, self._rng.randint(7, 14))
+            text = " ".join(words).capitalize() + ("?" if question else ".")
+            if text not in self._issued:
+                self._issued.add(text)
+                self.issued_texts.append(text)
+                return text
+
+    def _walk(self, node: dict[str, Any], root: dict[str, Any], *, name: str, count: int | None,
+              label: str | None, top: bool = False) -> Any:
+        if "$ref" in node:
+            ref = node["$ref"]
+            target: Any = root
+            for part in ref.lstrip("#/").split("/"):
+                target = target[part]
+            return self._walk(target, root, name=name, count=count, label=label, top=top)
+        for key in ("anyOf", "oneOf"):
+            if key in node:
+                options = [o for o in node[key] if o.get("type") != "null"]
+                return self._walk(options[0], root, name=name, count=count, label=label, top=top) if options else None
+        node_type = node.get("type")
+        if isinstance(node_type, list):
+            non_null = [t for t in node_type if t != "null"]
+            if "null" in node_type and name not in ("", "examples"):
+                return None
+            node_type = non_null[0] if non_null else "null"
+        if "enum" in node:
+            members = node["enum"]
+            if label is not None and label in members:
+                return label
+            return self._rng.choice(members) if members else None
+        if "const" in node:
+            return node["const"]
+        if node_type == "object" or "properties" in node:
+            required = set(node.get("required", node.get("properties", {}).keys()))
+            result = {}
+            for prop, sub in node.get("properties", {}).items():
+                if prop not in required:
+                    result[prop] = None
+                    continue
+                result[prop] = self._walk(sub, root, name=prop, count=count, label=label, top=top)
+            return result
+        if node_type == "array":
+            low, high = node.get("minItems", 0), node.get("maxItems")
+            n = count if (top and count is not None) else (high if high is not None else max(low, 1))
+            if high is not None:
+                n = min(n, high)
+            n = max(n, low)
+            return [self._walk(node.get("items", {}), root, name=name, count=count, label=label) for _ in range(n)]
+        if node_type == "string":
+            return self._text(question="question" in name)
+        if node_type == "integer":
+            return 0
+        if node_type == "number":
+            return 0.0
+        if node_type == "boolean":
+            return False
+        return None
+
+    def _wrong_label(self, label: str | None) -> str:
+        return f"not-{label or 'a-label'}"
+
+    def _corrupt(self, data: Any, kind: str | None, fault: _Fault | None) -> Any:
+        rows = _rows_of(data)
+        if kind is None or rows is None:
+            return data
+        if kind == "wrong_labels":
+            fraction = float(fault.params.get("fraction", 1.0)) if fault else 1.0
+            for i, row in enumerate(rows):
+                if i < round(len(rows) * fraction):
+                    for key in ("label", "answer"):
+                        if key in row:
+                            row[key] = self._wrong_label(row[key])
+        elif kind in ("duplicates", "near_duplicates"):
+            text_keys = [k for k in ("text", "question") if rows and k in rows[0]]
+            for row in rows:
+                for key in text_keys:
+                    row[key] = self._repeat(row[key], near=kind == "near_duplicates")
+        return data
+
+    def _repeat(self, fallback: str, *, near: bool) -> str:
+        # Texts sent before (so the engine must already have seen them), else repeat this batch's.
+        earlier = self.issued_texts[:-50] or self.issued_texts
+        text = self._rng.choice(earlier) if earlier else fallback
+        if near:
+            longer = [t for t in earlier[-200:] if len(t.split()) >= 11]  # one more word barely changes these
+            text = (self._rng.choice(longer) if longer else text).rstrip(".?") + " indeed."
+        return text
+
+    def _template_answer(self, prompt: str, count: int, label: str | None, kind: str | None,
+                         fault: _Fault | None) -> str:
+        lines: list[str] = ["Here you go:"]
+        wrong_until = round(count * float(fault.params.get("fraction", 1.0))) if kind == "wrong_labels" and fault else 0
+        for i in range(count):
+            wrong = i < wrong_until
+            if "Answer: <letter>" in prompt:
+                question = self._text(question=True)
+                if kind in ("duplicates", "near_duplicates"):
+                    question = self._repeat(question, near=kind == "near_duplicates")
+                lines.append(f"Q: {question}")
+                for letter in "ABCD":
+                    lines.append(f"{letter}) {self._text()}")
+                lines.append(f"Answer: {'E' if wrong else self._rng.choice('ABCD')}")
+            elif "A: <label>" in prompt:
+                text = self._text()
+                if kind in ("duplicates", "near_duplicates"):
+                    text = self._repeat(text, near=kind == "near_duplicates")
+                lines.append(f"Q: {text}")
+                lines.append(f"A: {self._wrong_label(label) if wrong else label}")
+            else:
+                question = self._text(question=True)
+                if kind in ("duplicates", "near_duplicates"):
+                    question = self._repeat(question, near=kind == "near_duplicates")
+                lines.append(f"Q: {question}")
+                lines.append(f"A: {self._text()}")
+            lines.append("")
+        return "\n".join(lines)
+
+
+def _json_schema_of(body: dict[str, Any]) -> dict[str, Any] | None:
+    fmt = body.get("response_format")
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        spec = fmt.get("json_schema") or {}
+        return spec.get("schema") or {}
+    return None
+
+
+def _rows_of(data: Any) -> list[dict[str, Any]] | None:
+    if isinstance(data, dict):
+        for value in data.values():
+            if isinstance(value, list) and (not value or isinstance(value[0], dict)):
+                return value
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve the fake OpenAI-compatible API until killed.")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--reject-json-schema", action="store_true")
+    args = parser.parse_args()
+    fake = FakeOpenAI(latency=args.latency, port=args.port, reject_json_schema=args.reject_json_schema,
+                      keep_requests=False)
+    fake.start()
+    print(fake.base_url, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()
