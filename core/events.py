@@ -163,7 +163,7 @@ def reply_as_text(reply: Reply) -> str:
         lines = [reply.text]
         for item in reply.items:
             lines.append(f"#{item.number} {item.text}")
-        lines.append("Rate with +N (👍) or -N (👎), e.g. +1 -3.")
+        lines.append("👍 +N   👎 -N")  # language-neutral: the dialog's intro text explains it in the user's language
         if reply.choices:
             lines.append(choices_as_text(reply.choices))
         return "\n".join(lines)
