@@ -65,6 +65,8 @@ from typing import Any, Callable
 
 from aiohttp import web
 
+from tests.fakes.loopback import ThreadedLoopbackServer
+
 Responder = Callable[[dict[str, Any]], "dict[str, Any] | str | FakeResponse | None"]
 
 _COUNT_RE = re.compile(r"Produce exactly (\d+)")
@@ -97,7 +99,11 @@ def _make_vocabulary(rng: random.Random, size: int = 4000) -> list[str]:
     return sorted(words)
 
 
-class FakeOpenAI:
+class FakeOpenAI(ThreadedLoopbackServer):
+    label = "OpenAI"
+    # handler_cancellation: a "slow" handler stops when the client gives up on it.
+    runner_options = {"handler_cancellation": True, "shutdown_timeout": 0.5}
+
     def __init__(
         self,
         *,
@@ -108,10 +114,9 @@ class FakeOpenAI:
         port: int = 0,
         keep_requests: bool = True,
     ) -> None:
+        super().__init__(host=host, port=port)
         self.latency = latency
         self.reject_json_schema = reject_json_schema
-        self.host = host
-        self.port = port
         self.keep_requests = keep_requests  # the benchmark turns it off (100,000-row jobs)
         self.requests: list[dict[str, Any]] = []
         self.responders: list[Responder] = []
@@ -124,76 +129,16 @@ class FakeOpenAI:
         self._issued: set[str] = set()
         self._faults: deque[_Fault] = deque()
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self._ready = threading.Event()
-        self._startup_error: BaseException | None = None
-
-    # --- lifecycle ------------------------------------------------------------------------
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}/v1"
+        return f"{self.root_url}/v1"
 
-    def start(self) -> "FakeOpenAI":
-        self._thread = threading.Thread(target=self._serve, name="fake-openai", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("fake OpenAI server did not start within 10 s")
-        if self._startup_error is not None:
-            raise RuntimeError(f"fake OpenAI server failed to start: {self._startup_error}")
-        return self
-
-    def stop(self) -> None:
-        if self._loop is None or self._thread is None:
-            return
-        loop = self._loop
-        if self._runner is not None:
-            fut = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), loop)
-            try:
-                fut.result(10)
-            except Exception:  # shutting down: a hung handler must not fail the test teardown
-                pass
-        loop.call_soon_threadsafe(loop.stop)
-        self._thread.join(10)
-        self._loop = None
-        self._thread = None
-
-    def __enter__(self) -> "FakeOpenAI":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def _serve(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(self._start_site())
-        except BaseException as exc:  # report to start() instead of dying silently in the thread
-            self._startup_error = exc
-            self._ready.set()
-            return
-        self._ready.set()
-        try:
-            loop.run_forever()
-        finally:
-            loop.close()
-
-    async def _start_site(self) -> None:
+    def build_app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._handle)
         app.router.add_get("/v1/models", self._models)
-        # handler_cancellation: a "slow" handler stops when the client gives up on it.
-        self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        server = site._server  # aiohttp exposes the bound port only here
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return app
 
     # --- test controls --------------------------------------------------------------------
 

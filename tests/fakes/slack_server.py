@@ -1,8 +1,8 @@
 """A fake Slack Web API for tests: enough of it for slack_sdk's AsyncWebClient and slack-bolt.
 
 A real HTTP server (aiohttp) on 127.0.0.1, random port, in a background thread with its own
-event loop (like tests/fakes/openai_server.py), so the app under test talks to it through the
-real slack_sdk client: `AsyncWebClient(base_url=fake.base_url)`.
+event loop (tests/fakes/loopback.py, like the OpenAI fake), so the app under test talks to it
+through the real slack_sdk client: `AsyncWebClient(base_url=fake.base_url)`.
 
     with FakeSlack(token="xoxb-test") as slack:
         client = AsyncWebClient(token="xoxb-test", base_url=slack.base_url)   # ".../api/"
@@ -45,6 +45,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.loopback import ThreadedLoopbackServer
+
 _JSON_FIELDS = ("blocks", "attachments", "files", "channels")
 
 
@@ -77,7 +79,10 @@ class FakeFile:
         }
 
 
-class FakeSlack:
+class FakeSlack(ThreadedLoopbackServer):
+    label = "Slack"
+    runner_options = {"shutdown_timeout": 0.5}
+
     def __init__(
         self,
         *,
@@ -89,13 +94,12 @@ class FakeSlack:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
+        super().__init__(host=host, port=port)
         self.token = token
         self.app_token = app_token
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.team_id = team_id
-        self.host = host
-        self.port = port
         self.calls: list[ApiCall] = []
         self.messages: dict[str, dict[str, Any]] = {}
         self.ephemeral: list[dict[str, Any]] = []
@@ -112,82 +116,20 @@ class FakeSlack:
         self._ts = itertools.count(1)
         self._file_ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self._ready = threading.Event()
-        self._startup_error: BaseException | None = None
-
-    # --- lifecycle ------------------------------------------------------------------------
-
-    @property
-    def root_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
 
     @property
     def base_url(self) -> str:
         """What SLACK_API_URL / AsyncWebClient(base_url=) takes."""
         return f"{self.root_url}/api/"
 
-    def start(self) -> "FakeSlack":
-        self._thread = threading.Thread(target=self._serve, name="fake-slack", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("fake Slack server did not start within 10 s")
-        if self._startup_error is not None:
-            raise RuntimeError(f"fake Slack server failed to start: {self._startup_error}")
-        return self
-
-    def stop(self) -> None:
-        if self._loop is None or self._thread is None:
-            return
-        loop = self._loop
-        if self._runner is not None:
-            try:
-                asyncio.run_coroutine_threadsafe(self._runner.cleanup(), loop).result(10)
-            except Exception:  # shutting down: a hung handler must not fail the test teardown
-                pass
-        loop.call_soon_threadsafe(loop.stop)
-        self._thread.join(10)
-        self._loop = None
-        self._thread = None
-
-    def __enter__(self) -> "FakeSlack":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def _serve(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(self._start_site())
-        except BaseException as exc:  # report to start() instead of dying silently in the thread
-            self._startup_error = exc
-            self._ready.set()
-            return
-        self._ready.set()
-        try:
-            loop.run_forever()
-        finally:
-            loop.close()
-
-    async def _start_site(self) -> None:
+    def build_app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/files/{file_id}/{tail:.*}", self._download)
         app.router.add_get("/socket", self._socket)
         app.router.add_post("/response", self._response_url)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        server = site._server  # aiohttp exposes the bound port only here
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return app
 
     # --- test controls --------------------------------------------------------------------
 
@@ -412,8 +354,7 @@ class FakeSlack:
                 raise AssertionError("no Socket Mode connection")
             await self._sockets[-1].send_json(envelope)
 
-        assert self._loop is not None
-        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(push(), self._loop))
+        await asyncio.wrap_future(self.call_soon(push()))
         return envelope_id
 
     async def socket_ack(self, envelope_id: str, *, timeout: float = 5.0) -> dict[str, Any]:

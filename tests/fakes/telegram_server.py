@@ -36,6 +36,8 @@ from typing import Any, Callable, TypeVar
 
 from aiohttp import web
 
+from tests.fakes.loopback import LoopbackServer
+
 T = TypeVar("T")
 
 BOT_ID = 7000001
@@ -100,8 +102,11 @@ def _as_int(value: Any, default: int = 0) -> int:
         return default
 
 
-class FakeTelegramServer:
+class FakeTelegramServer(LoopbackServer):
+    """Served in the test's own event loop (not a thread): handlers and `wait_for` share `_changed`."""
+
     def __init__(self, token: str = f"{BOT_ID}:TEST-fake-token", *, max_long_poll: float = 0.5) -> None:
+        super().__init__()
         self.token = token
         self.max_long_poll = max_long_poll
         self.calls: list[RecordedCall] = []
@@ -116,27 +121,23 @@ class FakeTelegramServer:
         self._file_ids = itertools.count(1)
         self._faults: dict[str, list[int]] = {}  # method -> [remaining, retry_after]
         self._changed = asyncio.Condition()
-        self._runner: web.AppRunner | None = None
         self.base_url = ""
 
     # --- lifecycle -----------------------------------------------------------------------
 
-    async def start(self) -> "FakeTelegramServer":
+    def build_app(self) -> web.Application:
         app = web.Application(client_max_size=100 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_method)
         app.router.add_get("/file/bot{token}/{file_path:.+}", self._handle_file)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}"
+        return app
+
+    async def start(self) -> "FakeTelegramServer":
+        await self.serve()
+        self.base_url = self.root_url
         return self
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await self.shutdown()
 
     async def __aenter__(self) -> "FakeTelegramServer":
         return await self.start()
