@@ -340,7 +340,8 @@ class SlackBot:
         self.settings = settings
         self.client = client or make_client(settings)
         self.output = SlackOutput(self.client, progress_min_interval=progress_min_interval)
-        self.dialog = Dialog(channel="slack", output=self.output, settings=settings)
+        # Slack keeps "/..." for slash commands; users type the bare words (see TEXT_COMMANDS).
+        self.dialog = Dialog(channel="slack", output=self.output, settings=settings, command_prefix="")
         self.allowed_users = set(split_list(settings.slack_allowed_users))
         self.allowed_channels = set(split_list(settings.slack_allowed_channels))
         self.bot_user_id: str | None = None
@@ -549,20 +550,33 @@ class SlackBot:
         if not user or not self._first_time(body.get("event_id")):
             return
         is_dm = event.get("channel_type") == "im" or channel.startswith("D")
+        chat = ChatRef(conversation=conversation_id(channel, None if is_dm else event.get("thread_ts")), user=user)
         if not is_dm:
-            conversation = conversation_id(channel, event.get("thread_ts"))
             mentioned = bool(self.bot_user_id) and f"<@{self.bot_user_id}" in event.get("text", "")
+            if mentioned or not event.get("thread_ts"):
+                return  # app_mention delivers it, or a channel message not addressed to us
             # Ours: a thread we talk in, or (after a restart) one under our own /dataset root message.
-            ours = conversation in self._threads or (
+            ours = chat.conversation in self._threads or (
                 bool(self.bot_user_id) and event.get("parent_user_id") == self.bot_user_id
             )
-            if not ours or mentioned:
-                return  # not talking to us, or app_mention delivers it
+            if not ours:
+                # Maybe a thread we talked in before a restart (e.g. one a mention started): the
+                # database knows. Looked up off the ack path; unknown threads are not for us.
+                self._spawn(self._translate_if_ours(chat, event))
+                return
         if not self.allowed(user, channel):
             self._spawn(self._refuse(channel, user))
             return
-        chat = ChatRef(conversation=conversation_id(channel, None if is_dm else event.get("thread_ts")), user=user)
         self._spawn(self._translate(chat, event))
+
+    async def _translate_if_ours(self, chat: ChatRef, event: dict[str, Any]) -> None:
+        if not await self.dialog.has_conversation(chat.conversation):
+            return
+        self._threads.add(chat.conversation)
+        if not self.allowed(chat.user, event.get("channel")):
+            await self._refuse(event.get("channel", ""), chat.user)
+            return
+        await self._translate(chat, event)
 
     async def _translate(self, chat: ChatRef, event: dict[str, Any]) -> None:
         files = event.get("files") or []

@@ -102,13 +102,15 @@ class Turn:
     state: str
     data: dict[str, Any]
     lang: str
+    command_prefix: str = m.DEFAULT_COMMAND_PREFIX
     replies: list[Reply] = field(default_factory=list)
+    feedback: list[tuple[str, str, int | None]] = field(default_factory=list)  # (kind, text, example id) to store
 
     def say(self, key: str, choices: tuple[Choice, ...] = (), **values: object) -> None:
-        self.replies.append(Say(m.text(self.lang, key, **values), choices))
+        self.replies.append(Say(self.t(key, **values), choices))
 
     def t(self, key: str, **values: object) -> str:
-        return m.text(self.lang, key, **values)
+        return m.text(self.lang, key, command_prefix=self.command_prefix, **values)
 
 
 class ProgressThrottle:
@@ -137,8 +139,12 @@ class Dialog:
         settings: Settings,
         store: Store | None = None,
         llm: LLMBackend | None = None,
+        command_prefix: str = m.DEFAULT_COMMAND_PREFIX,
     ) -> None:
+        """`command_prefix`: how users type commands in this channel; every text that names one
+        spells it so ("/" gives "/new"; Slack passes "" because it keeps "/..." for itself)."""
         self.channel = channel
+        self.command_prefix = command_prefix
         self.output = output
         self.settings = settings
         self.store = store
@@ -162,6 +168,11 @@ class Dialog:
         self._started = True
         if self.store is None:
             self.store = await asyncio.to_thread(Store.from_url, self.settings.database_url)
+        if self.settings.llm_backend != "local":
+            # Importing the OpenAI SDK takes ~0.4 s of CPU that a thread does not hide (the GIL):
+            # pay it here, before the channel takes requests, not in the first user's event. The
+            # embedded model stays lazy: loading it takes seconds and not every run needs it.
+            await self._get_llm()
         await self._resume_jobs()
 
     async def wait_idle(self) -> None:
@@ -191,6 +202,14 @@ class Dialog:
             self.store.close()
             self.store = None
 
+    async def has_conversation(self, conversation: str) -> bool:
+        """Whether this channel already talks in `conversation` (a ChatRef.conversation); read-only,
+        so an adapter can tell "a chat with us" from "not for us" after a restart."""
+        if not self._started:
+            await self.start()
+        assert self.store is not None
+        return await asyncio.to_thread(self.store.find_conversation, self.channel, conversation) is not None
+
     @property
     def running_jobs(self) -> list[int]:
         return [job_id for job_id, t in self._tasks.items() if not t.done()]
@@ -205,7 +224,7 @@ class Dialog:
         async with lock:
             turn: Turn | None = None
             try:
-                turn = self._load(chat)
+                turn = await self._load(chat)
                 await self._dispatch(turn, event)
                 if not turn.data.get("greeted"):
                     # First contact: say which model answers (and its limits) before anything else.
@@ -213,15 +232,18 @@ class Dialog:
                     answer, turn.replies = turn.replies, []
                     await self._tell_model(turn)
                     turn.replies += answer
-                self._save(turn)
+                await self._save(turn)
                 replies = turn.replies
             except Exception:
                 # One bad event must not kill the bot or leak a stack trace to the user.
                 log.exception("event %r in conversation %s failed", event, chat.conversation)
                 lang = turn.lang if turn else "en"
-                replies = [Say(m.text(lang, "internal_error"))]
+                replies = [Say(self._text(lang, "internal_error"))]
         for reply in replies:
             await self._send(chat, reply)
+
+    def _text(self, lang: str | None, key: str, **values: object) -> str:
+        return m.text(lang, key, command_prefix=self.command_prefix, **values)
 
     async def _send(self, chat: ChatRef, reply: Reply) -> None:
         try:
@@ -230,25 +252,39 @@ class Dialog:
             log.exception("sending a reply to %s failed", chat.conversation)
 
     # --- state persistence -------------------------------------------------------------------
+    # Database calls run in worker threads so that a busy database (a job committing rows, a slow
+    # PostgreSQL) never holds the event loop and with it every other chat's acknowledgements.
+    # Each call opens its own session (SQLite connections allow other threads), and one chat's
+    # load -> dispatch -> save happens under that chat's lock, so its writes stay in order.
 
-    def _load(self, chat: ChatRef) -> Turn:
+    async def _load(self, chat: ChatRef) -> Turn:
         assert self.store is not None
-        conversation = self.store.get_or_create_conversation(self.channel, chat.conversation, chat.user)
+        conversation = await asyncio.to_thread(
+            self.store.get_or_create_conversation, self.channel, chat.conversation, chat.user
+        )
         assert conversation.id is not None
         data = json.loads(conversation.data_json or "{}")
-        return Turn(chat, conversation.id, conversation.state, data, m.normalise_language(conversation.language))
+        return Turn(chat, conversation.id, conversation.state, data, m.normalise_language(conversation.language),
+                    self.command_prefix)
 
-    def _save(self, turn: Turn) -> None:
+    async def _save(self, turn: Turn) -> None:
+        await asyncio.to_thread(self._write_turn, turn)
+
+    def _write_turn(self, turn: Turn) -> None:
+        """The turn's feedback rows, then its conversation state: one thread hop per event."""
         assert self.store is not None
+        for kind, text, example_id in turn.feedback:
+            self.store.add_feedback(turn.conversation_id, kind, text=text, example_id=example_id)
+        turn.feedback = []
         self.store.save_conversation(turn.conversation_id, state=turn.state, data=turn.data, language=turn.lang)
 
     async def _update_later(self, chat: ChatRef, change: Callable[[Turn], None]) -> list[Reply]:
         """Change a conversation from a background task, under the chat's lock; returns its replies."""
         lock = self._locks.setdefault(chat.conversation, asyncio.Lock())
         async with lock:
-            turn = self._load(chat)
+            turn = await self._load(chat)
             change(turn)
-            self._save(turn)
+            await self._save(turn)
             return turn.replies
 
     # --- dispatch ----------------------------------------------------------------------------
@@ -366,10 +402,10 @@ class Dialog:
         assert self.store is not None
         job_ids = [j for j in (turn.data.get("job"), turn.data.get("preview_job")) if j]
         for job_id in job_ids:
-            job = self.store.get_job(job_id)
+            job = await asyncio.to_thread(self.store.get_job, job_id)
             if job is None:
                 continue
-            done, total = self._job_counts(job_id, job)
+            done, total = await self._job_counts(job_id, job)
             turn.say(
                 "status_job",
                 job=job_id,
@@ -591,27 +627,27 @@ class Dialog:
         choices: list[Choice] = []
         default: str | None = None
         if field_name == "task":
-            choices = [Choice(m.text(lang, f"task_{key}"), "task", key) for key in TASK_PRESET_ORDER]
+            choices = [Choice(self._text(lang, f"task_{key}"), "task", key) for key in TASK_PRESET_ORDER]
         elif field_name == "count":
             choices = [Choice(str(n), "set", f"count={n}") for n in COUNT_CHOICES]
         elif field_name == "language":
             default = "Polish" if lang == "pl" else "English"  # the language the user writes in
             values = [default] + [v for v in LANGUAGE_CHOICES if v != default]
-            choices = [Choice(m.text(lang, f"lang_{v}"), "set", f"language={v}") for v in values]
-            choices.append(Choice(m.text(lang, "btn_other"), "set", "language=other"))
+            choices = [Choice(self._text(lang, f"lang_{v}"), "set", f"language={v}") for v in values]
+            choices.append(Choice(self._text(lang, "btn_other"), "set", "language=other"))
         elif field_name == "topic":
-            choices = [Choice(m.text(lang, "btn_any_topic"), "set", "topic=")]
+            choices = [Choice(self._text(lang, "btn_any_topic"), "set", "topic=")]
         elif field_name == "tone":
             default = TONE_CHOICES[0]
-            choices = [Choice(m.text(lang, f"tone_{v}"), "set", f"tone={v}") for v in TONE_CHOICES]
+            choices = [Choice(self._text(lang, f"tone_{v}"), "set", f"tone={v}") for v in TONE_CHOICES]
         elif field_name == "format":
             default = FORMAT_CHOICES[0]
             choices = [Choice(v.upper(), "set", f"format={v}") for v in FORMAT_CHOICES]
         key = f"ask_{field_name}"
-        question = m.text(lang, key) if key in m.TEXTS else m.text(lang, "ask_generic", field=field_name)
+        question = self._text(lang, key) if key in m.TEXTS else self._text(lang, "ask_generic", field=field_name)
         if default is not None:
             # The default is the first option, so typing "1" takes it.
-            question += " " + m.text(lang, "default_hint", value=choices[0].label)
+            question += " " + self._text(lang, "default_hint", value=choices[0].label)
         return question, tuple(choices)
 
     def _reask(self, turn: Turn) -> None:
@@ -682,7 +718,7 @@ class Dialog:
             turn.say("preview_busy")
             return
         job_id = turn.data.get("job")
-        done, total = self._job_counts(job_id) if job_id else (0, 0)
+        done, total = await self._job_counts(job_id) if job_id else (0, 0)
         turn.say("busy_generating", job=job_id, done=done, total=total)
 
     # --- LLM and engine ----------------------------------------------------------------------
@@ -769,7 +805,9 @@ class Dialog:
             return
         preview_spec = self._preview_spec(spec)
         guidance = self._guidance(turn, spec, for_preview=True)
-        job_id = generator.create_job(preview_spec, guidance, kind="preview", conversation_id=turn.conversation_id)
+        job_id = await asyncio.to_thread(
+            generator.create_job, preview_spec, guidance, kind="preview", conversation_id=turn.conversation_id
+        )
         turn.data["preview_job"] = job_id
         turn.data.pop("asking", None)
         turn.state = PREVIEWING
@@ -790,9 +828,11 @@ class Dialog:
             turn.say("llm_unavailable", error=str(exc))
             return
         guidance = self._guidance(turn, spec, for_preview=False)
-        job_id = self._resumable_job(turn, spec, guidance)
+        job_id = await asyncio.to_thread(self._resumable_job, turn.data.get("job"), spec, guidance)
         if job_id is None:
-            job_id = generator.create_job(spec, guidance, kind="dataset", conversation_id=turn.conversation_id)
+            job_id = await asyncio.to_thread(
+                generator.create_job, spec, guidance, kind="dataset", conversation_id=turn.conversation_id
+            )
         turn.data["job"] = job_id
         turn.data.pop("asking", None)
         turn.state = GENERATING
@@ -802,11 +842,10 @@ class Dialog:
         turn.say("generate_ack", total=total, job=job_id)
         self._spawn(job_id, self._run_dataset(turn.chat, job_id))
 
-    def _resumable_job(self, turn: Turn, spec: DatasetSpec, guidance: Guidance) -> int | None:
-        """The stopped or failed job of this very order, so Generate all continues it instead of
-        starting over (its rows are kept)."""
+    def _resumable_job(self, job_id: int | None, spec: DatasetSpec, guidance: Guidance) -> int | None:
+        """The stopped or failed job of this very order (`job_id`, the conversation's last one), so
+        Generate all continues it instead of starting over (its rows are kept). Blocking: call in a thread."""
         assert self.store is not None
-        job_id = turn.data.get("job")
         job = self.store.get_job(job_id) if job_id else None
         if job is None or job.status not in ("cancelled", "failed"):
             return None
@@ -837,14 +876,18 @@ class Dialog:
         task = self._tasks.get(job_id)
         return task is not None and not task.done()
 
-    def _job_counts(self, job_id: int, job: Any = None) -> tuple[int, int]:
+    async def _job_counts(self, job_id: int, job: Any = None) -> tuple[int, int]:
+        return await asyncio.to_thread(self._job_counts_now, job_id, job)
+
+    def _job_counts_now(self, job_id: int, job: Any = None) -> tuple[int, int]:
+        """(rows made, rows ordered); uploaded rows don't count. Blocking: call in a thread."""
         assert self.store is not None
         job = job or self.store.get_job(job_id)
         if job is None:
             return 0, 0
         spec = DatasetSpec.model_validate_json(job.spec_json, context={"max_count": 10**12})
         total = sum(spec.quotas().values())
-        done = sum(1 for row in self.store.accepted_rows(job_id) if row.source != "uploaded")
+        done = sum(self.store.accepted_counts(job_id).values())  # counted by the database, not row by row
         return min(done, total), total
 
     # --- background work ---------------------------------------------------------------------
@@ -865,7 +908,7 @@ class Dialog:
             error = str(exc) or type(exc).__name__
         else:
             error = result.error or ""
-        rows = [r for r in self.store.accepted_rows(job_id) if r.source == "synthetic"]
+        rows = await asyncio.to_thread(self.store.accepted_rows, job_id, sources=("synthetic",))
 
         def show(turn: Turn) -> None:
             if turn.data.get("preview_job") != job_id:
@@ -906,13 +949,12 @@ class Dialog:
 
     async def _run_dataset(self, chat: ChatRef, job_id: int) -> None:
         assert self.store is not None
-        lang = self._language_of(chat)
+        lang = m.normalise_language(None)
         throttle = ProgressThrottle(self.settings.progress_interval)
-        cancel = (Choice(m.text(lang, "btn_cancel"), "canceljob", str(job_id)),)
-        done0, total0 = self._job_counts(job_id)
+        cancel: tuple[Choice, ...] = ()
 
         async def report(progress: JobProgress) -> None:
-            text = m.text(
+            text = self._text(
                 lang,
                 "progress_running",
                 job=job_id,
@@ -925,18 +967,23 @@ class Dialog:
             if throttle.should_send(text):
                 await self._send(chat, Progress(job_id, text, progress.done, progress.total, False, cancel))
 
-        # At once, so the user sees the job (and its Cancel button) before the first batch returns.
-        text = m.text(lang, "progress_running", job=job_id, done=done0, total=total0,
-                      percent=_percent(done0, total0), rejected=0, duplicates=0)
-        throttle.should_send(text, final=True)
-        await self._send(chat, Progress(job_id, text, done0, total0, False, cancel))
         try:
+            lang = await self._language_of(chat)
+            cancel = (Choice(self._text(lang, "btn_cancel"), "canceljob", str(job_id)),)
+            done0, total0 = await self._job_counts(job_id)
+            # At once, so the user sees the job (and its Cancel button) before the first batch returns.
+            text = self._text(lang, "progress_running", job=job_id, done=done0, total=total0,
+                              percent=_percent(done0, total0), rejected=0, duplicates=0)
+            throttle.should_send(text, final=True)
+            await self._send(chat, Progress(job_id, text, done0, total0, False, cancel))
             generator = await self._get_generator()
             result = await generator.run(job_id, report)
         except asyncio.CancelledError:
             if job_id in self._user_cancelled:
-                done, total = self._job_counts(job_id)
-                text = m.text(lang, "progress_cancelled", job=job_id, done=done, total=total)
+                # Cancelled before the engine ran it, the job is still "pending": a restart must not resume it.
+                await asyncio.to_thread(self._mark_cancelled, job_id)
+                done, total = await self._job_counts(job_id)
+                text = self._text(lang, "progress_cancelled", job=job_id, done=done, total=total)
                 await self._send(chat, Progress(job_id, text, done, total, True))
                 return
             self._requeue(job_id)
@@ -952,12 +999,12 @@ class Dialog:
             await self._deliver(chat, job_id, result)
         except Exception:  # the rows are stored; /status and Generate all can still get the file
             log.exception("delivering job %s failed", job_id)
-            await self._send(chat, Say(m.text(lang, "internal_error")))
+            await self._send(chat, Say(self._text(lang, "internal_error")))
 
     async def _finish_failed(self, chat: ChatRef, job_id: int, error: str) -> None:
-        lang = self._language_of(chat)
-        done, total = self._job_counts(job_id)
-        await self._send(chat, Progress(job_id, m.text(lang, "progress_failed", job=job_id, error=error), done, total, True))
+        lang = await self._language_of(chat)
+        done, total = await self._job_counts(job_id)
+        await self._send(chat, Progress(job_id, self._text(lang, "progress_failed", job=job_id, error=error), done, total, True))
 
         def after(turn: Turn) -> None:
             if turn.data.get("job") != job_id:
@@ -970,19 +1017,19 @@ class Dialog:
 
     async def _deliver(self, chat: ChatRef, job_id: int, result: JobResult) -> None:
         assert self.store is not None
-        lang = self._language_of(chat)
-        job = self.store.get_job(job_id)
+        lang = await self._language_of(chat)
+        job = await asyncio.to_thread(self.store.get_job, job_id)
         assert job is not None
         spec = DatasetSpec.model_validate_json(job.spec_json, context={"max_count": 10**12})
-        done, total = self._job_counts(job_id, job)
-        await self._send(chat, Progress(job_id, m.text(lang, "progress_done", job=job_id, done=done, total=total), done, total, True))
+        done, total = await self._job_counts(job_id, job)
+        await self._send(chat, Progress(job_id, self._text(lang, "progress_done", job=job_id, done=done, total=total), done, total, True))
         data = await asyncio.to_thread(render_dataset, self.store, job_id, spec.format)
         card = await asyncio.to_thread(render_card, self.store, job_id)
-        rows = self.store.accepted_rows(job_id)
+        rows = await asyncio.to_thread(self.store.accepted_rows, job_id)
         per_label = Counter(row.label or "rows" for row in rows)
         sources = Counter(row.source for row in rows)
         filename = f"dataset-{job_id}.{FILE_SUFFIX[spec.format]}"
-        caption = m.text(
+        caption = self._text(
             lang,
             "caption",
             filename=filename,
@@ -993,10 +1040,10 @@ class Dialog:
             tokens=f"{result.prompt_tokens + result.completion_tokens:,}",
         )
         if sources.get("uploaded"):
-            caption += " " + m.text(lang, "caption_sources", sources=", ".join(f"{s}: {n}" for s, n in sources.items()))
+            caption += " " + self._text(lang, "caption_sources", sources=", ".join(f"{s}: {n}" for s, n in sources.items()))
         await self._send(chat, Document(filename, data, caption, MIME_TYPE[spec.format]))
         await self._send(
-            chat, Document(f"dataset-{job_id}.card.md", card.encode("utf-8"), m.text(lang, "card_caption"), "text/markdown")
+            chat, Document(f"dataset-{job_id}.card.md", card.encode("utf-8"), self._text(lang, "card_caption"), "text/markdown")
         )
 
         def after(turn: Turn) -> None:
@@ -1010,10 +1057,10 @@ class Dialog:
         for reply in await self._update_later(chat, after):
             await self._send(chat, reply)
 
-    def _language_of(self, chat: ChatRef) -> str:
+    async def _language_of(self, chat: ChatRef) -> str:
         assert self.store is not None
-        conversation = self.store.get_or_create_conversation(self.channel, chat.conversation, chat.user)
-        return m.normalise_language(conversation.language)
+        conversation = await asyncio.to_thread(self.store.find_conversation, self.channel, chat.conversation)
+        return m.normalise_language(conversation.language if conversation else None)
 
     # --- resuming after a restart ------------------------------------------------------------
 
@@ -1034,9 +1081,15 @@ class Dialog:
                 continue
             if data.get("job") != job.id:
                 continue
-            done, total = self._job_counts(job.id, job)
-            await self._send(chat, Say(m.text(lang, "resumed", job=job.id, done=done, total=total)))
+            done, total = await self._job_counts(job.id, job)
+            await self._send(chat, Say(self._text(lang, "resumed", job=job.id, done=done, total=total)))
             self._spawn(job.id, self._run_dataset(chat, job.id))
+
+    def _mark_cancelled(self, job_id: int) -> None:
+        assert self.store is not None
+        job = self.store.get_job(job_id)
+        if job is not None and job.status == "pending":
+            self.store.update_job(job_id, status="cancelled")
 
     def _requeue(self, job_id: int) -> None:
         """A job stopped by shutdown or Ctrl-C (not by the user's Cancel) must stay resumable: the
@@ -1063,7 +1116,7 @@ class Dialog:
             return
         number = next((n for n, i in turn.data.get("preview_items", {}).items() if i == example_id), "?")
         turn.data.setdefault("ratings", {})[str(example_id)] = {"kind": kind, "fields": fields}
-        self.store.add_feedback(turn.conversation_id, kind, example_id=example_id)
+        turn.feedback.append((kind, "", example_id))
         turn.say("rated_up" if kind == "up" else "rated_down", number=number)
 
     def _offer_after_rating(self, turn: Turn) -> None:
@@ -1073,7 +1126,7 @@ class Dialog:
     def _add_feedback(self, turn: Turn, text: str) -> None:
         assert self.store is not None
         turn.data.setdefault("feedback", []).append(text)
-        self.store.add_feedback(turn.conversation_id, "text", text=text)
+        turn.feedback.append(("text", text, None))
         choices = self._after_preview_choices(turn)
         turn.replies.append(Say(turn.t("feedback_noted", feedback=text), choices))
 

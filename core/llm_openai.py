@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import openai
 
@@ -76,6 +77,16 @@ def _http_client_options(timeout: float) -> dict[str, Any]:
         return {}
 
 
+def server_host(base_url: str) -> str:
+    """The host of a base URL ("api.openai.com"): what a user may see of it. A URL can carry
+    credentials (user:password@...) and internal paths, so nothing else is shown."""
+    try:
+        host = urlsplit(base_url).hostname
+    except ValueError:  # malformed (e.g. a bad IPv6 literal): say nothing about it rather than echo it
+        host = None
+    return host or "an OpenAI-compatible server"
+
+
 class OpenAIBackend:
     is_local = False
     max_concurrency: int | None = None  # a server: the engine's concurrency setting decides
@@ -94,7 +105,7 @@ class OpenAIBackend:
         self.base_url = base_url or DEFAULT_BASE_URL
         self.timeout = timeout
         self.max_retries = max_retries
-        self.description = f"{model} via {self.base_url}"
+        self.description = f"{model} via {server_host(self.base_url)}"  # shown to users: no credentials, no path
         self.usage = Usage()  # summed over every call of this backend
         self._last_format: tuple[dict[str, Any], dict[str, Any]] | None = None
         self._api_key = api_key or "not-needed"  # local servers (Ollama, llama.cpp) ignore it; the SDK insists

@@ -1,13 +1,19 @@
 """Every text the bot says to a user, in English and Polish.
 
 `text(lang, key, **values)` picks the user's language (falling back to English) and fills
-the placeholders. Keeping all wording here lets a translator work without reading the
-state machine, and lets tests check that a Polish user never gets an English sentence.
+the placeholders; commands are written `{cmd_new}`, `{cmd_status}`, ... and spelled with the
+channel's `command_prefix` ("/" by default). Keeping all wording here lets a translator work
+without reading the state machine, and lets tests check that a Polish user never gets an
+English sentence.
 """
 
 from __future__ import annotations
 
 SUPPORTED_LANGUAGES = ("en", "pl")
+# Commands the texts name as {cmd_new} etc.; the channel decides how they are typed (Slack keeps
+# "/..." for its own slash commands, so there the bare word is the command).
+COMMANDS = ("new", "status", "cancel", "help")
+DEFAULT_COMMAND_PREFIX = "/"
 
 TEXTS: dict[str, dict[str, str]] = {
     # --- greeting, help, model -------------------------------------------------------------
@@ -26,7 +32,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "• 200 customer reviews of a restaurant, positive or negative, 70% positive, CSV\n"
         "• 50 chatbot messages, labels: greeting, order_status, cancel_order, complaint, goodbye, in German\n\n"
         "You can also upload a CSV/JSON with columns text,label and I will top up the rare labels.\n"
-        "Commands: /new start over · /status where are we · /cancel stop · /help this text",
+        "Commands: {cmd_new} – start over · {cmd_status} – where are we · {cmd_cancel} – stop · {cmd_help} – this text",
         "pl": "Generuję syntetyczne, oznaczone zbiory danych za pomocą LLM i wysyłam plik (CSV, JSON lub JSONL).\n"
         "Dopytuję o brakujące rzeczy (zadanie, etykiety, proporcje klas, liczba, język, ton, format), pokazuję "
         "kilka przykładów do oceny 👍/👎 lub komentarza, a potem generuję całość.\n\n"
@@ -34,7 +40,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "• wygeneruj 50 przykładów, 40 pozytywnych i 10 negatywnych, po polsku\n"
         "• 100 wiadomości do chatbota, etykiety: powitanie, status_zamówienia, reklamacja, pożegnanie, format JSON\n\n"
         "Możesz też wysłać plik CSV/JSON z kolumnami text,label, a uzupełnię rzadkie etykiety.\n"
-        "Komendy: /new od nowa · /status gdzie jesteśmy · /cancel przerwij · /help ta pomoc",
+        "Komendy: {cmd_new} – od nowa · {cmd_status} – gdzie jesteśmy · {cmd_cancel} – przerwij · {cmd_help} – ta pomoc",
     },
     "model_info": {
         "en": "Answers come from {model}.",
@@ -202,12 +208,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "pl": "Karta zbioru danych: jak powstał ten zbiór.",
     },
     "after_delivery": {
-        "en": "Done! Want changes? Tell me (e.g. “make it 500”), or /new for a new order.",
-        "pl": "Gotowe! Chcesz zmian? Napisz (np. „zrób 500”) albo /new, by zacząć nowe zamówienie.",
+        "en": "Done! Want changes? Tell me (e.g. “make it 500”), or type {cmd_new} for a new order.",
+        "pl": "Gotowe! Chcesz zmian? Napisz (np. „zrób 500”) albo wpisz {cmd_new}, by zacząć nowe zamówienie.",
     },
     "busy_generating": {
-        "en": "Your dataset is being generated (job #{job}, {done}/{total}). I'll send the file here; /cancel stops it.",
-        "pl": "Zbiór się generuje (zadanie #{job}, {done}/{total}). Wyślę tu plik; /cancel przerywa.",
+        "en": "Your dataset is being generated (job #{job}, {done}/{total}). I'll send the file here; type {cmd_cancel} to stop it.",
+        "pl": "Zbiór się generuje (zadanie #{job}, {done}/{total}). Wyślę tu plik; wpisz {cmd_cancel}, by przerwać.",
     },
     "resumed": {
         "en": "I was restarted: continuing job #{job} ({done}/{total} rows already made).",
@@ -231,8 +237,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "pl": "Zaczynamy od nowa. Jakiego zbioru danych potrzebujesz?",
     },
     "status_empty": {
-        "en": "No order yet. Tell me what dataset you need, or /help for examples.",
-        "pl": "Nie ma jeszcze zamówienia. Napisz, jakiego zbioru potrzebujesz, albo /help po przykłady.",
+        "en": "No order yet. Tell me what dataset you need, or type {cmd_help} for examples.",
+        "pl": "Nie ma jeszcze zamówienia. Napisz, jakiego zbioru potrzebujesz, albo wpisz {cmd_help}, by zobaczyć przykłady.",
     },
     "status_draft": {
         "en": "Order so far:\n{summary}\nStill missing: {missing}.",
@@ -247,18 +253,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "pl": "Zadanie #{job} ({kind}): {status}, {done}/{total} wierszy.",
     },
     "unknown_command": {
-        "en": "I don't know the command {command}. Try /new, /status, /cancel or /help.",
-        "pl": "Nie znam komendy {command}. Spróbuj /new, /status, /cancel lub /help.",
+        "en": "I don't know the command {command}. Try {cmd_new}, {cmd_status}, {cmd_cancel} or {cmd_help}.",
+        "pl": "Nie znam komendy {command}. Spróbuj {cmd_new}, {cmd_status}, {cmd_cancel} lub {cmd_help}.",
     },
     "empty_input": {
-        "en": "I got an empty message. Tell me what dataset you need, or /help for examples.",
-        "pl": "Dostałem pustą wiadomość. Napisz, jakiego zbioru potrzebujesz, albo /help po przykłady.",
+        "en": "I got an empty message. Tell me what dataset you need, or type {cmd_help} for examples.",
+        "pl": "Dostałem pustą wiadomość. Napisz, jakiego zbioru potrzebujesz, albo wpisz {cmd_help}, by zobaczyć przykłady.",
     },
     "not_understood": {
         "en": "I didn't understand that. Describe the dataset you need, e.g. “100 tweets about football, "
-        "positive or negative”, or /help.",
+        "positive or negative”, or type {cmd_help}.",
         "pl": "Nie zrozumiałem. Opisz zbiór, którego potrzebujesz, np. „100 tweetów o piłce nożnej, "
-        "pozytywne lub negatywne”, albo /help.",
+        "pozytywne lub negatywne”, albo wpisz {cmd_help}.",
     },
     "choice_out_of_range": {
         "en": "There is no option {number}; pick 1 to {last}.",
@@ -273,9 +279,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "pl": "Ten przycisk dotyczy wcześniejszego kroku. Oto gdzie jesteśmy:",
     },
     "internal_error": {
-        "en": "Sorry, something went wrong on my side. Your order is safe; try again, or /status to see where we are.",
+        "en": "Sorry, something went wrong on my side. Your order is safe; try again, or type {cmd_status} to see where we are.",
         "pl": "Przepraszam, coś poszło nie tak po mojej stronie. Twoje zamówienie jest bezpieczne; spróbuj ponownie "
-        "albo wpisz /status.",
+        "albo wpisz {cmd_status}.",
     },
     "llm_unavailable": {
         "en": "The language model is not available: {error}",
@@ -386,14 +392,21 @@ def normalise_language(lang: str | None) -> str:
     return lang if lang in SUPPORTED_LANGUAGES else "en"
 
 
-def text(lang: str | None, key: str, **values: object) -> str:
-    """The message `key` in `lang` (English when missing), placeholders filled from `values`."""
+def command(name: str, command_prefix: str = DEFAULT_COMMAND_PREFIX) -> str:
+    """How a user types the command `name` in their channel ("/new"; "new" in Slack)."""
+    return f"{command_prefix}{name}"
+
+
+def text(lang: str | None, key: str, *, command_prefix: str = DEFAULT_COMMAND_PREFIX, **values: object) -> str:
+    """The message `key` in `lang` (English when missing), placeholders filled from `values`;
+    `{cmd_new}` and the other command names are spelled with `command_prefix`."""
     variants = TEXTS.get(key)
     if variants is None:
         # A missing key is our bug; show the key rather than crash the conversation.
         return key
     template = variants.get(normalise_language(lang)) or variants["en"]
-    return template.format(**values) if values else template
+    commands = {f"cmd_{name}": command(name, command_prefix) for name in COMMANDS}
+    return template.format(**commands, **values)
 
 
 def label_or(lang: str | None, key: str, fallback: str) -> str:

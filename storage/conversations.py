@@ -19,19 +19,24 @@ class ConversationQueries:
     engine: Engine
 
     def get_or_create_conversation(self, channel: str, external_id: str, user_id: str = "") -> Conversation:
+        found = self.find_conversation(channel, external_id)
+        if found is not None:
+            return found
         with Session(self.engine, expire_on_commit=False) as session:
-            found = session.exec(
-                select(Conversation)
-                .where(Conversation.channel == channel, Conversation.external_id == external_id)
-                .order_by(Conversation.id)  # type: ignore[arg-type]
-            ).first()
-            if found is not None:
-                return found
             conversation = Conversation(channel=channel, external_id=external_id, user_id=user_id)
             session.add(conversation)
             session.commit()
             session.refresh(conversation)
             return conversation
+
+    def find_conversation(self, channel: str, external_id: str) -> Conversation | None:
+        """The conversation with this key if there is one; never creates it (read-only)."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            return session.exec(
+                select(Conversation)
+                .where(Conversation.channel == channel, Conversation.external_id == external_id)
+                .order_by(Conversation.id)  # type: ignore[arg-type]
+            ).first()
 
     def get_conversation(self, conversation_id: int) -> Conversation | None:
         with Session(self.engine, expire_on_commit=False) as session:

@@ -516,3 +516,37 @@ def test_messages_exist_in_both_languages() -> None:
     for key, variants in TEXTS.items():
         assert variants.get("en") and variants.get("pl"), key
     assert json.dumps(TEXTS, ensure_ascii=False)
+
+
+async def test_texts_spell_commands_the_way_the_channel_types_them(settings: Settings) -> None:
+    from core.dialog import Dialog
+    from core.events import CollectingOutput
+
+    # Slack keeps "/..." for its own slash commands, so its users type the bare words.
+    output = CollectingOutput()
+    user = User(Dialog("test", output, settings, command_prefix=""), output)
+    await user.dialog.start()
+    try:
+        said = texts(await user.send("/help"))
+        assert "new – start over" in said and "cancel – stop" in said
+        assert "/new" not in said and "/cancel" not in said and "/help" not in said
+        said = texts(await user.send("/pomoc jak to działa"))  # unknown command, in Polish
+        assert "Spróbuj new, status, cancel lub help" in said and "/new" not in said
+    finally:
+        await user.dialog.aclose()
+
+
+def test_no_text_hard_codes_a_slash_command() -> None:
+    import re
+
+    from core import messages
+
+    named = 0
+    for key, variants in messages.TEXTS.items():
+        for lang, template in variants.items():
+            # A command is written {cmd_new} etc., so the channel decides how it is spelled.
+            assert not re.search(r"/(new|status|cancel|help|start)\b", template), (key, lang)
+            named += "{cmd_" in template
+    assert named >= 16  # help, after_delivery, busy_generating, status_empty, ... in both languages
+    assert "/new – start over" in messages.text("en", "help")
+    assert "wpisz new," in messages.text("pl", "after_delivery", command_prefix="")

@@ -58,12 +58,12 @@ def test_sentiment_example_gives_exactly_the_seeds_order(fake_llm: FakeOpenAI, t
     assert len({row["text"] for row in rows}) == 10
     card = (tmp_path / "out.card.md").read_text(encoding="utf-8")
     assert "| negative | 2 | 2 |" in card and "| positive | 8 | 8 |" in card
-    assert "fake-model via http://127.0.0.1" in card
+    assert "fake-model via 127.0.0.1" in card and "/v1" not in card  # the host, not the URL
     # stdout: where the files are and what is in them
     assert "wrote out.csv (10 rows: negative 2, positive 8)" in done.stdout
     assert "card: out.card.md" in done.stdout
     # stderr, piped: the model, the job id, plain progress lines (no terminal escapes)
-    assert "model: fake-model via http://127.0.0.1" in done.stderr
+    assert "model: fake-model via 127.0.0.1\n" in done.stderr
     assert "--resume 1" in done.stderr
     assert ANSI not in done.stderr + done.stdout
     progress = [line for line in done.stderr.splitlines() if re.match(r"job 1: \d+/10 rows \(negative \d/2, positive \d/8\)", line)]

@@ -36,7 +36,17 @@ async def test_structured_request_and_usage(settings: Settings, fake_llm: FakeOp
     assert completion.text.startswith('{"examples": [') and completion.finish_reason == "stop"
     assert completion.usage.prompt_tokens > 0 and completion.usage.completion_tokens > 0
     assert backend.usage.total == completion.usage.total + again.usage.total
-    assert backend.description == f"fake-model via {fake_llm.base_url}"
+    assert backend.description == "fake-model via 127.0.0.1"  # users see the host, not the URL
+
+
+def test_description_names_the_model_and_only_the_host() -> None:
+    assert OpenAIBackend(model="gpt-4o-mini", api_key="sk-secret").description == "gpt-4o-mini via api.openai.com"
+    gateway = OpenAIBackend(
+        model="llama3", api_key="sk-secret", base_url="https://alice:hunter2@gateway.example.com:8443/team-a/v1"
+    )
+    assert gateway.description == "llama3 via gateway.example.com"
+    assert "hunter2" not in gateway.description and "team-a" not in gateway.description
+    assert OpenAIBackend(model="m", api_key=None, base_url="http://[::1/v1").description == "m via an OpenAI-compatible server"
 
 
 async def test_loose_schema_is_sent_non_strict(settings: Settings, fake_llm: FakeOpenAI) -> None:

@@ -386,6 +386,10 @@ async def test_seed_prompt_via_mention_continues_in_its_thread_without_mentions(
     dataset = slack.uploads[0]
     assert dataset["thread_ts"] == mention_ts
     assert label_counts(dataset["files"][0]["data"]) == {"negative": 2, "positive": 8}
+    # Slack keeps "/new" for slash commands: the closing line names the word users can type.
+    done = await slack.wait_message(lambda m: m.get("thread_ts") == mention_ts and m["text"].startswith("Done!"),
+                                    what="the closing line")
+    assert "type new for a new order" in done["text"] and "/new" not in done["text"]
     # A reply in a thread the bot is not part of is not for the bot.
     await harness.bot.wait_idle()
     calls = len(slack.calls)
@@ -585,6 +589,43 @@ async def test_thread_replies_under_our_root_are_followed_after_a_restart(
         assert (await h.event(event))[0] == 200
         preview = await slack.wait_message(has_action("up", thread_ts=thread), what="preview after restart")
         assert preview["channel"] == CHANNEL
+
+
+async def test_help_names_the_commands_as_slack_users_type_them(harness: SlackHarness) -> None:
+    await harness.reply("D0ALICE", None, "help")
+    answer = await harness.slack.wait_message(lambda m: "Commands:" in m["text"], what="the help text")
+    assert "new – start over" in answer["text"] and "status – where are we" in answer["text"]
+    assert "/new" not in answer["text"] and "/status" not in answer["text"]
+    await harness.reply("D0ALICE", None, "status")  # and the bare word works as the command
+    status = await harness.slack.wait_message(lambda m: "No order yet" in m["text"], what="the status answer")
+    assert "type help for examples" in status["text"]
+
+
+async def test_a_thread_started_by_a_mention_is_followed_after_a_restart(
+    settings: Settings, slack: FakeSlack, fake_llm: FakeOpenAI
+) -> None:
+    mention_ts = "1699999999.000700"
+    async with running_bot(settings, slack, fake_llm) as h:
+        await h.mention(SEED_PROMPT, ts=mention_ts)
+        summary = await slack.wait_message(has_action("preview", thread_ts=mention_ts), what="summary")
+        await h.bot.wait_idle()
+    number = 1 + [b["action_id"].split(":")[1] for b in buttons(summary)].index("preview")
+    async with running_bot(settings, slack, fake_llm) as h:  # same database, fresh process state
+        conversations = conversations_in(h)
+        # The thread's root is the user's mention (parent_user_id is theirs, not the bot's): only
+        # the database knows the bot talks here.
+        event = {"type": "message", "user": USER, "channel": CHANNEL, "ts": f"{time.time():.6f}",
+                 "thread_ts": mention_ts, "parent_user_id": USER, "text": str(number), "channel_type": "channel"}
+        status, _, elapsed = await h.event(event)
+        assert status == 200 and elapsed < 1.0
+        preview = await slack.wait_message(has_action("up", thread_ts=mention_ts), what="preview after restart")
+        assert preview["channel"] == CHANNEL
+        # A thread the bot never talked in stays someone else's, and the lookup created nothing.
+        await h.bot.wait_idle()
+        calls = len(slack.calls)
+        await h.reply(CHANNEL, "1600000000.000009", "10 reviews please")
+        await h.bot.wait_idle()
+        assert len(slack.calls) == calls and conversations_in(h) == conversations
 
 
 async def test_unusable_files_get_a_clear_answer_and_the_token_stays_home(harness: SlackHarness) -> None:
