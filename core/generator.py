@@ -325,14 +325,20 @@ class Generator:
     async def _ask_and_store(self, state: _JobState, batch: _Batch) -> None:
         spec = state.spec
         structured = state.structured
+        # A small local model copies the "already written" list instead of avoiding it, and needs
+        # its label and row count pinned by the schema; a server model gets the shared schema.
+        small_model = self.llm.is_local
         messages = render_messages(
             spec, count=batch.count, label=batch.label, batch_index=batch.index, guidance=state.guidance,
-            recent=state.recent.get(batch.label, ()), structured=structured,
+            recent=() if small_model else state.recent.get(batch.label, ()), structured=structured,
         )
+        schema = state.schema
+        if structured and small_model:
+            schema = response_schema(spec, label=batch.label or None, rows=batch.count)
         try:
             completion = await self.llm.complete(
                 messages,
-                schema=state.schema if structured else None,
+                schema=schema if structured else None,
                 max_tokens=max_tokens_for(spec.task, batch.count),
             )
         except SchemaNotSupported as exc:

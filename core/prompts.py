@@ -89,10 +89,16 @@ def _object(properties: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
 
 
-def response_schema(spec: DatasetSpec) -> dict[str, Any]:
-    """The JSON schema of one answer: {"examples": [row, ...]} with the task's columns."""
+def response_schema(spec: DatasetSpec, *, label: str | None = None, rows: int | None = None) -> dict[str, Any]:
+    """The JSON schema of one answer: {"examples": [row, ...]} with the task's columns.
+
+    By default `label` is an enum of every ordered label, so a server model can say that a row
+    came out as another class. `label`/`rows` pin one request's label and row count: a tiny
+    local model cannot keep to the prompt otherwise (it mixes labels and runs on forever).
+    """
     if spec.task == TaskType.classification:
-        row = _object({"text": {"type": "string"}, "label": {"type": "string", "enum": list(spec.labels)}})
+        labels = [label] if label else list(spec.labels)
+        row = _object({"text": {"type": "string"}, "label": {"type": "string", "enum": labels}})
     elif spec.task == TaskType.multiple_choice:
         row = _object({
             "question": {"type": "string"},
@@ -101,7 +107,10 @@ def response_schema(spec: DatasetSpec) -> dict[str, Any]:
         })
     else:
         row = _object({"question": {"type": "string"}, "answer": {"type": "string"}})
-    schema = _object({"examples": {"type": "array", "items": row}})
+    examples: dict[str, Any] = {"type": "array", "items": row}
+    if rows:
+        examples.update(minItems=1, maxItems=rows)
+    schema = _object({"examples": examples})
     schema["title"] = f"{spec.task.value}_examples"
     return schema
 

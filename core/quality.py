@@ -177,6 +177,9 @@ def validate_row(
         if label is None:
             return None, "bad label"
         clean["label"] = label
+        # Small models answer "positive" as the text itself: a label is not an example.
+        if _canonical_label(clean["text"], allowed_labels) is not None:
+            return None, "label as text"
     elif task == TaskType.multiple_choice:
         options = [clean[column] for column in _OPTION_COLUMNS]
         # Case and a trailing full stop don't make options different; symbols do ("C++" vs "C#").

@@ -68,6 +68,14 @@ def test_classification_schema_restricts_label_to_the_order() -> None:
     assert is_strict_compatible(schema)
 
 
+def test_schema_can_pin_one_requests_label_and_row_count() -> None:
+    # Used for small local models, which mix labels and run on without these bounds.
+    examples = response_schema(SENTIMENT, label="negative", rows=4)["properties"]["examples"]
+    assert examples["items"]["properties"]["label"]["enum"] == ["negative"]
+    assert (examples["minItems"], examples["maxItems"]) == (1, 4)
+    assert "maxItems" not in response_schema(SENTIMENT)["properties"]["examples"]
+
+
 def test_quiz_and_qa_schemas_have_the_task_columns() -> None:
     quiz_row = response_schema(QUIZ)["properties"]["examples"]["items"]
     assert list(quiz_row["properties"]) == ["question", "option_a", "option_b", "option_c", "option_d", "answer"]

@@ -94,6 +94,8 @@ def test_label_keeps_the_orders_spelling() -> None:
         ({"text": "   ", "label": "positive"}, "empty"),
         ({"text": "Ok", "label": "positive"}, "too short"),
         ({"text": "x" * 2001, "label": "positive"}, "too long"),
+        ({"text": "Positive.", "label": "positive"}, "label as text"),
+        ({"text": "negative", "label": "positive"}, "label as text"),
     ],
 )
 def test_classification_rejections(raw: dict, reason: str) -> None:
