@@ -34,7 +34,7 @@ from pydantic import BaseModel
 
 from core.llm import LLMBackend, LLMError, SchemaNotSupported, Usage
 from core.prompts import ParseError, max_tokens_for, parse_structured, parse_template, render_messages, response_schema
-from core.quality import DuplicateIndex, dedupe_key, row_text, validate_row
+from core.quality import DuplicateIndex, RowSignature, dedupe_key, row_text, validate_row
 from core.settings import Settings
 from core.spec import DatasetSpec, TaskType
 from storage.jobs import NewRow
@@ -136,6 +136,7 @@ class _JobState:
     structured_parse_failures: int = 0
     last_error: str | None = None
     mc_position: int = 0  # next correct-answer position for multiple choice (balanced a..d)
+    waiting: int = 0  # requests waiting for the server's answer (at most `concurrency`)
     pending: list[NewRow] = field(default_factory=list)
     pending_usage: list[int] = field(default_factory=lambda: [0, 0, 0])  # requests, prompt, completion
     schema: dict = field(default_factory=dict)  # the answer's JSON schema, built once per job
@@ -246,8 +247,12 @@ class Generator:
             recent={label: deque(maxlen=8) for label in quotas}, schema=response_schema(spec),
         )
         stored = self.store.accepted_rows(job_id)
+        texts = [row_text(spec.task, row.fields) for row in stored]
+        for start in range(0, len(texts), 1000):  # signatures in chunks: one numpy pass each
+            chunk = texts[start : start + 1000]
+            for text, signature in zip(chunk, state.index.signatures(chunk)):
+                state.index.add(text, signature)
         for row in stored:
-            state.index.add(row_text(spec.task, row.fields))
             if row.source != "uploaded":
                 state.accepted[row.label] = state.accepted.get(row.label, 0) + 1
                 if row.label in state.recent:
@@ -279,24 +284,40 @@ class Generator:
 
     async def _generate(self, state: _JobState, reporter: "_ProgressReporter") -> None:
         tasks: set[asyncio.Task[None]] = set()
+        waiting: dict[asyncio.Task[None], list[bool]] = {}  # task -> [still waiting for the server]
+
+        def fill() -> None:
+            """Start requests while fewer than `concurrency` are waiting for the server. Also
+            called by a request as soon as its answer is in, before the answer is processed."""
+            while state.waiting < self.concurrency:
+                batch = self._plan(state)
+                if batch is None:
+                    return
+                state.waiting += 1
+                slot = [True]
+                task = asyncio.create_task(self._request(state, batch, slot, fill))
+                tasks.add(task)
+                waiting[task] = slot
+                task.add_done_callback(waiting.pop)
+
         try:
             while not state.finished:
-                while len(tasks) < self.concurrency:
-                    batch = self._plan(state)
-                    if batch is None:
-                        break
-                    tasks.add(asyncio.create_task(self._request(state, batch)))
+                fill()
                 if not tasks:  # nothing to ask and nothing in flight: cannot happen unless finished
                     break
-                done, tasks = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                tasks.difference_update(done)
                 for task in done:
                     task.result()  # JobFailed and bugs propagate from here
                 self._check_writer(state)
                 self._check_collapse(state)
                 await reporter.report(self._progress(state))
         finally:
+            # Requests still waiting for the server are dropped; an answer already in is still
+            # processed and stored (as before, when no answer waited between arrival and processing).
             for task in tasks:
-                task.cancel()
+                if waiting.get(task, [False])[0]:
+                    task.cancel()
             if tasks:
                 await asyncio.gather(*tasks, return_exceptions=True)
 
@@ -316,13 +337,16 @@ class Generator:
         state.requested_in_flight[best_label] += count
         return _Batch(best_label, count, state.batch_counter)
 
-    async def _request(self, state: _JobState, batch: _Batch) -> None:
+    async def _request(self, state: _JobState, batch: _Batch, slot: list[bool], refill: Callable[[], None]) -> None:
+        # slot[0]: this request still holds one of the `concurrency` "waiting for the server" slots.
         try:
-            await self._ask_and_store(state, batch)
+            await self._ask_and_store(state, batch, slot, refill)
         finally:
             state.requested_in_flight[batch.label] -= batch.count
+            if slot[0]:
+                state.waiting -= 1
 
-    async def _ask_and_store(self, state: _JobState, batch: _Batch) -> None:
+    async def _ask_and_store(self, state: _JobState, batch: _Batch, slot: list[bool], refill: Callable[[], None]) -> None:
         spec = state.spec
         structured = state.structured
         # A small local model copies the "already written" list instead of avoiding it, and needs
@@ -353,6 +377,17 @@ class Generator:
             if state.consecutive_errors >= MAX_CONSECUTIVE_ERRORS:
                 raise JobFailed(f"the LLM kept failing ({state.consecutive_errors} requests in a row): {exc}") from exc
             return
+        # Answers arrive together (~64 per round at concurrency 64) and are processed one after
+        # the other: hand the slot on and send the next request before processing this answer,
+        # so the processing overlaps the next round's latency instead of delaying it. Its rows
+        # still count as in flight until processed, so nothing extra is asked for. Two yields:
+        # the requests started by the other answers of the round go out before this processing.
+        if self.concurrency > 1:  # one at a time (the embedded model): nothing arrives together
+            state.waiting -= 1
+            slot[0] = False
+            refill()
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
         state.consecutive_errors = 0
         state.requests += 1
         state.usage.prompt_tokens += completion.usage.prompt_tokens
@@ -381,8 +416,7 @@ class Generator:
 
         accepted_before = state.rows_accepted
         quality_rejects = 0
-        for raw in raws:
-            row = self._judge(state, raw, source="synthetic")
+        for row in self._judge_batch(state, raws, source="synthetic"):
             state.pending.append(row)
             if row.accepted:
                 continue
@@ -395,10 +429,31 @@ class Generator:
             state.fruitless_requests += 1  # only "over quota" rows: neutral, the job is ending
         self._schedule_flush(state)
 
-    def _judge(self, state: _JobState, raw: dict, *, source: str) -> NewRow:
-        """Validate, check the quota, dedupe and (maybe) accept one row. Counts it in memory."""
+    def _judge_batch(self, state: _JobState, raws: list[dict], *, source: str) -> list[NewRow]:
+        """`_judge` for each row of one answer, in order, with the duplicate signatures of the
+        valid rows computed together (one numpy pass per answer instead of one per row)."""
         spec = state.spec
-        clean, reason = validate_row(spec.task, raw, list(spec.labels))
+        labels = list(spec.labels)
+        checked = [validate_row(spec.task, raw, labels) for raw in raws]
+        texts = [row_text(spec.task, clean) for clean, _ in checked if clean is not None]
+        signatures = iter(state.index.signatures(texts, normalised=True))  # validate_row normalised them
+        return [self._judge(state, raw, source=source, checked=(clean, reason),
+                            signature=next(signatures) if clean is not None else None)
+                for raw, (clean, reason) in zip(raws, checked)]
+
+    def _judge(
+        self,
+        state: _JobState,
+        raw: dict,
+        *,
+        source: str,
+        checked: tuple[dict[str, str] | None, str | None] | None = None,
+        signature: RowSignature | None = None,
+    ) -> NewRow:
+        """Validate, check the quota, dedupe and (maybe) accept one row. Counts it in memory.
+        `checked` / `signature`: validate_row's answer and the duplicate signature, if computed already."""
+        spec = state.spec
+        clean, reason = checked if checked is not None else validate_row(spec.task, raw, list(spec.labels))
         state.rows_seen += source == "synthetic"
         if clean is None:
             fields = {str(k): v if isinstance(v, str) else str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
@@ -409,7 +464,9 @@ class Generator:
         if state.open(label) <= 0:
             state.rows_seen -= source == "synthetic"  # surplus says nothing about the model's quality
             return NewRow(clean, label=label, accepted=False, reason="over quota", source=source)
-        duplicate = state.index.check_and_add(text)
+        if signature is None:
+            signature = state.index.signatures([text])[0]
+        duplicate = state.index.check_and_add(text, signature)
         if duplicate is not None:
             return NewRow(clean, label=label, accepted=False, reason=duplicate, source=source)
         if spec.task == TaskType.multiple_choice:
@@ -418,7 +475,7 @@ class Generator:
         state.accepted[label] = state.accepted.get(label, 0) + 1
         state.rows_accepted += source == "synthetic"
         state.recent.setdefault(label, deque(maxlen=8)).append(text)
-        return NewRow(clean, label=label, accepted=True, source=source, dedupe_key=dedupe_key(text))
+        return NewRow(clean, label=label, accepted=True, source=source, dedupe_key=signature.key)
 
     @staticmethod
     def _place_answer(row: dict[str, str], target: str) -> dict[str, str]:

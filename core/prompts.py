@@ -228,7 +228,9 @@ _FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```\s*$")
 def parse_structured(text: str) -> list[dict[str, Any]]:
     """Rows from a JSON answer. A truncated answer still yields its complete rows (salvaged one
     object at a time); an answer with no readable row at all raises ParseError."""
-    text = _FENCE.sub("", text.strip())
+    text = text.strip()
+    if "```" in text:  # the fence regex scans every position (~40 µs an answer): only when there is one
+        text = _FENCE.sub("", text)
     try:
         data = json.loads(text)
     except json.JSONDecodeError:

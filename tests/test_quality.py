@@ -10,7 +10,19 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from core.quality import DuplicateIndex, dedupe_key, jaccard, neutralise_cell, normalise_text, row_text, validate_row
+import numpy as np
+import xxhash
+
+from core.quality import (
+    DuplicateIndex,
+    _xxh32_windows,
+    dedupe_key,
+    jaccard,
+    neutralise_cell,
+    normalise_text,
+    row_text,
+    validate_row,
+)
 from core.spec import TaskType
 
 LABELS = ["negative", "positive"]
@@ -217,6 +229,35 @@ def test_verdicts_follow_the_exact_similarity() -> None:
         index = DuplicateIndex(near_threshold=0.85)
         index.add(base)
         assert index.check_and_add(variant) == ("near-duplicate" if similarity >= 0.85 else None), variant
+
+
+def _reference_band_keys(index: DuplicateIndex, key: str) -> list[int]:
+    """MinHash + band keys the slow, obvious way: one xxh32 per 5-character shingle, Python ints."""
+    data = key.encode("utf-32-le")
+    hashes = [xxhash.xxh32_intdigest(data[i : i + 20]) for i in range(0, max(4, len(data) - 16), 4)]
+    signature = [min(h * int(m) % 2**32 for h in hashes) for m in index._multipliers]
+    return [sum(signature[band * 5 + row] * int(index._band_mix[band][row]) for row in range(5)) % 2**64
+            for band in range(len(index._band_mix))]
+
+
+def test_batched_signatures_match_one_shingle_at_a_time() -> None:
+    # The vectorised shingle hashing must be xxh32 bit for bit and keep every text's shingles to itself,
+    # also for texts shorter than a shingle and outside ASCII (4-byte code points included).
+    rng = random.Random(11)
+    alphabet = "abc xyz,.!ÄéßżŁ中文字🙂🎉\u0301"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(300)]
+    texts += ["ok", "", "abcd", "abcde", "Zażółć gęślą jaźń 🙂"]
+    long_texts = [text for text in texts if len(dedupe_key(text)) >= 5]
+    index = DuplicateIndex()
+    for batch in (long_texts[:40], long_texts[40:41], texts[:40], texts[300:]):  # all long / some short
+        signatures = index.signatures(batch)
+        assert [signature.key for signature in signatures] == [dedupe_key(text) for text in batch]
+        assert [signature.band_list for signature in signatures] == [
+            _reference_band_keys(index, dedupe_key(text)) for text in batch
+        ]
+    data = "".join(texts).encode("utf-32-le")
+    expected = [xxhash.xxh32_intdigest(data[i : i + 20]) for i in range(0, len(data) - 16, 4)]
+    assert _xxh32_windows(np.frombuffer(data, dtype=np.uint32)).tolist() == expected
 
 
 def test_threshold_controls_what_counts_as_near() -> None:
