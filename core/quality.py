@@ -34,9 +34,23 @@ def _strip_wrapping_quotes(text: str) -> str:
     return text
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def _mostly_words(text: str) -> bool:
+    """At least one letter, and letters are 40%+ of the visible characters: "2018-04-30 2:09",
+    ")}," and "12/5/2020 7:53 PM" are not sentences; "Order #12345 is late" still is."""
+    visible = sum(1 for char in text if not char.isspace())
+    letters = len(_LETTER.findall(text))
+    return letters > 0 and letters >= 0.4 * visible
+
+
 def normalise_text(text: str) -> str:
     """NFC, one space between words, no list marker or quotes wrapping the whole text, trimmed."""
-    text = unicodedata.normalize("NFC", str(text))
+    # A lone surrogate (from a model's "\ud800" escape) cannot be encoded, stored or exported.
+    text = _LONE_SURROGATE.sub("\ufffd", str(text))
+    text = unicodedata.normalize("NFC", text)
     text = _WHITESPACE.sub(" ", text).strip()
     while True:  # '1. "Great day!"' needs both the marker and the quotes removed
         before = text
@@ -190,8 +204,12 @@ def validate_row(
             return None, "bad label"
         clean["label"] = label
         # Small models answer "positive" as the text itself: a label is not an example.
-        if _canonical_label(clean["text"], allowed_labels, normalised=True) is not None:
+        bare_text = _NOT_WORD.sub(" ", clean["text"]).strip()  # "Positive," is a label too
+        if (_canonical_label(clean["text"], allowed_labels, normalised=True) is not None
+                or _canonical_label(bare_text, allowed_labels) is not None):
             return None, "label as text"
+        if not _mostly_words(clean["text"]):
+            return None, "not text"
     elif task == TaskType.multiple_choice:
         options = [clean[column] for column in _OPTION_COLUMNS]
         # Case and a trailing full stop don't make options different; symbols do ("C++" vs "C#").

@@ -108,6 +108,10 @@ def test_label_keeps_the_orders_spelling() -> None:
         ({"text": "x" * 2001, "label": "positive"}, "too long"),
         ({"text": "Positive.", "label": "positive"}, "label as text"),
         ({"text": "negative", "label": "positive"}, "label as text"),
+        ({"text": "Positive,", "label": "positive"}, "label as text"),
+        ({"text": "2018-04-30 2:09:00", "label": "positive"}, "not text"),
+        ({"text": ")},", "label": "positive"}, "not text"),
+        ({"text": "12/5/2020 7:53 PM", "label": "positive"}, "not text"),
     ],
 )
 def test_classification_rejections(raw: dict, reason: str) -> None:
@@ -365,3 +369,14 @@ def test_a_text_and_its_exact_copy_are_always_caught(texts: list[str]) -> None:
         index.check_and_add(text)
     for text in texts:
         assert index.check_and_add(text) in ("duplicate", "near-duplicate")
+
+
+def test_real_sentences_with_numbers_are_text() -> None:
+    for text in ["Order #12345 is late again", "Hi!", "Zamówienie 5512 nie dotarło", "こんにちは、元気ですか"]:
+        assert validate_row(TaskType.classification, {"text": text, "label": "positive"}, LABELS)[1] is None, text
+
+
+def test_a_lone_surrogate_is_replaced_not_a_crash() -> None:
+    row, reason = validate_row(TaskType.classification, {"text": "Great \ud800 day out", "label": "positive"}, LABELS)
+    assert reason is None and row is not None
+    row["text"].encode("utf-8")  # storable and exportable
