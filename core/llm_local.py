@@ -15,6 +15,7 @@ swaps in a bigger local model.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 import importlib.metadata
 import importlib.util
@@ -166,6 +167,19 @@ _shared_models: dict[tuple[Path, int], _SharedModel] = {}
 _shared_models_lock = threading.Lock()
 
 
+@atexit.register
+def _free_models() -> None:
+    # Free llama.cpp's memory while the interpreter is intact; left to the garbage collector at
+    # shutdown, llama_cpp's own finaliser runs after its globals are gone and prints a TypeError.
+    for shared in list(_shared_models.values()):
+        llama, shared._llama = shared._llama, None
+        if llama is not None:
+            try:
+                llama.close()
+            except Exception:  # already half torn down: nothing left worth reporting at exit
+                pass
+
+
 def _shared_model(path: Path, context_tokens: int) -> _SharedModel:
     with _shared_models_lock:
         key = (path, context_tokens)
@@ -251,8 +265,11 @@ class LocalLlamaBackend:
         context_tokens: int = DEFAULT_CONTEXT_TOKENS,
         max_answer_tokens: int = MAX_ANSWER_TOKENS,
         max_temperature: float = MAX_TEMPERATURE,
+        seed: int | None = None,
     ) -> None:
         self.model_path = model_path
+        # Per-call seeds come from here: random by default, a fixed sequence with `seed` (tests).
+        self._seeds = random.Random(seed)
         self.description = description or f"{model_path.name} (local llama.cpp, CPU)"
         self.max_answer_tokens = max_answer_tokens
         self.max_temperature = max_temperature
@@ -302,7 +319,7 @@ class LocalLlamaBackend:
             "repeat_penalty": REPEAT_PENALTY,
             # A fresh seed per call: the engine repeats near-identical prompts per label, and a
             # fixed seed would give it the same rows back (all rejected as duplicates).
-            "seed": random.randrange(2**31),
+            "seed": self._seeds.randrange(2**31),
         }
         cancelled = threading.Event()
         try:
