@@ -28,10 +28,8 @@ import logging
 import re
 import signal
 import sys
-import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
@@ -42,6 +40,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler, async_default_handlers
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.progress import ProgressMessages
 from core.dialog import Dialog
 from core.events import (
     ButtonPress,
@@ -204,17 +203,6 @@ def split_conversation(conversation: str) -> tuple[str, str | None]:
 # --- outbound --------------------------------------------------------------------------------
 
 
-@dataclass
-class _ProgressMessage:
-    channel: str
-    ts: str
-    shown: tuple[str, tuple[Choice, ...]]
-    shown_at: float
-    pending: Progress | None = None
-    flush: asyncio.Task[None] | None = None
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-
 class SlackOutput:
     """`OutputChannel` for Slack: renders core replies with the Web API client."""
 
@@ -222,15 +210,13 @@ class SlackOutput:
         self.client = client
         # Slack allows about one message write per second per channel; the core throttles too,
         # but a test or a fast job must not flood a thread with chat.update calls.
-        self.progress_min_interval = progress_min_interval
-        self._progress: OrderedDict[tuple[str, int], _ProgressMessage] = OrderedDict()
-        self._progress_locks: dict[tuple[str, int], asyncio.Lock] = {}
+        self.progress = ProgressMessages(self._post_progress, self._update_progress, progress_min_interval)
 
     async def send(self, chat: ChatRef, reply: Reply) -> None:
         channel, thread_ts = split_conversation(chat.conversation)
         try:
             if isinstance(reply, Progress):
-                await self._send_progress(chat, channel, thread_ts, reply)
+                await self.progress.show(chat, reply)
             elif isinstance(reply, Document):
                 await self._send_document(channel, thread_ts, reply)
             else:
@@ -254,62 +240,17 @@ class SlackOutput:
             initial_comment=document.caption or None,
         )
 
-    async def _send_progress(self, chat: ChatRef, channel: str, thread_ts: str | None, progress: Progress) -> None:
-        key = (chat.conversation, progress.job_id)
-        lock = self._progress_locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            message = self._progress.get(key)
-            shown = (progress.text, progress.choices)
-            if message is None:
-                ts = await self.post(channel, thread_ts, fallback_text(progress), render_blocks(progress))
-                self._remember(key, _ProgressMessage(channel, ts, shown, time.monotonic()))
-                return
-            if shown == message.shown:
-                message.pending = None
-                return
-            wait = message.shown_at + self.progress_min_interval - time.monotonic()
-            if progress.finished or wait <= 0:
-                if message.flush is not None:
-                    message.flush.cancel()
-                    message.flush = None
-                await self._update(message, progress)
-                return
-            message.pending = progress  # the latest wins; shown when the interval is over
-            if message.flush is None:
-                message.flush = asyncio.create_task(self._flush_later(key, wait))
+    async def _post_progress(self, chat: ChatRef, progress: Progress) -> str:
+        channel, thread_ts = split_conversation(chat.conversation)
+        return await self.post(channel, thread_ts, fallback_text(progress), render_blocks(progress))
 
-    async def _flush_later(self, key: tuple[str, int], delay: float) -> None:
-        await asyncio.sleep(delay)
-        async with self._progress_locks[key]:
-            message = self._progress.get(key)
-            if message is None:
-                return
-            message.flush = None
-            pending, message.pending = message.pending, None
-            if pending is not None and (pending.text, pending.choices) != message.shown:
-                try:
-                    await self._update(message, pending)
-                except SlackApiError as exc:
-                    log.error("Slack refused a progress update: %s", exc.response.get("error"))
-
-    async def _update(self, message: _ProgressMessage, progress: Progress) -> None:
-        await self.client.chat_update(
-            channel=message.channel, ts=message.ts, text=fallback_text(progress), blocks=render_blocks(progress)
-        )
-        message.shown = (progress.text, progress.choices)
-        message.shown_at = time.monotonic()
-        message.pending = None
-
-    def _remember(self, key: tuple[str, int], message: _ProgressMessage) -> None:
-        self._progress[key] = message
-        while len(self._progress) > 1000:  # old jobs' messages; bounded so a long-running bot stays small
-            old_key, _ = self._progress.popitem(last=False)
-            self._progress_locks.pop(old_key, None)
+    async def _update_progress(self, chat: ChatRef, ts: str, progress: Progress) -> str:
+        channel, _ = split_conversation(chat.conversation)
+        await self.client.chat_update(channel=channel, ts=ts, text=fallback_text(progress), blocks=render_blocks(progress))
+        return ts
 
     async def aclose(self) -> None:
-        for message in self._progress.values():
-            if message.flush is not None:
-                message.flush.cancel()
+        self.progress.close()
 
 
 # --- the app ---------------------------------------------------------------------------------

@@ -24,9 +24,7 @@ import re
 import secrets
 import signal
 import sys
-import time
 from collections import Counter, OrderedDict
-from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Callable, Protocol
 from urllib.parse import urlsplit
@@ -56,6 +54,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.progress import ProgressMessages
 from core import messages
 from core.events import (
     ButtonPress,
@@ -191,22 +190,6 @@ class CallbackCodec:
         return InlineKeyboardMarkup(rows)
 
 
-def _markup_key(markup: InlineKeyboardMarkup | None) -> object:
-    return markup.to_dict() if markup else None
-
-
-@dataclass
-class _ProgressMessage:
-    """The one message that shows a job's progress, and what it currently says."""
-
-    message_id: int | None = None
-    shown: tuple[str, object] | None = None
-    last_edit: float = 0.0
-    pending: Progress | None = None
-    flush: asyncio.Task[None] | None = None
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-
 class TelegramOutput:
     """The `OutputChannel` that renders the dialog's replies with Bot API calls.
 
@@ -218,8 +201,7 @@ class TelegramOutput:
         self.bot = bot
         self.max_document_bytes = max_document_bytes
         self.codec = CallbackCodec()
-        self.progress_edit_interval = progress_edit_interval
-        self._progress: dict[tuple[str, int], _ProgressMessage] = {}
+        self.progress = ProgressMessages(self._post_progress, self._edit_progress, progress_edit_interval)
 
     async def send(self, chat: ChatRef, reply: Reply) -> None:
         chat_id = int(chat.conversation)
@@ -229,7 +211,7 @@ class TelegramOutput:
             elif isinstance(reply, Preview):
                 await self._send_preview(chat_id, reply)
             elif isinstance(reply, Progress):
-                await self._send_progress(chat, chat_id, reply)
+                await self.progress.show(chat, reply)
             elif isinstance(reply, Document):
                 await self._send_document(chat_id, reply)
             else:
@@ -267,66 +249,26 @@ class TelegramOutput:
             caption=trim(document.caption, MessageLimit.CAPTION_LENGTH) or None,
         )
 
-    async def _send_progress(self, chat: ChatRef, chat_id: int, progress: Progress) -> None:
-        key = (chat.conversation, progress.job_id)
-        state = self._progress.setdefault(key, _ProgressMessage())
-        async with state.lock:
-            markup = self.codec.keyboard(progress.choices)
-            rendered = (progress.text, _markup_key(markup))
-            if progress.finished:
-                self._progress.pop(key, None)  # a job reports "finished" once; nothing to remember after it
-            if state.message_id is None:
-                sent = await self._send_text(chat_id, progress.text, progress.choices)
-                state.message_id, state.shown, state.last_edit = sent.message_id, rendered, time.monotonic()
-                return
-            if rendered == state.shown:
-                state.pending = None
-                return
-            wait = state.last_edit + self.progress_edit_interval - time.monotonic()
-            if wait > 0 and not progress.finished:
-                # Too soon for another edit: remember the newest state and show it when allowed.
-                state.pending = progress
-                if state.flush is None or state.flush.done():
-                    state.flush = asyncio.create_task(self._flush_later(chat, chat_id, state, wait))
-                return
-            state.pending = None
-            await self._edit_progress(chat_id, state, progress, markup)
+    async def _post_progress(self, chat: ChatRef, progress: Progress) -> int:
+        return (await self._send_text(int(chat.conversation), progress.text, progress.choices)).message_id
 
-    async def _flush_later(self, chat: ChatRef, chat_id: int, state: _ProgressMessage, wait: float) -> None:
-        await asyncio.sleep(wait)
-        async with state.lock:
-            progress, state.pending = state.pending, None
-            if progress is None:
-                return
-            markup = self.codec.keyboard(progress.choices)
-            if (progress.text, _markup_key(markup)) == state.shown:
-                return
-            try:
-                await self._edit_progress(chat_id, state, progress, markup)
-            except TelegramError as exc:
-                log.warning("telegram: progress edit failed in chat %s: %s", chat_id, exc)
-
-    async def _edit_progress(
-        self, chat_id: int, state: _ProgressMessage, progress: Progress, markup: InlineKeyboardMarkup | None
-    ) -> None:
-        rendered = (progress.text, _markup_key(markup))
+    async def _edit_progress(self, chat: ChatRef, message_id: int, progress: Progress) -> int:
+        chat_id = int(chat.conversation)
         try:
             await self.bot.edit_message_text(
-                trim(progress.text, MessageLimit.MAX_TEXT_LENGTH), chat_id, state.message_id, reply_markup=markup
+                trim(progress.text, MessageLimit.MAX_TEXT_LENGTH), chat_id, message_id,
+                reply_markup=self.codec.keyboard(progress.choices),
             )
         except BadRequest as exc:
-            if "not modified" not in str(exc).lower():
-                # The message is gone or too old to edit: show the progress in a new one.
-                log.info("telegram: progress message %s not editable (%s); sending a new one", state.message_id, exc)
-                sent = await self._send_text(chat_id, progress.text, progress.choices)
-                state.message_id = sent.message_id
-        state.shown, state.last_edit = rendered, time.monotonic()
+            if "not modified" in str(exc).lower():
+                return message_id
+            # The message is gone or too old to edit: show the progress in a new one.
+            log.info("telegram: progress message %s not editable (%s); sending a new one", message_id, exc)
+            return await self._post_progress(chat, progress)
+        return message_id
 
     async def aclose(self) -> None:
-        for state in self._progress.values():
-            if state.flush is not None and not state.flush.done():
-                state.flush.cancel()
-        self._progress.clear()
+        self.progress.close()
 
 
 def _default_dialog_factory(settings: Settings) -> DialogFactory:
