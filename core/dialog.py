@@ -490,7 +490,7 @@ class Dialog:
             self._apply_changes(turn, {name: int(raw) if name == "count" else raw})
             await self._advance(turn)
             return
-        if action == "preview":
+        if action in ("preview", "newpreview"):
             await self._start_preview(turn)
             return
         if action == "change":
@@ -504,9 +504,6 @@ class Dialog:
             return
         if action == "generate":
             await self._start_dataset(turn)
-            return
-        if action == "newpreview":
-            await self._start_preview(turn)
             return
         if action == "balance":
             self._accept_balance(turn)
