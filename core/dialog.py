@@ -55,7 +55,7 @@ from core.events import (
     Reply,
     Say,
 )
-from core.export import render_card, render_dataset
+from core.export import render_delivery
 from core.generator import Generator, Guidance, JobProgress, JobResult
 from core.llm import LLMBackend, make_backend
 from core.settings import Settings
@@ -1020,12 +1020,11 @@ class Dialog:
         spec = DatasetSpec.model_validate_json(job.spec_json, context={"max_count": 10**12})
         done, total = await self._job_counts(job_id, job)
         await self._send(chat, Progress(job_id, self._text(lang, "progress_done", job=job_id, done=done, total=total), done, total, True))
-        data = await asyncio.to_thread(render_dataset, self.store, job_id, spec.format)
-        card = await asyncio.to_thread(render_card, self.store, job_id)
-        rows = await asyncio.to_thread(self.store.accepted_rows, job_id)
+        filename = f"dataset-{job_id}.{FILE_SUFFIX[spec.format]}"
+        delivery = await asyncio.to_thread(render_delivery, self.store, job_id, spec.format, filename)
+        data, card, rows = delivery.data, delivery.card, delivery.rows
         per_label = Counter(row.label or "rows" for row in rows)
         sources = Counter(row.source for row in rows)
-        filename = f"dataset-{job_id}.{FILE_SUFFIX[spec.format]}"
         caption = self._text(
             lang,
             "caption",

@@ -286,6 +286,21 @@ def render_card(store: Store, job_id: int) -> str:
     return _card(store, job, spec, rows, None)
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """What a chat attaches: the file, its card and the rows it holds (read from storage once)."""
+
+    data: bytes
+    card: str
+    rows: list[StoredRow]
+
+
+def render_delivery(store: Store, job_id: int, fmt: OutputFormat | str, file_name: str) -> Delivery:
+    """The dataset file and its card in memory, for chat channels."""
+    job, spec, rows = _load(store, job_id)
+    return Delivery(_render(spec, rows, parse_format(fmt)), _card(store, job, spec, rows, file_name), rows)
+
+
 # --- files ----------------------------------------------------------------------------------
 
 
