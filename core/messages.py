@@ -346,6 +346,23 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "You already have that many rows for every label; name bigger counts.",
         "pl": "Masz już tyle wierszy dla każdej etykiety; podaj większe liczby.",
     },
+    "upload_too_wide": {
+        "en": "{filename} has {columns} columns; I read at most {limit:,}. Keep the text and label columns and send it again.",
+        "pl": "Plik {filename} ma {columns} kolumn; czytam najwyżej {limit}. Zostaw kolumny z tekstem i etykietą "
+        "i wyślij go ponownie.",
+    },
+    "upload_too_many_cells": {
+        "en": "{filename} has more than {limit:,} cells (rows × columns), more than I read at once. Keep the text and "
+        "label columns only, or send fewer rows.",
+        "pl": "Plik {filename} ma ponad {limit} komórek (wiersze × kolumny), więcej niż czytam naraz. Zostaw tylko "
+        "kolumny z tekstem i etykietą albo wyślij mniej wierszy.",
+    },
+    "upload_too_deep": {
+        "en": "{filename} is nested too deeply (more than {limit} levels). Send a flat list of objects like "
+        "{{\"text\": ..., \"label\": ...}}.",
+        "pl": "Plik {filename} jest zagnieżdżony zbyt głęboko (ponad {limit} poziomów). Wyślij płaską listę obiektów "
+        "w rodzaju {{\"text\": ..., \"label\": ...}}.",
+    },
     # --- button labels --------------------------------------------------------------------
     "btn_preview": {"en": "Generate preview", "pl": "Generuj podgląd"},
     "btn_change": {"en": "Change something", "pl": "Zmień coś"},
