@@ -1,0 +1,270 @@
+"""The draft order: every DatasetSpec field optional; what is missing, the summary, the validated spec."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+
+from core.intake.labels import distinct_labels
+from core.intake.languages import LANGUAGE_BY_NAME
+from core.intake.numbers import HUGE_NUMBER, format_count, shares_to_counts
+from core.spec import DEFAULT_MAX_COUNT, DatasetSpec, OutputFormat, SpecError, TaskType, split_evenly
+
+DEFAULT_TONE = "neutral"
+DEFAULT_FORMAT = OutputFormat.csv
+
+
+class SpecDraft(BaseModel):
+    """An order being assembled: every DatasetSpec field optional; stored as JSON in the conversation."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    task: TaskType | None = None
+    topic: str | None = None
+    labels: list[str] | None = None
+    label_counts: dict[str, int] | None = None
+    label_shares: dict[str, float] | None = None
+    count: int | None = None
+    language: str | None = None
+    tone: str | None = None
+    format: OutputFormat | None = None
+    instructions: str | None = None
+
+    def missing(self) -> list[str]:
+        """What must still be asked, in asking order. Tone is never asked (default: neutral)."""
+        out: list[str] = []
+        if self.task is None:
+            out.append("task")
+        if self.task == TaskType.classification and len(self.labels or []) < 2:
+            out.append("labels")
+        if self.count is None and not counts_complete(self.label_counts, self.labels):
+            out.append("count")
+        if self.language is None:
+            out.append("language")
+        if self.topic is None:
+            out.append("topic")
+        if self.format is None:
+            out.append("format")
+        return out
+
+    def required_missing(self) -> list[str]:
+        """Only what has no sensible default (task, labels, count)."""
+        return [name for name in self.missing() if name in ("task", "labels", "count")]
+
+    def with_defaults(self, user_language: str = "en") -> "SpecDraft":
+        """A copy with the optional fields filled: data language from the user's, any topic, CSV."""
+        return self.model_copy(
+            update={
+                "language": self.language or ("Polish" if user_language == "pl" else "English"),
+                "topic": "" if self.topic is None else self.topic,
+                "format": self.format or DEFAULT_FORMAT,
+            }
+        )
+
+    def to_spec(self, max_count: int = DEFAULT_MAX_COUNT, *, lang: str = "en") -> DatasetSpec:
+        """The validated order; SpecError with a one-line message in `lang` ("en"/"pl") otherwise."""
+        say = _error_texts(lang)
+        if self.task is None:
+            raise SpecError(say["task"])
+        count = self.count
+        labels = list(self.labels or [])
+        label_counts: dict[str, int] | None = None
+        if self.task == TaskType.classification:
+            if len(labels) < 2:
+                raise SpecError(say["labels"])
+            if self.label_counts:
+                label_counts = {label: self.label_counts[label] for label in labels if label in self.label_counts}
+                lacking = [label for label in labels if label not in label_counts]
+                if lacking:
+                    if count is None:
+                        raise SpecError(say["label_lacking"].format(labels=", ".join(lacking)))
+                    rest = count - sum(label_counts.values())
+                    if rest < 0:
+                        raise SpecError(say["counts_exceed"].format(total=format_count(sum(label_counts.values())), count=format_count(count)))
+                    label_counts.update(split_evenly(rest, lacking))
+                total = sum(label_counts.values())
+                if count is None:
+                    count = total
+                elif total != count:
+                    raise SpecError(say["counts_mismatch"].format(total=format_count(total), count=format_count(count)))
+            elif self.label_shares:
+                if count is None:
+                    raise SpecError(say["count"])
+                label_counts = shares_to_counts(count, self.label_shares, labels)
+                if label_counts is None:
+                    percent = sum(self.label_shares.values()) * 100
+                    raise SpecError(say["shares"].format(percent=f"{percent:g}"))
+        if count is None:
+            raise SpecError(say["count"])
+        if count < 1:
+            raise SpecError(say["count_small"])
+        if count > max_count:
+            shown = format_count(count) if count < HUGE_NUMBER else say["enormous"]
+            raise SpecError(say["count_big"].format(count=shown, max=format_count(max_count)))
+        data: dict[str, Any] = {
+            "task": self.task,
+            "topic": self.topic or "",
+            "count": count,
+            "language": self.language or "English",
+            "tone": self.tone or DEFAULT_TONE,
+            "format": self.format or DEFAULT_FORMAT,
+            "instructions": self.instructions or "",
+        }
+        if self.task == TaskType.classification:
+            data["labels"] = labels
+            data["label_counts"] = label_counts
+        return DatasetSpec.from_data(data, max_count=max_count)
+
+    def summary(self, lang: str = "en") -> str:
+        """A compact, human summary ("en" or "pl"); unset fields show as "?"."""
+        pl = lang == "pl"
+        unknown = "?"
+        names = _SUMMARY_PL if pl else _SUMMARY_EN
+        lines = []
+        task = names["tasks"][self.task.value] if self.task else unknown
+        lines.append(f"{names['task']}: {task}")
+        if self.task in (None, TaskType.classification) and (self.labels or self.task):
+            lines.append(f"{names['labels']}: {self._labels_text(names) or unknown}")
+        count = self.count
+        if count is None and counts_complete(self.label_counts, self.labels):
+            count = sum((self.label_counts or {}).values())
+        lines.append(f"{names['count']}: {format_count(count) if count is not None else unknown}")
+        language = self.language
+        if language and pl:
+            language = LANGUAGE_BY_NAME[language].pl_name if language in LANGUAGE_BY_NAME else language
+        lines.append(f"{names['language']}: {language or unknown}")
+        topic = unknown if self.topic is None else (self.topic or names["any"])
+        lines.append(f"{names['topic']}: {topic}")
+        tone = self.tone or DEFAULT_TONE
+        if pl:
+            tone = _TONE_PL.get(tone, tone)
+        lines.append(f"{names['tone']}: {tone}")
+        fmt = self.format.value if self.format else None
+        lines.append(f"{names['format']}: {_FORMAT_NAMES.get(fmt, unknown) if fmt else unknown}")
+        if self.instructions:
+            lines.append(f"{names['instructions']}: {self.instructions}")
+        return "\n".join(lines)
+
+    def _labels_text(self, names: dict[str, Any]) -> str:
+        labels = list(self.labels or [])
+        if not labels:
+            return ""
+        if self.label_counts and counts_complete(self.label_counts, labels):
+            return ", ".join(f"{label} {format_count(self.label_counts[label])}" for label in labels)
+        if self.label_shares:
+            shown = []
+            for label in labels:
+                share = self.label_shares.get(label)
+                shown.append(f"{label} {share * 100:g}%" if share is not None else label)
+            return ", ".join(shown)
+        if self.count is not None and len(labels) >= 2:
+            return f"{', '.join(labels)} ({names['equal']})"
+        return ", ".join(labels)
+
+
+_SUMMARY_EN: dict[str, Any] = {
+    "task": "Task", "labels": "Labels", "count": "Examples", "language": "Language", "topic": "Topic",
+    "tone": "Tone", "format": "Format", "instructions": "Instructions", "any": "any", "equal": "equal split",
+    "tasks": {"classification": "classification", "multiple_choice": "multiple-choice quiz (4 options)",
+              "qa": "questions and answers"},
+}
+_SUMMARY_PL: dict[str, Any] = {
+    "task": "Zadanie", "labels": "Etykiety", "count": "Liczba przykładów", "language": "Język", "topic": "Temat",
+    "tone": "Ton", "format": "Format", "instructions": "Instrukcje", "any": "dowolny", "equal": "po równo",
+    "tasks": {"classification": "klasyfikacja", "multiple_choice": "quiz wielokrotnego wyboru (4 odpowiedzi)",
+              "qa": "pytania i odpowiedzi"},
+}
+_FORMAT_NAMES = {"csv": "CSV", "json": "JSON", "jsonl": "JSONL", "openai_jsonl": "JSONL (OpenAI fine-tuning)"}
+_TONE_PL = {
+    "neutral": "neutralny", "formal": "formalny", "casual": "swobodny", "sarcastic": "sarkastyczny",
+    "friendly": "przyjazny", "professional": "profesjonalny", "humorous": "humorystyczny", "angry": "gniewny",
+    "polite": "uprzejmy", "rude": "niegrzeczny", "enthusiastic": "entuzjastyczny", "academic": "akademicki",
+    "serious": "poważny", "very formal": "bardzo formalny", "very casual": "bardzo swobodny",
+}
+
+
+def _error_texts(lang: str) -> dict[str, str]:
+    return _ERRORS_PL if lang == "pl" else _ERRORS_EN
+
+
+_ERRORS_EN = {
+    "task": "Which kind of dataset: classification, multiple-choice quiz or questions and answers?",
+    "labels": "A classification dataset needs at least two labels, e.g. positive, negative.",
+    "label_lacking": "How many examples of {labels}?",
+    "counts_exceed": "The label counts add up to {total}, more than the total of {count}.",
+    "counts_mismatch": "The label counts add up to {total}, but the total is {count}. Which one is right?",
+    "count": "How many examples in total?",
+    "shares": "The percentages add up to {percent}%, not 100%.",
+    "count_small": "The number of examples must be at least 1.",
+    "count_big": "{count} examples is more than I can make at once (at most {max}). Please ask for fewer.",
+    "enormous": "That many",
+}
+_ERRORS_PL = {
+    "task": "Jaki zbiór: klasyfikacja, quiz wielokrotnego wyboru czy pytania i odpowiedzi?",
+    "labels": "Klasyfikacja potrzebuje co najmniej dwóch etykiet, np. pozytywna, negatywna.",
+    "label_lacking": "Ile przykładów dla: {labels}?",
+    "counts_exceed": "Liczby dla etykiet sumują się do {total}, więcej niż łącznie {count}.",
+    "counts_mismatch": "Liczby dla etykiet sumują się do {total}, a łącznie ma być {count}. Które jest dobre?",
+    "count": "Ile przykładów łącznie?",
+    "shares": "Procenty sumują się do {percent}%, a nie do 100%.",
+    "count_small": "Liczba przykładów musi wynosić co najmniej 1.",
+    "count_big": "{count} przykładów to więcej, niż mogę zrobić naraz (najwyżej {max}). Poproś o mniej.",
+    "enormous": "Tak wiele",
+}
+
+
+def counts_complete(counts: dict[str, int] | None, labels: list[str] | None) -> bool:
+    return bool(counts) and bool(labels) and all(label in counts for label in labels or [])
+
+
+
+_FIELD_ADAPTERS: dict[str, TypeAdapter[Any]] = {}
+
+
+def _adapter(name: str) -> TypeAdapter[Any]:
+    if name not in _FIELD_ADAPTERS:
+        _FIELD_ADAPTERS[name] = TypeAdapter(SpecDraft.model_fields[name].annotation)
+    return _FIELD_ADAPTERS[name]
+
+
+def clean_changes(raw: dict[str, Any]) -> dict[str, Any]:
+    """Keep the changes that are valid SpecDraft values (anything else is dropped, never raised)."""
+    clean: dict[str, Any] = {}
+    if not isinstance(raw, dict):
+        return clean
+    for name, value in raw.items():
+        if name not in SpecDraft.model_fields or value is None:
+            continue
+        try:
+            value = _adapter(name).validate_python(value)
+        except (ValidationError, TypeError, ValueError):
+            continue
+        if name == "count" and (isinstance(value, bool) or value < 0):
+            continue
+        if name == "labels":
+            value = distinct_labels(value)
+            if not value:
+                continue
+        if name == "label_counts":
+            value = {str(k).strip(): int(v) for k, v in value.items() if str(k).strip() and v >= 0}
+            if not value:
+                continue
+        if name == "label_shares":
+            shares = {}
+            for key, share in value.items():
+                if not str(key).strip() or not math.isfinite(share) or share < 0:
+                    continue
+                shares[str(key).strip()] = share / 100 if 1 < share <= 100 else share
+            value = {k: v for k, v in shares.items() if v <= 1}
+            if not value:
+                continue
+        if name in ("topic", "language", "tone", "instructions"):
+            value = value.strip()
+            if name != "topic" and not value:
+                continue
+        clean[name] = value
+    return clean
+
+

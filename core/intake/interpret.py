@@ -1,0 +1,182 @@
+"""One message -> an Interpretation: the finders run in order over a folded copy of the text."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.intake.draft import SpecDraft, clean_changes
+from core.intake.find_fields import (
+    canonical_tone,
+    find_count,
+    find_format,
+    find_instructions,
+    find_language,
+    find_more,
+    find_task,
+    find_tone,
+    find_topic,
+)
+from core.intake.find_labels import find_add_remove, find_each, find_label_counts, find_labels, find_shares
+from core.intake.labels import PRESETS, SENTIMENT_LABELS, SENTIMENT_WORDS, TOXICITY_LABELS, TOXICITY_WORDS, has_labels_of, split_label_list
+from core.intake.languages import detect_language, language_name, language_signal
+from core.intake.numbers import clamp
+from core.intake.text import SKIP_WORDS, bare_form, fold, mask, prepare, starts_with_yes_no, yes_no
+from core.spec import TaskType
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Interpretation:
+    """What one message says about the order. `changes` holds SpecDraft fields to set."""
+
+    changes: dict[str, Any] = field(default_factory=dict)
+    yes: bool | None = None
+    language: str = "en"  # the language the user writes in ("en"/"pl"), for the bot's replies
+    add_labels: list[str] = field(default_factory=list)
+    remove_labels: list[str] = field(default_factory=list)
+    #: False when the text carries no sign of its language ("200", "ok", "👍"): keep the previous one.
+    language_detected: bool = False
+    #: "50 each" / "po 50 na etykietę": `count` is per label (already expanded into label_counts when
+    #: the labels are known).
+    each: bool = False
+
+    def is_empty(self) -> bool:
+        return not (self.changes or self.add_labels or self.remove_labels) and self.yes is None
+
+
+def interpret(text: str, draft: SpecDraft | None = None, *, expecting: str | None = None) -> Interpretation:
+    """Read one message with the rules. Pure; never raises.
+
+    `expecting` (optional) names the field the bot just asked for ("labels", "topic", "language",
+    "tone", "count", "format", "task"): a bare answer is then read as that field.
+    """
+    try:
+        return _interpret(str(text), draft, expecting)
+    except Exception:  # a rule bug must cost one message's understanding, never the conversation
+        log.exception("intake rules failed on %r", str(text)[:200])
+        safe = str(text) if isinstance(text, str) else ""
+        return Interpretation(language=detect_language(safe), language_detected=language_signal(safe))
+
+
+def _interpret(text: str, draft: SpecDraft | None, expecting: str | None) -> Interpretation:
+    original, folded = prepare(text)
+    unmasked = folded
+    result = Interpretation(language=detect_language(original), language_detected=language_signal(original))
+    bare = bare_form(folded)
+    if not bare:
+        return result
+    result.yes = yes_no(bare)
+    changes = result.changes
+    draft_labels = list(draft.labels or []) if draft is not None else []
+
+    asked_topic = expecting == "topic" or (expecting is None and draft is not None and draft.missing()[:1] == ["topic"])
+    if asked_topic and (bare in SKIP_WORDS or result.yes is False):
+        changes["topic"] = ""  # "skip" / "any" / "no" to the topic question: any topic
+        result.yes = None
+        return result
+
+    # "neutral tone" / "ton neutralny" first: "neutral" is also a sentiment label.
+    neutral_tone = re.search(r"\b(?:in an?\s+)?neutral\w*\s+(?:tone|ton|style|styl\w*)\b|\b(?:tone|ton|w tonie)\s*:?\s*neutral\w*", folded)
+    if neutral_tone:
+        folded = mask(folded, neutral_tone.start(), neutral_tone.end())
+    # Labels next: they are the vocabulary that per-label counts are read with.
+    labels, folded = find_labels(original, folded)
+    added, removed, folded = find_add_remove(folded, draft_labels)
+    result.add_labels.extend(added)
+    result.remove_labels.extend(removed)
+    labels_masked = folded  # task words are read here: a count like "100 FAQ pairs" still says "FAQ"
+
+    vocabulary = [*labels, *draft_labels, *result.add_labels]
+    shares, folded = find_shares(folded, vocabulary)
+    label_counts, folded = find_label_counts(folded, vocabulary)
+    each_count, folded = find_each(folded)
+    more, folded = find_more(folded)
+    count, folded = find_count(folded, bare, expecting)
+    if more is not None and count is None:
+        current = draft.count if draft is not None else None
+        count = clamp(current + more) if current is not None else more
+
+    task, task_labels = find_task(labels_masked)
+    if task is not None:
+        changes["task"] = task
+    if labels:
+        changes["labels"] = labels
+    elif task_labels and not has_labels_of(draft_labels, task_labels):
+        found_keys = set(label_counts) | set(shares)
+        extra = [key for key in found_keys if key not in task_labels]
+        changes["labels"] = task_labels + sorted(extra, key=lambda k: list(found_keys).index(k))
+    elif (label_counts or shares) and not draft_labels:
+        # "70% positive" alone: complete a sentiment/toxicity pair the user clearly means.
+        keys = list(label_counts) + [k for k in shares if k not in label_counts]
+        if set(keys) <= SENTIMENT_WORDS:
+            changes["labels"] = SENTIMENT_LABELS + [k for k in keys if k not in SENTIMENT_LABELS]
+        elif set(keys) <= TOXICITY_WORDS:
+            changes["labels"] = list(TOXICITY_LABELS)
+    if label_counts:
+        changes["label_counts"] = label_counts
+    if shares:
+        changes["label_shares"] = shares
+    if each_count is not None:
+        result.each = True
+        known = changes.get("labels") or draft_labels
+        if known:
+            changes["label_counts"] = {label: each_count for label in known}
+        else:
+            changes["count"] = each_count
+    if count is not None:
+        changes["count"] = count
+    if ("labels" in changes or "label_counts" in changes) and "task" not in changes:
+        if draft is None or draft.task in (None, TaskType.classification):
+            changes["task"] = TaskType.classification
+
+    language = find_language(folded, bare, expecting)
+    if language:
+        changes["language"] = language
+    fmt = find_format(folded)
+    if fmt:
+        changes["format"] = fmt
+    tone = "neutral" if neutral_tone else find_tone(folded, draft.tone if draft else None)
+    if tone:
+        changes["tone"] = tone
+    topic = find_topic(original, unmasked)
+    if topic is not None:
+        changes["topic"] = topic
+    instructions = find_instructions(original, folded)
+    if instructions:
+        changes["instructions"] = instructions
+
+    if expecting and not (changes or result.add_labels or result.remove_labels) and result.yes is None:
+        _bare_answer(original, bare, expecting, changes)
+    if changes or result.add_labels or result.remove_labels:
+        # "yes, 500" is a change; "no" at the start of "no neutral label" is not a refusal.
+        if result.yes is not None and not starts_with_yes_no(bare):
+            result.yes = None
+    return result
+
+
+def _bare_answer(original: str, bare: str, expecting: str, changes: dict[str, Any]) -> None:
+    """An answer to the question just asked that the general rules did not recognise."""
+    answer = original.strip().strip(".!?").strip()
+    if not answer or len(answer) > 300:
+        return
+    if expecting == "labels":
+        labels = split_label_list(answer)
+        if labels:
+            changes["labels"] = labels
+    elif expecting == "topic":
+        changes["topic"] = answer
+    elif expecting == "tone" and len(answer) <= 60:
+        changes["tone"] = canonical_tone(answer) or answer
+    elif expecting == "language" and re.fullmatch(r"[^\W\d_]{2,30}", answer):
+        changes["language"] = language_name(answer) or answer.capitalize()
+    elif expecting == "task":
+        folded = fold(answer)
+        for name in PRESETS:
+            if folded == name:
+                changes.update(clean_changes(PRESETS[name]))
+
+
