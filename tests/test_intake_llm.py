@@ -103,3 +103,31 @@ async def test_unreachable_server_gives_nothing(settings: Settings) -> None:
         assert await extract_with_llm(backend, "200 reviews", SpecDraft()) == {}
     finally:
         await backend.aclose()
+
+
+async def test_one_malformed_field_drops_only_itself(fake_llm: FakeOpenAI, llm: OpenAIBackend) -> None:
+    answer_with(fake_llm, {"task": "qa", "count": "many", "labels": [1, 2], "topic": "trains", "tone": None, "extra": 1})
+    assert await extract_with_llm(llm, "trains", SpecDraft()) == {"task": TaskType.qa, "topic": "trains"}
+
+
+async def test_a_long_label_list_is_kept_whole(fake_llm: FakeOpenAI, llm: OpenAIBackend) -> None:
+    labels = [f"label_{i}" for i in range(60)]
+    answer_with(fake_llm, {"labels": labels})
+    assert (await extract_with_llm(llm, "60 labels", SpecDraft()))["labels"] == labels
+
+
+def test_the_schema_is_strict_structured_output() -> None:
+    # Every key required, no other keys, nullable as a type list: what OpenAI's strict mode and
+    # llama.cpp's grammar need, and the same schema the hand-written one was.
+    assert set(EXTRACTION_SCHEMA["required"]) == set(EXTRACTION_SCHEMA["properties"])
+    assert EXTRACTION_SCHEMA["additionalProperties"] is False
+    assert EXTRACTION_SCHEMA["title"] == "dataset_order"
+    assert EXTRACTION_SCHEMA["properties"] == {
+        "task": {"type": ["string", "null"], "enum": ["classification", "multiple_choice", "qa", None]},
+        "topic": {"type": ["string", "null"]},
+        "labels": {"type": ["array", "null"], "items": {"type": "string"}},
+        "count": {"type": ["integer", "null"]},
+        "language": {"type": ["string", "null"]},
+        "tone": {"type": ["string", "null"]},
+        "instructions": {"type": ["string", "null"]},
+    }

@@ -33,7 +33,7 @@ Modules, in the order a message flows through them:
 """
 
 from core.intake.draft import DEFAULT_FORMAT, DEFAULT_TONE, SpecDraft
-from core.intake.extraction import EXTRACTION_SCHEMA, clean_extraction, extract_with_llm, merge_llm, parse_json_object
+from core.intake.extraction import EXTRACTION_SCHEMA, ExtractedOrder, extract_with_llm, merge_llm
 from core.intake.interpret import Interpretation, interpret
 from core.intake.labels import INTENT_LABELS, PRESETS, SENTIMENT_LABELS, TOXICITY_LABELS, canonical_label, split_label_list
 from core.intake.languages import detect_language, language_name
@@ -42,8 +42,8 @@ from core.intake.reconcile import apply
 from core.intake.text import MAX_RULES_CHARS, fold
 
 __all__ = [
-    "DEFAULT_FORMAT", "DEFAULT_TONE", "EXTRACTION_SCHEMA", "HUGE_NUMBER", "INTENT_LABELS", "MAX_RULES_CHARS", "PRESETS",
+    "DEFAULT_FORMAT", "DEFAULT_TONE", "EXTRACTION_SCHEMA", "ExtractedOrder", "HUGE_NUMBER", "INTENT_LABELS", "MAX_RULES_CHARS", "PRESETS",
     "SENTIMENT_LABELS", "TOXICITY_LABELS", "Interpretation", "SpecDraft", "allocate", "apply", "canonical_label",
-    "clean_extraction", "detect_language", "extract_with_llm", "fold", "interpret", "language_name", "merge_llm",
-    "parse_json_object", "parse_number", "shares_to_counts", "split_label_list",
+    "detect_language", "extract_with_llm", "fold", "interpret", "language_name", "merge_llm",
+    "parse_number", "shares_to_counts", "split_label_list",
 ]

@@ -9,6 +9,9 @@ from core.intake.text import fold
 
 SENTIMENT_LABELS = ["positive", "negative"]
 TOXICITY_LABELS = ["toxic", "non-toxic"]
+#: More labels than this in one order is a pasted document, not a label list.
+MAX_LABELS = 1000
+
 INTENT_LABELS = ["greeting", "order_status", "cancel_order", "complaint", "goodbye"]
 
 #: Task presets behind the dialog's buttons: the changes each one makes to a draft.
