@@ -439,3 +439,63 @@ def human_size(size: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{size} B"
+
+
+# --- intake (core/intake): the order's summary, what is wrong with an order, what a message asks -------
+TEXTS.update({
+    "summary_task": {"en": "Task", "pl": "Zadanie"},
+    "summary_labels": {"en": "Labels", "pl": "Etykiety"},
+    "summary_count": {"en": "Examples", "pl": "Liczba przykładów"},
+    "summary_language": {"en": "Language", "pl": "Język"},
+    "summary_topic": {"en": "Topic", "pl": "Temat"},
+    "summary_tone": {"en": "Tone", "pl": "Ton"},
+    "summary_format": {"en": "Format", "pl": "Format"},
+    "summary_instructions": {"en": "Instructions", "pl": "Instrukcje"},
+    "summary_any": {"en": "any", "pl": "dowolny"},
+    "summary_equal": {"en": "equal split", "pl": "po równo"},
+    "summary_task_classification": {"en": "classification", "pl": "klasyfikacja"},
+    "summary_task_multiple_choice": {"en": "multiple-choice quiz (4 options)", "pl": "quiz wielokrotnego wyboru (4 odpowiedzi)"},
+    "summary_task_qa": {"en": "questions and answers", "pl": "pytania i odpowiedzi"},
+    "summary_format_openai_jsonl": {"en": "JSONL (OpenAI fine-tuning)", "pl": "JSONL (OpenAI fine-tuning)"},
+    "tone_very": {"en": "very {tone}", "pl": "bardzo {tone}"},
+    "tone_sarcastic": {"en": "sarcastic", "pl": "sarkastyczny"},
+    "tone_friendly": {"en": "friendly", "pl": "przyjazny"},
+    "tone_professional": {"en": "professional", "pl": "profesjonalny"},
+    "tone_humorous": {"en": "humorous", "pl": "humorystyczny"},
+    "tone_angry": {"en": "angry", "pl": "gniewny"},
+    "tone_polite": {"en": "polite", "pl": "uprzejmy"},
+    "tone_rude": {"en": "rude", "pl": "niegrzeczny"},
+    "tone_academic": {"en": "academic", "pl": "akademicki"},
+    "tone_serious": {"en": "serious", "pl": "poważny"},
+    "order_needs_task": {
+        "en": "Which kind of dataset: classification, multiple-choice quiz or questions and answers?",
+        "pl": "Jaki zbiór: klasyfikacja, quiz wielokrotnego wyboru czy pytania i odpowiedzi?",
+    },
+    "order_needs_labels": {
+        "en": "A classification dataset needs at least two labels, e.g. positive, negative.",
+        "pl": "Klasyfikacja potrzebuje co najmniej dwóch etykiet, np. pozytywna, negatywna.",
+    },
+    "order_label_lacking": {"en": "How many examples of {labels}?", "pl": "Ile przykładów dla: {labels}?"},
+    "order_counts_exceed": {
+        "en": "The label counts add up to {total}, more than the total of {count}.",
+        "pl": "Liczby dla etykiet sumują się do {total}, więcej niż łącznie {count}.",
+    },
+    "order_counts_mismatch": {
+        "en": "The label counts add up to {total}, but the total is {count}. Which one is right?",
+        "pl": "Liczby dla etykiet sumują się do {total}, a łącznie ma być {count}. Które jest dobre?",
+    },
+    "order_needs_count": {"en": "How many examples in total?", "pl": "Ile przykładów łącznie?"},
+    "order_shares": {
+        "en": "The percentages add up to {percent}%, not 100%.",
+        "pl": "Procenty sumują się do {percent}%, a nie do 100%.",
+    },
+    "order_count_small": {
+        "en": "The number of examples must be at least 1.",
+        "pl": "Liczba przykładów musi wynosić co najmniej 1.",
+    },
+    "order_count_big": {
+        "en": "{count} examples is more than I can make at once (at most {max}). Please ask for fewer.",
+        "pl": "{count} przykładów to więcej, niż mogę zrobić naraz (najwyżej {max}). Poproś o mniej.",
+    },
+    "order_count_enormous": {"en": "That many", "pl": "Tak wiele"},
+})

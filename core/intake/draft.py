@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
+from core import messages as m
 from core.intake.labels import distinct_labels
 from core.intake.languages import LANGUAGE_BY_NAME
 from core.intake.numbers import HUGE_NUMBER, format_count, shares_to_counts
@@ -65,44 +66,48 @@ class SpecDraft(BaseModel):
 
     def to_spec(self, max_count: int = DEFAULT_MAX_COUNT, *, lang: str = "en") -> DatasetSpec:
         """The validated order; SpecError with a one-line message in `lang` ("en"/"pl") otherwise."""
-        say = _error_texts(lang)
+
+        def refuse(key: str, **values: object) -> SpecError:
+            return SpecError(m.text(lang, key, **values))
+
         if self.task is None:
-            raise SpecError(say["task"])
+            raise refuse("order_needs_task")
         count = self.count
         labels = list(self.labels or [])
         label_counts: dict[str, int] | None = None
         if self.task == TaskType.classification:
             if len(labels) < 2:
-                raise SpecError(say["labels"])
+                raise refuse("order_needs_labels")
             if self.label_counts:
                 label_counts = {label: self.label_counts[label] for label in labels if label in self.label_counts}
                 lacking = [label for label in labels if label not in label_counts]
                 if lacking:
                     if count is None:
-                        raise SpecError(say["label_lacking"].format(labels=", ".join(lacking)))
+                        raise refuse("order_label_lacking", labels=", ".join(lacking))
                     rest = count - sum(label_counts.values())
                     if rest < 0:
-                        raise SpecError(say["counts_exceed"].format(total=format_count(sum(label_counts.values())), count=format_count(count)))
+                        total = sum(label_counts.values())
+                        raise refuse("order_counts_exceed", total=format_count(total), count=format_count(count))
                     label_counts.update(split_evenly(rest, lacking))
                 total = sum(label_counts.values())
                 if count is None:
                     count = total
                 elif total != count:
-                    raise SpecError(say["counts_mismatch"].format(total=format_count(total), count=format_count(count)))
+                    raise refuse("order_counts_mismatch", total=format_count(total), count=format_count(count))
             elif self.label_shares:
                 if count is None:
-                    raise SpecError(say["count"])
+                    raise refuse("order_needs_count")
                 label_counts = shares_to_counts(count, self.label_shares, labels)
                 if label_counts is None:
                     percent = sum(self.label_shares.values()) * 100
-                    raise SpecError(say["shares"].format(percent=f"{percent:g}"))
+                    raise refuse("order_shares", percent=f"{percent:g}")
         if count is None:
-            raise SpecError(say["count"])
+            raise refuse("order_needs_count")
         if count < 1:
-            raise SpecError(say["count_small"])
+            raise refuse("order_count_small")
         if count > max_count:
-            shown = format_count(count) if count < HUGE_NUMBER else say["enormous"]
-            raise SpecError(say["count_big"].format(count=shown, max=format_count(max_count)))
+            shown = format_count(count) if count < HUGE_NUMBER else m.text(lang, "order_count_enormous")
+            raise refuse("order_count_big", count=shown, max=format_count(max_count))
         data: dict[str, Any] = {
             "task": self.task,
             "topic": self.topic or "",
@@ -119,35 +124,30 @@ class SpecDraft(BaseModel):
 
     def summary(self, lang: str = "en") -> str:
         """A compact, human summary ("en" or "pl"); unset fields show as "?"."""
-        pl = lang == "pl"
         unknown = "?"
-        names = _SUMMARY_PL if pl else _SUMMARY_EN
-        lines = []
-        task = names["tasks"][self.task.value] if self.task else unknown
-        lines.append(f"{names['task']}: {task}")
+
+        def line(key: str, value: str) -> str:
+            return f"{m.text(lang, key)}: {value}"
+
+        lines = [line("summary_task", m.text(lang, f"summary_task_{self.task.value}") if self.task else unknown)]
         if self.task in (None, TaskType.classification) and (self.labels or self.task):
-            lines.append(f"{names['labels']}: {self._labels_text(names) or unknown}")
+            lines.append(line("summary_labels", self._labels_text(lang) or unknown))
         count = self.count
         if count is None and counts_complete(self.label_counts, self.labels):
             count = sum((self.label_counts or {}).values())
-        lines.append(f"{names['count']}: {format_count(count) if count is not None else unknown}")
+        lines.append(line("summary_count", format_count(count) if count is not None else unknown))
         language = self.language
-        if language and pl:
+        if language and lang == "pl":
             language = LANGUAGE_BY_NAME[language].pl_name if language in LANGUAGE_BY_NAME else language
-        lines.append(f"{names['language']}: {language or unknown}")
-        topic = unknown if self.topic is None else (self.topic or names["any"])
-        lines.append(f"{names['topic']}: {topic}")
-        tone = self.tone or DEFAULT_TONE
-        if pl:
-            tone = _TONE_PL.get(tone, tone)
-        lines.append(f"{names['tone']}: {tone}")
-        fmt = self.format.value if self.format else None
-        lines.append(f"{names['format']}: {_FORMAT_NAMES.get(fmt, unknown) if fmt else unknown}")
+        lines.append(line("summary_language", language or unknown))
+        lines.append(line("summary_topic", unknown if self.topic is None else (self.topic or m.text(lang, "summary_any"))))
+        lines.append(line("summary_tone", _tone_name(self.tone or DEFAULT_TONE, lang)))
+        lines.append(line("summary_format", _format_name(self.format, lang) if self.format else unknown))
         if self.instructions:
-            lines.append(f"{names['instructions']}: {self.instructions}")
+            lines.append(line("summary_instructions", self.instructions))
         return "\n".join(lines)
 
-    def _labels_text(self, names: dict[str, Any]) -> str:
+    def _labels_text(self, lang: str) -> str:
         labels = list(self.labels or [])
         if not labels:
             return ""
@@ -160,59 +160,23 @@ class SpecDraft(BaseModel):
                 shown.append(f"{label} {share * 100:g}%" if share is not None else label)
             return ", ".join(shown)
         if self.count is not None and len(labels) >= 2:
-            return f"{', '.join(labels)} ({names['equal']})"
+            return f"{', '.join(labels)} ({m.text(lang, 'summary_equal')})"
         return ", ".join(labels)
 
 
-_SUMMARY_EN: dict[str, Any] = {
-    "task": "Task", "labels": "Labels", "count": "Examples", "language": "Language", "topic": "Topic",
-    "tone": "Tone", "format": "Format", "instructions": "Instructions", "any": "any", "equal": "equal split",
-    "tasks": {"classification": "classification", "multiple_choice": "multiple-choice quiz (4 options)",
-              "qa": "questions and answers"},
-}
-_SUMMARY_PL: dict[str, Any] = {
-    "task": "Zadanie", "labels": "Etykiety", "count": "Liczba przykładów", "language": "Język", "topic": "Temat",
-    "tone": "Ton", "format": "Format", "instructions": "Instrukcje", "any": "dowolny", "equal": "po równo",
-    "tasks": {"classification": "klasyfikacja", "multiple_choice": "quiz wielokrotnego wyboru (4 odpowiedzi)",
-              "qa": "pytania i odpowiedzi"},
-}
-_FORMAT_NAMES = {"csv": "CSV", "json": "JSON", "jsonl": "JSONL", "openai_jsonl": "JSONL (OpenAI fine-tuning)"}
-_TONE_PL = {
-    "neutral": "neutralny", "formal": "formalny", "casual": "swobodny", "sarcastic": "sarkastyczny",
-    "friendly": "przyjazny", "professional": "profesjonalny", "humorous": "humorystyczny", "angry": "gniewny",
-    "polite": "uprzejmy", "rude": "niegrzeczny", "enthusiastic": "entuzjastyczny", "academic": "akademicki",
-    "serious": "poważny", "very formal": "bardzo formalny", "very casual": "bardzo swobodny",
-}
+def _tone_name(tone: str, lang: str) -> str:
+    """A known tone in the user's language ("very formal" -> "bardzo formalny"); a free tone as written."""
+    very = tone.startswith("very ")
+    base = tone.removeprefix("very ")
+    key = f"tone_{base}"
+    if key not in m.TEXTS:
+        return tone
+    name = m.text(lang, key)
+    return m.text(lang, "tone_very", tone=name) if very else name
 
 
-def _error_texts(lang: str) -> dict[str, str]:
-    return _ERRORS_PL if lang == "pl" else _ERRORS_EN
-
-
-_ERRORS_EN = {
-    "task": "Which kind of dataset: classification, multiple-choice quiz or questions and answers?",
-    "labels": "A classification dataset needs at least two labels, e.g. positive, negative.",
-    "label_lacking": "How many examples of {labels}?",
-    "counts_exceed": "The label counts add up to {total}, more than the total of {count}.",
-    "counts_mismatch": "The label counts add up to {total}, but the total is {count}. Which one is right?",
-    "count": "How many examples in total?",
-    "shares": "The percentages add up to {percent}%, not 100%.",
-    "count_small": "The number of examples must be at least 1.",
-    "count_big": "{count} examples is more than I can make at once (at most {max}). Please ask for fewer.",
-    "enormous": "That many",
-}
-_ERRORS_PL = {
-    "task": "Jaki zbiór: klasyfikacja, quiz wielokrotnego wyboru czy pytania i odpowiedzi?",
-    "labels": "Klasyfikacja potrzebuje co najmniej dwóch etykiet, np. pozytywna, negatywna.",
-    "label_lacking": "Ile przykładów dla: {labels}?",
-    "counts_exceed": "Liczby dla etykiet sumują się do {total}, więcej niż łącznie {count}.",
-    "counts_mismatch": "Liczby dla etykiet sumują się do {total}, a łącznie ma być {count}. Które jest dobre?",
-    "count": "Ile przykładów łącznie?",
-    "shares": "Procenty sumują się do {percent}%, a nie do 100%.",
-    "count_small": "Liczba przykładów musi wynosić co najmniej 1.",
-    "count_big": "{count} przykładów to więcej, niż mogę zrobić naraz (najwyżej {max}). Poproś o mniej.",
-    "enormous": "Tak wiele",
-}
+def _format_name(fmt: OutputFormat, lang: str) -> str:
+    return m.text(lang, "summary_format_openai_jsonl") if fmt == OutputFormat.openai_jsonl else fmt.value.upper()
 
 
 def counts_complete(counts: dict[str, int] | None, labels: list[str] | None) -> bool:
