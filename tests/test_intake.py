@@ -299,7 +299,7 @@ def test_order_piece_by_piece_asks_in_order() -> None:
 def test_custom_task_asks_for_labels() -> None:
     draft = apply(SpecDraft(), Interpretation(changes=PRESETS["custom"]))
     assert draft.missing()[0] == "labels"
-    draft = apply(draft, interpret("billing, shipping, returns", draft, expecting="labels"))
+    draft = apply(draft, interpret("billing, shipping, returns", draft, asking="labels"))
     assert draft.labels == ["billing", "shipping", "returns"]
 
 

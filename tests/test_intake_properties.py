@@ -1,5 +1,6 @@
-"""Property tests of the intake rules: any text is read without an exception, any interpretation
-applies to any valid draft, and the result either makes a valid spec or a one-line SpecError."""
+"""Property tests of the intake rules: any text is read without an internal error, what a message
+does not mention stays as it was, counts stay exact, numbers and label lists are read back as
+written, and every draft either makes a spec whose quotas add up or a one-line SpecError."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.intake import Interpretation, SpecDraft, apply, interpret
-from core.spec import DatasetSpec, OutputFormat, SpecError, TaskType
+from core.intake import Interpretation, SpecDraft, allocate, apply, interpret, parse_number, shares_to_counts
+from core.intake.draft import clean_changes
+from core.spec import OutputFormat, SpecError, TaskType
 
 # Fragments the rules react to, so generated texts reach the interesting paths, not only noise.
 FRAGMENTS = [
@@ -46,8 +48,6 @@ def valid_drafts(draw: st.DrawFn) -> SpecDraft:
         draft.labels = names
         if draw(st.booleans()):
             weights = draw(st.lists(st.integers(0, 100), min_size=len(names), max_size=len(names)))
-            from core.intake import allocate
-
             draft.label_counts = allocate(count, dict(zip(names, [w + 1 for w in weights])))
     return draft
 
@@ -98,26 +98,45 @@ def _check_spec_or_error(draft: SpecDraft) -> None:
     except SpecError as error:
         assert str(error) and "\n" not in str(error)
         return
-    assert isinstance(spec, DatasetSpec)
     assert sum(spec.quotas().values()) == spec.count
+    assert all(quota >= 0 for quota in spec.quotas().values())
 
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
+def _check_draft(draft: SpecDraft) -> None:
+    """What every draft must hold, whatever was said: labels distinct, counts only for its labels."""
+    keys = [label.strip().lower() for label in draft.labels or []]
+    assert len(keys) == len(set(keys))
+    assert set(draft.label_counts or {}) <= set(draft.labels or [])
+    assert all(value >= 0 for value in (draft.label_counts or {}).values())
+    if draft.task not in (None, TaskType.classification):
+        assert not draft.labels and not draft.label_counts
+    assert SpecDraft.model_validate_json(draft.model_dump_json()) == draft
+
+
+_UNTOUCHED = ("topic", "language", "tone", "format", "instructions")
+
+
 @FAST
-@given(text=texts, draft=st.none() | valid_drafts(), expecting=st.sampled_from([None, "labels", "topic", "language", "tone", "count", "task"]))
-def test_interpret_any_text(intake_errors: _ErrorRecords, text: str, draft: SpecDraft | None, expecting: str | None) -> None:
+@given(text=texts, draft=st.none() | valid_drafts(), asking=st.sampled_from([None, "labels", "topic", "language", "tone", "count", "task"]))
+def test_interpret_any_text(intake_errors: _ErrorRecords, text: str, draft: SpecDraft | None, asking: str | None) -> None:
     before = len(intake_errors.records)
-    result = interpret(text, draft, expecting=expecting)
-    assert isinstance(result, Interpretation)
+    result = interpret(text, draft, asking=asking)
+    assert len(intake_errors.records) == before, intake_errors.records[-1].getMessage()
     assert result.language in ("en", "pl")
-    assert isinstance(result.is_empty(), bool)
+    assert interpret(text, draft, asking=asking) == result  # pure: the same message reads the same
+    start = draft or SpecDraft()
+    updated = apply(start, result)
     assert len(intake_errors.records) == before, intake_errors.records[-1].getMessage()
-    updated = apply(draft or SpecDraft(), result)
-    assert len(intake_errors.records) == before, intake_errors.records[-1].getMessage()
-    assert SpecDraft.model_validate_json(updated.model_dump_json()) == updated
-    updated.summary("en"), updated.summary("pl")
+    _check_draft(updated)
+    said = clean_changes(result.changes)
+    for name in _UNTOUCHED:  # what the message did not say stays (only empty fields may take defaults)
+        if name not in said and getattr(start, name) is not None:
+            assert getattr(updated, name) == getattr(start, name), name
+    if updated.count is not None:
+        assert f"{updated.count:,}" in updated.summary("en") and f"{updated.count:,}" in updated.summary("pl")
     _check_spec_or_error(updated)
 
 
@@ -126,11 +145,15 @@ def test_interpret_any_text(intake_errors: _ErrorRecords, text: str, draft: Spec
 def test_apply_any_interpretation(intake_errors: _ErrorRecords, draft: SpecDraft, interp: Interpretation) -> None:
     before = len(intake_errors.records)
     updated = apply(draft, interp)
-    assert isinstance(updated, SpecDraft)
     assert len(intake_errors.records) == before, intake_errors.records[-1].getMessage()
-    assert SpecDraft.model_validate_json(updated.model_dump_json()) == updated
-    updated.missing(), updated.summary("pl")
+    _check_draft(updated)
     _check_spec_or_error(updated)
+
+
+@FAST
+@given(draft=valid_drafts())
+def test_an_empty_interpretation_changes_nothing(draft: SpecDraft) -> None:
+    assert apply(draft, Interpretation()) == draft
 
 
 @FAST
@@ -141,3 +164,41 @@ def test_make_it_n_keeps_exact_totals(draft: SpecDraft, count: int) -> None:
     if updated.label_counts:
         assert sum(updated.label_counts.values()) == count
         assert set(updated.label_counts) == set(updated.labels or [])
+    assert (updated.labels, updated.language, updated.topic) == (draft.labels, draft.language, draft.topic)
+
+
+@FAST
+@given(number=st.integers(min_value=0, max_value=10**29))
+def test_numbers_are_read_back_as_written(number: int) -> None:
+    assert parse_number(str(number)) == number
+    assert parse_number(f"{number:,}") == number
+    assert parse_number(f"{number:,}".replace(",", " ")) == number
+
+
+@FAST
+@given(count=st.integers(min_value=1, max_value=10**6), noun=st.sampled_from(["examples", "rows", "reviews", "przykładów", "zdań"]))
+def test_a_count_with_its_noun_is_the_total(count: int, noun: str) -> None:
+    assert interpret(f"{count:,} {noun}").changes["count"] == count
+
+
+@FAST
+@given(total=st.integers(min_value=0, max_value=10**9), weights=st.lists(st.integers(0, 1000), min_size=1, max_size=12))
+def test_allocate_is_exact_and_proportional(total: int, weights: list[int]) -> None:
+    named = {f"l{i}": w for i, w in enumerate(weights)}
+    result = allocate(total, named)
+    assert list(result) == list(named) and sum(result.values()) == total
+    if sum(weights):
+        for key, weight in named.items():
+            assert abs(result[key] - total * weight / sum(weights)) < 1
+
+
+@FAST
+@given(total=st.integers(min_value=1, max_value=10**6), percents=st.lists(st.integers(0, 100), min_size=1, max_size=4))
+def test_shares_are_exact_or_refused(total: int, percents: list[int]) -> None:
+    labels = [f"l{i}" for i in range(len(percents) + 1)]
+    shares = {label: p / 100 for label, p in zip(labels, percents)}
+    counts = shares_to_counts(total, shares, labels)
+    if sum(percents) > 100:
+        assert counts is None
+    else:
+        assert counts is not None and sum(counts.values()) == total

@@ -90,7 +90,7 @@ def find_more(folded: str) -> tuple[int | None, str]:
     return value, mask(folded, m.start(), m.end()) if value is not None else folded
 
 
-def find_count(folded: str, bare: str, expecting: str | None) -> tuple[int | None, str]:
+def find_count(folded: str, bare: str, asking: str | None) -> tuple[int | None, str]:
     # "200 examples", "1,000 reviews", "5 multiple-choice questions", "50 przykładów".
     noun = re.search(
         r"(" + NUM + r")\s+(?:[\w&/-]+\s+){0,3}?" + COUNT_NOUNS + r"(?![\w])",
@@ -112,7 +112,7 @@ def find_count(folded: str, bare: str, expecting: str | None) -> tuple[int | Non
             return value, mask(folded, trailing.start(), trailing.end())
     # A bare number ("500", "500 please", "1k") answers "how many?".
     whole = re.fullmatch(r"(?:about |around |okolo )?(" + NUM + r")(?: please| prosze| pls)?", bare)
-    if whole and expecting in (None, "count", "label_counts"):
+    if whole and asking in (None, "count", "label_counts"):
         value = parse_number(whole.group(1))
         if value is not None:
             return value, " " * len(folded)
@@ -140,7 +140,7 @@ _NOT_LANGUAGE_NOUNS = (
 )
 
 
-def find_language(folded: str, bare: str, expecting: str | None) -> str | None:
+def find_language(folded: str, bare: str, asking: str | None) -> str | None:
     patterns = [
         r"\bin\s+(?:the\s+)?(" + EN_LANGUAGE_RE + r")\b(?!\s+" + _NOT_LANGUAGE_NOUNS + r")",
         r"\b(" + EN_LANGUAGE_RE + r")[- ]language\b",

@@ -48,21 +48,27 @@ class Interpretation:
         return not (self.changes or self.add_labels or self.remove_labels) and self.yes is None
 
 
-def interpret(text: str, draft: SpecDraft | None = None, *, expecting: str | None = None) -> Interpretation:
+def interpret(
+    text: str, draft: SpecDraft | None = None, *, asking: str | None = None, expecting: str | None = None
+) -> Interpretation:
     """Read one message with the rules. Pure; never raises.
 
-    `expecting` (optional) names the field the bot just asked for ("labels", "topic", "language",
-    "tone", "count", "format", "task"): a bare answer is then read as that field.
+    `asking` (optional) names the field the bot just asked for ("labels", "topic", "language",
+    "language_other", "tone", "count", "format", "task"): a bare answer is then read as that field.
+    `expecting` is its old name, accepted until every caller says `asking`.
     """
+    asking = asking or expecting
+    if asking == "language_other":
+        asking = "language"
     try:
-        return _interpret(str(text), draft, expecting)
+        return _interpret(str(text), draft, asking)
     except Exception:  # a rule bug must cost one message's understanding, never the conversation
         log.exception("intake rules failed on %r", str(text)[:200])
         safe = str(text) if isinstance(text, str) else ""
         return Interpretation(language=detect_language(safe), language_detected=language_signal(safe))
 
 
-def _interpret(text: str, draft: SpecDraft | None, expecting: str | None) -> Interpretation:
+def _interpret(text: str, draft: SpecDraft | None, asking: str | None) -> Interpretation:
     original, folded = prepare(text)
     unmasked = folded
     result = Interpretation(language=detect_language(original), language_detected=language_signal(original))
@@ -73,7 +79,7 @@ def _interpret(text: str, draft: SpecDraft | None, expecting: str | None) -> Int
     changes = result.changes
     draft_labels = list(draft.labels or []) if draft is not None else []
 
-    asked_topic = expecting == "topic" or (expecting is None and draft is not None and draft.missing()[:1] == ["topic"])
+    asked_topic = asking == "topic" or (asking is None and draft is not None and draft.missing()[:1] == ["topic"])
     if asked_topic and (bare in SKIP_WORDS or result.yes is False):
         changes["topic"] = ""  # "skip" / "any" / "no" to the topic question: any topic
         result.yes = None
@@ -95,7 +101,7 @@ def _interpret(text: str, draft: SpecDraft | None, expecting: str | None) -> Int
     label_counts, folded = find_label_counts(folded, vocabulary)
     each_count, folded = find_each(folded)
     more, folded = find_more(folded)
-    count, folded = find_count(folded, bare, expecting)
+    count, folded = find_count(folded, bare, asking)
     if more is not None and count is None:
         current = draft.count if draft is not None else None
         count = clamp(current + more) if current is not None else more
@@ -133,7 +139,7 @@ def _interpret(text: str, draft: SpecDraft | None, expecting: str | None) -> Int
         if draft is None or draft.task in (None, TaskType.classification):
             changes["task"] = TaskType.classification
 
-    language = find_language(folded, bare, expecting)
+    language = find_language(folded, bare, asking)
     if language:
         changes["language"] = language
     fmt = find_format(folded)
@@ -149,8 +155,8 @@ def _interpret(text: str, draft: SpecDraft | None, expecting: str | None) -> Int
     if instructions:
         changes["instructions"] = instructions
 
-    if expecting and not (changes or result.add_labels or result.remove_labels) and result.yes is None:
-        _bare_answer(original, bare, expecting, changes)
+    if asking and not (changes or result.add_labels or result.remove_labels) and result.yes is None:
+        _bare_answer(original, bare, asking, changes)
     if changes or result.add_labels or result.remove_labels:
         # "yes, 500" is a change; "no" at the start of "no neutral label" is not a refusal.
         if result.yes is not None and not starts_with_yes_no(bare):
@@ -158,22 +164,22 @@ def _interpret(text: str, draft: SpecDraft | None, expecting: str | None) -> Int
     return result
 
 
-def _bare_answer(original: str, bare: str, expecting: str, changes: dict[str, Any]) -> None:
+def _bare_answer(original: str, bare: str, asking: str, changes: dict[str, Any]) -> None:
     """An answer to the question just asked that the general rules did not recognise."""
     answer = original.strip().strip(".!?").strip()
     if not answer or len(answer) > 300:
         return
-    if expecting == "labels":
+    if asking == "labels":
         labels = split_label_list(answer)
         if labels:
             changes["labels"] = labels
-    elif expecting == "topic":
+    elif asking == "topic":
         changes["topic"] = answer
-    elif expecting == "tone" and len(answer) <= 60:
+    elif asking == "tone" and len(answer) <= 60:
         changes["tone"] = canonical_tone(answer) or answer
-    elif expecting == "language" and re.fullmatch(r"[^\W\d_]{2,30}", answer):
+    elif asking == "language" and re.fullmatch(r"[^\W\d_]{2,30}", answer):
         changes["language"] = language_name(answer) or answer.capitalize()
-    elif expecting == "task":
+    elif asking == "task":
         folded = fold(answer)
         for name in PRESETS:
             if folded == name:
