@@ -164,8 +164,16 @@ class Generator:
         self.store = store
         self.settings = settings
         self.batch_size = llm.batch_size or settings.batch_size
-        self.concurrency = max(1, llm.max_concurrency or settings.concurrency)
+        # A server backend sizes its own concurrency (core/concurrency.py), shared by every job
+        # using it; a backend without a limiter (the embedded model) gives a fixed number.
+        self.limiter = getattr(llm, "limiter", None) if not llm.max_concurrency else None
+        self._fixed_concurrency = max(1, llm.max_concurrency or settings.concurrency or 16)
         self._db_lock = threading.Lock()  # one writer at a time, also across cancellation clean-up
+
+    @property
+    def concurrency(self) -> int:
+        """Requests this job may have waiting for the server now."""
+        return self.limiter.current if self.limiter is not None else self._fixed_concurrency
 
     # --- public -----------------------------------------------------------------------------
 
@@ -382,7 +390,7 @@ class Generator:
         # so the processing overlaps the next round's latency instead of delaying it. Its rows
         # still count as in flight until processed, so nothing extra is asked for. Two yields:
         # the requests started by the other answers of the round go out before this processing.
-        if self.concurrency > 1:  # one at a time (the embedded model): nothing arrives together
+        if self.limiter is not None or self._fixed_concurrency > 1:  # one at a time (embedded model): nothing arrives together
             state.waiting -= 1
             slot[0] = False
             refill()

@@ -1,19 +1,25 @@
 """The OpenAI-compatible backend: OpenAI, vLLM, Ollama, llama.cpp server, ... via `openai.AsyncOpenAI`.
 
-Retries are the openai client's own (`max_retries`): it retries 408/409/429/5xx, timeouts and
-connection errors with exponential backoff and honours `Retry-After` on 429. What is still
-failing after that becomes `LLMError` with a message a user can act on.
+Retries are ours, not the openai client's (its `max_retries` is 0): every attempt goes through
+the backend's `AdaptiveLimiter` (core/concurrency.py), which must see each 429, timeout and
+latency to size the concurrency; the client's own retries would hide them. 408/409/5xx, timeouts
+and connection errors are retried up to `max_retries` times with exponential backoff; 429s until
+`rate_limit_patience` seconds have passed, honouring `Retry-After` as a pause of the whole
+backend. What is still failing after that becomes `LLMError` with a message a user can act on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import re
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
 import openai
 
+from core.concurrency import AdaptiveLimiter, Outcome
 from core.llm import Completion, LLMError, Messages, SchemaNotSupported, Usage
 from core.settings import Settings
 
@@ -77,6 +83,35 @@ def _http_client_options(timeout: float) -> dict[str, Any]:
         return {}
 
 
+def _retry_after(exc: openai.APIStatusError) -> float | None:
+    """Seconds from `retry-after-ms` or `retry-after` (numbers only; a date is rare enough to ignore)."""
+    headers = exc.response.headers
+    for header, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        try:
+            value = float(headers.get(header, ""))
+        except ValueError:
+            continue
+        if value >= 0 and value < float("inf"):
+            return value / divisor
+    return None
+
+
+def _backoff(attempt: int) -> float:
+    """The openai client's schedule: 0.5 s doubling up to 8 s, minus up to 25% jitter."""
+    return min(0.5 * 2.0**attempt, 8.0) * (1 - 0.25 * random.random())
+
+
+#: Statuses that mean "past capacity": the limiter backs off on them as on a 429.
+_OVERLOAD_STATUSES = {502, 503, 504, 529}
+
+
+def make_limiter(settings: Settings) -> AdaptiveLimiter:
+    """Fixed at DATAGEN_CONCURRENCY when it is set, else adaptive between the floor and ceiling."""
+    if settings.concurrency is not None:
+        return AdaptiveLimiter(floor=settings.concurrency, ceiling=settings.concurrency, adaptive=False)
+    return AdaptiveLimiter(floor=settings.min_concurrency, ceiling=max(settings.min_concurrency, settings.max_concurrency))
+
+
 def server_host(base_url: str) -> str:
     """The host of a base URL ("api.openai.com"): what a user may see of it. A URL can carry
     credentials (user:password@...) and internal paths, so nothing else is shown."""
@@ -100,8 +135,13 @@ class OpenAIBackend:
         base_url: str | None = None,
         timeout: float = 120.0,
         max_retries: int = 6,
+        limiter: AdaptiveLimiter | None = None,
+        rate_limit_patience: float = 300.0,
     ) -> None:
         self.model = model
+        #: Shared by every job using this backend: one provider, one concurrency, one pause.
+        self.limiter = limiter or AdaptiveLimiter()
+        self.rate_limit_patience = rate_limit_patience
         self.base_url = base_url or DEFAULT_BASE_URL
         self.timeout = timeout
         self.max_retries = max_retries
@@ -124,6 +164,8 @@ class OpenAIBackend:
             base_url=settings.openai_base_url,
             timeout=settings.request_timeout,
             max_retries=settings.max_retries,
+            limiter=make_limiter(settings),
+            rate_limit_patience=settings.rate_limit_patience,
         )
 
     async def complete(
@@ -146,7 +188,7 @@ class OpenAIBackend:
             # `chat.completions.create`): the typed path re-walks messages and schema and builds
             # pydantic models on every call, ~1.5 ms of CPU per request that caps throughput at
             # high concurrency (benchmarks/throughput.py).
-            data = await self._post_adapting(body)
+            data = await self._post_with_retries(body)
         except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
             message = _error_message(exc)
             if schema is not None and (
@@ -165,8 +207,11 @@ class OpenAIBackend:
                 f"OPENAI_BASE_URL): {_error_message(exc)}"
             ) from exc
         except openai.RateLimitError as exc:
+            if isinstance(exc.body, dict) and exc.body.get("code") == "insufficient_quota":
+                raise LLMError(f"the API key's quota at {self.base_url} is used up: {_error_message(exc)}") from exc
             raise LLMError(
-                f"still rate-limited (429) by {self.base_url} after {self.max_retries} retries: {_error_message(exc)}"
+                f"still rate-limited (429) by {self.base_url} after {self.rate_limit_patience:g} s of retries: "
+                f"{_error_message(exc)}"
             ) from exc
         except openai.APIStatusError as exc:
             raise LLMError(
@@ -213,6 +258,49 @@ class OpenAIBackend:
             self._last_format = (schema, fmt)
         return self._last_format[1]
 
+    async def _post_with_retries(self, body: dict[str, Any]) -> Any:
+        """`_post_adapting` with our retries, every attempt holding one of the limiter's slots."""
+        limiter = self.limiter
+        attempt, rate_limited, first_429 = 0, 0, None
+        while True:
+            ticket = await limiter.acquire()
+            try:
+                data = await self._post_adapting(body)
+            except openai.RateLimitError as exc:
+                retry_after = _retry_after(exc)
+                limiter.release(ticket, Outcome.RATE_LIMITED, retry_after=retry_after)
+                first_429 = first_429 or time.monotonic()
+                code = exc.body.get("code") if isinstance(exc.body, dict) else None
+                if code == "insufficient_quota" or time.monotonic() - first_429 > self.rate_limit_patience:
+                    raise
+                # A Retry-After paused the whole backend (acquire waits for it); else back off alone.
+                await asyncio.sleep(0 if retry_after else _backoff(min(rate_limited, 4)))
+                rate_limited += 1
+                continue
+            except openai.APIStatusError as exc:
+                retryable = exc.status_code in (408, 409) or exc.status_code >= 500
+                overloaded = exc.status_code in _OVERLOAD_STATUSES
+                limiter.release(ticket, Outcome.OVERLOADED if overloaded else Outcome.ERROR)
+                if not retryable or attempt >= self.max_retries:
+                    raise
+            except openai.APITimeoutError as exc:
+                refused = _connection_failure(exc) is not None  # aiohttp reports a refused connection so
+                limiter.release(ticket, Outcome.ERROR if refused else Outcome.OVERLOADED)
+                if attempt >= self.max_retries:
+                    raise
+            except openai.APIConnectionError:
+                limiter.release(ticket, Outcome.ERROR)
+                if attempt >= self.max_retries:
+                    raise
+            except BaseException:
+                limiter.release(ticket, Outcome.ERROR)
+                raise
+            else:
+                limiter.release(ticket, Outcome.SUCCESS, latency=time.monotonic() - ticket.started)
+                return data
+            await asyncio.sleep(_backoff(attempt))
+            attempt += 1
+
     async def _post_adapting(self, body: dict[str, Any]) -> Any:
         """POST; when the model refuses `max_tokens` (wants `max_completion_tokens`) or a
         non-default temperature, as OpenAI's reasoning models do, adapt once and remember it."""
@@ -238,7 +326,7 @@ class OpenAIBackend:
         loop = asyncio.get_running_loop()
         if self._client is None or self._client_loop is not loop:
             self._client = openai.AsyncOpenAI(
-                api_key=self._api_key, base_url=self.base_url, timeout=self.timeout, max_retries=self.max_retries,
+                api_key=self._api_key, base_url=self.base_url, timeout=self.timeout, max_retries=0,  # ours: see above
                 **_http_client_options(self.timeout),
             )
             self._client_loop = loop

@@ -33,7 +33,12 @@ class Settings(BaseSettings):
     max_retries: int = Field(6, validation_alias=env("DATAGEN_MAX_RETRIES"))
 
     # --- Engine ----------------------------------------------------------------------------
-    concurrency: int = Field(16, ge=1, le=1024, validation_alias=env("DATAGEN_CONCURRENCY"))
+    # Requests in flight: adaptive between the floor and the ceiling (core/concurrency.py) unless
+    # DATAGEN_CONCURRENCY fixes it.
+    concurrency: int | None = Field(None, ge=1, le=1024, validation_alias=env("DATAGEN_CONCURRENCY"))
+    min_concurrency: int = Field(1, ge=1, le=1024, validation_alias=env("DATAGEN_MIN_CONCURRENCY"))
+    max_concurrency: int = Field(256, ge=1, le=4096, validation_alias=env("DATAGEN_MAX_CONCURRENCY"))
+    rate_limit_patience: float = Field(300.0, gt=0, validation_alias=env("DATAGEN_RATE_LIMIT_PATIENCE"))
     batch_size: int = Field(10, ge=1, le=200, validation_alias=env("DATAGEN_BATCH_SIZE"))
     max_count: int = Field(10_000, ge=1, validation_alias=env("DATAGEN_MAX_COUNT"))
 

@@ -38,6 +38,12 @@ Faults (`inject(kind, times=1, **params)`), consumed one per request, first in f
 - "empty"          a normal-shaped answer with zero rows
 Mode `reject_json_schema=True`: any request with response_format json_schema gets a 400
 like servers that don't support structured output.
+Capacity modes, `max_concurrent=N` with `over_limit=`:
+- "429"   a request arriving while N others are being answered gets 429 at once (with
+          `Retry-After: over_limit_retry_after` when that is set), like a provider's concurrency cap;
+- "queue" at most N are answered at once, the others wait for a free slot, like vLLM: no error,
+          only latency grows.
+`over_limit_count` counts the 429s sent; `peak_served` is the most requests answered at once.
 
 Scripting: `fake.responders` is a list of callables `(request_body) -> dict | str | FakeResponse | None`,
 asked in order before the default behaviour; the first non-None answer wins. A `str` is the
@@ -113,8 +119,20 @@ class FakeOpenAI(ThreadedLoopbackServer):
         host: str = "127.0.0.1",
         port: int = 0,
         keep_requests: bool = True,
+        max_concurrent: int | None = None,
+        over_limit: str = "429",
+        over_limit_retry_after: float | None = None,
     ) -> None:
         super().__init__(host=host, port=port)
+        if over_limit not in ("429", "queue"):
+            raise ValueError(f"over_limit must be '429' or 'queue', not {over_limit!r}")
+        self.max_concurrent = max_concurrent
+        self.over_limit = over_limit
+        self.over_limit_retry_after = over_limit_retry_after
+        self.over_limit_count = 0
+        self.served = 0  # requests being answered now (capacity modes)
+        self.peak_served = 0
+        self._queue_slots: asyncio.Semaphore | None = None
         self.latency = latency
         self.reject_json_schema = reject_json_schema
         self.keep_requests = keep_requests  # the benchmark turns it off (100,000-row jobs)
@@ -180,11 +198,35 @@ class FakeOpenAI(ThreadedLoopbackServer):
             self.request_count += 1
             if self.keep_requests:
                 self.requests.append(body)
-            if self.latency:
-                await asyncio.sleep(self.latency)
-            return await self._answer(body)
+            if self.max_concurrent is None:
+                if self.latency:
+                    await asyncio.sleep(self.latency)
+                return await self._answer(body)
+            return await self._answer_within_capacity(body)
         finally:
             self.in_flight -= 1
+
+    async def _answer_within_capacity(self, body: dict[str, Any]) -> web.StreamResponse:
+        assert self.max_concurrent is not None
+        if self.over_limit == "429" and self.served >= self.max_concurrent:
+            self.over_limit_count += 1
+            headers = {} if self.over_limit_retry_after is None else {"Retry-After": f"{self.over_limit_retry_after:g}"}
+            return web.json_response(
+                {"error": {"message": f"Too many concurrent requests (limit {self.max_concurrent})",
+                           "type": "rate_limit_error", "code": "rate_limit_exceeded"}},
+                status=429, headers=headers,
+            )
+        if self._queue_slots is None:  # created on the server's own loop
+            self._queue_slots = asyncio.Semaphore(self.max_concurrent)
+        async with self._queue_slots:
+            self.served += 1
+            self.peak_served = max(self.peak_served, self.served)
+            try:
+                if self.latency:
+                    await asyncio.sleep(self.latency)
+                return await self._answer(body)
+            finally:
+                self.served -= 1
 
     async def _answer(self, body: dict[str, Any]) -> web.StreamResponse:
         schema = _json_schema_of(body)
@@ -412,9 +454,13 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--reject-json-schema", action="store_true")
+    parser.add_argument("--max-concurrent", type=int, default=None, help="capacity (see --over-limit)")
+    parser.add_argument("--over-limit", choices=("429", "queue"), default="429")
+    parser.add_argument("--retry-after", type=float, default=None, help="Retry-After of the over-limit 429s")
     args = parser.parse_args()
     fake = FakeOpenAI(latency=args.latency, port=args.port, reject_json_schema=args.reject_json_schema,
-                      keep_requests=False)
+                      keep_requests=False, max_concurrent=args.max_concurrent, over_limit=args.over_limit,
+                      over_limit_retry_after=args.retry_after)
     fake.start()
     print(fake.base_url, flush=True)
     try:

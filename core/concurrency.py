@@ -1,0 +1,216 @@
+"""How many requests one LLM server gets at once, learned from its answers (AIMD, as TCP does).
+
+    limiter = AdaptiveLimiter(floor=1, ceiling=256)
+    ticket = await limiter.acquire()          # waits for a free slot and for any shared pause
+    ...send the request...
+    limiter.release(ticket, Outcome.SUCCESS, latency=0.31)   # or RATE_LIMITED / OVERLOADED / ERROR
+
+The decisions, made once per "window" (as many finished requests as the current limit, about
+one round trip):
+- slow start: double the limit each window while answers succeed and latency stays flat, until
+  the first sign of trouble; after that, additive increase (+1, or +5% when large);
+- multiplicative decrease (x0.75) on a 429, a timeout, a 502/503/504/529, or when the window's
+  median latency exceeds `tolerance` x the baseline (the lowest window median of the recent
+  past; then in proportion to the slowdown, down to x0.5): servers such as vLLM queue requests
+  instead of refusing them, so latency is their only signal. At most one decrease per round
+  trip: trouble reported by requests sent before the last decrease says nothing new, and a
+  window only measures requests sent under the current limit;
+- a 429's `Retry-After` pauses the whole backend (every job sharing it), not one request;
+- never below `floor` (>= 1) and never above `ceiling`: under sustained 429s the backend keeps
+  sending `floor` requests after each pause, so a job progresses or fails with a reason, it
+  never waits forever with nothing in flight;
+- the limit only grows when it is used (a job with 3 requests left does not inflate it).
+
+Written by hand rather than taken from a library: the Python ports of Netflix's
+concurrency-limits are unmaintained, and the decisions here are few and unit-tested
+(tests/test_concurrency.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import statistics
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+#: Longest shared pause honoured from one Retry-After (a longer one is a quota, not a rate limit).
+MAX_PAUSE = 60.0
+
+
+class Outcome(enum.Enum):
+    SUCCESS = "success"
+    RATE_LIMITED = "rate_limited"  # 429
+    OVERLOADED = "overloaded"  # timeout, 502/503/504/529: the server is past its capacity
+    ERROR = "error"  # anything else (a 400, a refused connection): says nothing about load
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """One request's slot: its sequence number tells whether it was sent before a decrease."""
+
+    seq: int
+    started: float
+
+
+class AdaptiveLimiter:
+    def __init__(
+        self,
+        *,
+        floor: int = 1,
+        ceiling: int = 256,
+        initial: int | None = None,
+        adaptive: bool = True,
+        tolerance: float = 1.3,
+        backoff: float = 0.75,
+        baseline_windows: int = 30,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if floor < 1 or ceiling < floor:
+            raise ValueError(f"need 1 <= floor <= ceiling, got floor={floor}, ceiling={ceiling}")
+        self.floor = floor
+        self.ceiling = ceiling
+        self.adaptive = adaptive
+        self.tolerance = tolerance
+        self.backoff = backoff
+        self._clock = clock
+        start = initial if initial is not None else (min(8, ceiling) if adaptive else ceiling)
+        self.limit = float(min(ceiling, max(floor, start)))
+        self.in_flight = 0
+        self.paused_until = 0.0
+        self.slow_start = adaptive
+        self.rate_limited = 0  # 429s seen (for the benchmark and the logs)
+        self.decreases = 0
+        self._seq = 0
+        self._decrease_seq = 0  # requests with seq below this were sent before the last decrease
+        self._measure_seq = 0  # ... before the last change of the limit
+        self._window: list[float] = []
+        self._window_peak = 0
+        self._history: deque[float] = deque(maxlen=baseline_windows)
+        #: (time, limit) after every change: what the tests and the benchmark look at.
+        self.changes: deque[tuple[float, int]] = deque([(clock(), self.current)], maxlen=10_000)
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    # --- state ------------------------------------------------------------------------------
+
+    @property
+    def current(self) -> int:
+        """Requests allowed in flight now."""
+        return max(self.floor, min(self.ceiling, int(self.limit)))
+
+    @property
+    def baseline(self) -> float | None:
+        return min(self._history) if self._history else None
+
+    def paused_for(self) -> float:
+        return max(0.0, self.paused_until - self._clock())
+
+    # --- slots ------------------------------------------------------------------------------
+
+    def try_acquire(self) -> Ticket | None:
+        """A slot now, or None (all slots taken, or the backend is paused)."""
+        if self.in_flight >= self.current or self.paused_for() > 0:
+            return None
+        self.in_flight += 1
+        self._window_peak = max(self._window_peak, self.in_flight)
+        self._seq += 1
+        return Ticket(self._seq, self._clock())
+
+    async def acquire(self) -> Ticket:
+        """Wait for a slot (FIFO among waiters) and for the end of any shared pause."""
+        loop = asyncio.get_running_loop()
+        while True:
+            pause = self.paused_for()
+            if pause > 0:
+                await asyncio.sleep(pause)
+                continue
+            ticket = self.try_acquire()
+            if ticket is not None:
+                return ticket
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiters.append(waiter)
+            # Woken by a release; the timer re-checks a pause or a limit that changed meanwhile.
+            timer = loop.call_later(0.5, _wake_one, waiter)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+
+    def release(self, ticket: Ticket, outcome: Outcome, *, latency: float | None = None,
+                retry_after: float | None = None) -> None:
+        """Give the slot back and learn from how the request went."""
+        self.in_flight = max(0, self.in_flight - 1)
+        if outcome is Outcome.SUCCESS:
+            self._on_success(ticket, latency if latency is not None else self._clock() - ticket.started)
+        elif outcome is Outcome.RATE_LIMITED:
+            self.rate_limited += 1
+            if retry_after is not None and retry_after > 0:
+                self.pause(retry_after)
+            self._decrease(ticket)
+        elif outcome is Outcome.OVERLOADED:
+            self._decrease(ticket)
+        self._wake()
+
+    def pause(self, seconds: float) -> None:
+        """No new request to this backend for `seconds` (capped at MAX_PAUSE): a Retry-After."""
+        self.paused_until = max(self.paused_until, self._clock() + min(seconds, MAX_PAUSE))
+
+    # --- decisions --------------------------------------------------------------------------
+
+    def _on_success(self, ticket: Ticket, latency: float) -> None:
+        if not self.adaptive or ticket.seq < self._measure_seq:
+            return  # sent before the last change: measured a load that no longer exists
+        self._window.append(latency)
+        if len(self._window) < max(4, self.current):
+            return
+        median = statistics.median(self._window)
+        baseline = self.baseline
+        used = self._window_peak >= 0.8 * self.current
+        self._history.append(median)
+        if baseline is not None and median > baseline * self.tolerance:
+            # The server queues: more in flight only makes answers slower. Back off in proportion
+            # to the slowdown (at least x`backoff`, at most x0.5), so a large overshoot from
+            # slow start is undone in a round trip or two, not one step at a time.
+            self._decrease(ticket, factor=max(0.5, min(self.backoff, baseline * self.tolerance / median)))
+        elif used:
+            grown = self.limit * 2 if self.slow_start else self.limit + max(1.0, self.limit * 0.05)
+            self._set(min(float(self.ceiling), grown))
+        else:
+            self._window, self._window_peak = [], self.in_flight
+
+    def _decrease(self, ticket: Ticket, factor: float | None = None) -> None:
+        if not self.adaptive or ticket.seq < self._decrease_seq:
+            return  # one decrease per round trip
+        self.slow_start = False
+        self.decreases += 1
+        self._decrease_seq = self._seq + 1
+        self._set(max(float(self.floor), self.limit * (factor or self.backoff)))
+
+    def _set(self, limit: float) -> None:
+        # A new window measures only requests sent under the new limit.
+        self._measure_seq = self._seq + 1
+        self._window, self._window_peak = [], self.in_flight
+        before = self.current
+        self.limit = limit
+        if self.current != before:
+            self.changes.append((self._clock(), self.current))
+
+    # --- waking waiters ---------------------------------------------------------------------
+
+    def _wake(self) -> None:
+        free = self.current - self.in_flight
+        while free > 0 and self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                _wake_one(waiter)
+                free -= 1
+
+
+def _wake_one(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        try:
+            waiter.set_result(None)
+        except RuntimeError:  # its event loop is closed (a backend reused under a new loop)
+            pass
