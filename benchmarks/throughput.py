@@ -2,6 +2,13 @@
 
     python benchmarks/throughput.py              # all figures (about 2 minutes on 2 cores)
     python benchmarks/throughput.py --quick      # skips the 100,000-row memory run
+    python benchmarks/throughput.py --adaptive-only --curator /work/venv-curator/bin/python
+
+The adaptive section runs the default settings (no DATAGEN_CONCURRENCY: core/concurrency.py
+decides) on 5,000 rows against the unlimited server, against one that answers 429 above 8
+requests at once, and against one that queues above 8; with `--curator PYTHON` (an interpreter
+of a separate venv with bespokelabs-curator installed) curator runs the same 5,000 rows against
+the same server in the same run (benchmarks/curator_driver.py).
 
 Prints, for concurrency 1, 8, 32, 64: accepted rows/s, the ideal rows/s (concurrency x batch
 size / latency) and their ratio; prompt+completion tokens per accepted row; peak RSS of a
@@ -28,9 +35,9 @@ sys.path.insert(0, str(REPO))
 SPEC = {"task": "classification", "topic": "product reviews", "labels": ["positive", "negative"]}
 
 
-def start_fake(latency: float) -> tuple[subprocess.Popen[str], str]:
+def start_fake(latency: float, *extra: str) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.openai_server", "--latency", str(latency)],
+        [sys.executable, "-m", "tests.fakes.openai_server", "--latency", str(latency), *extra],
         cwd=REPO, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     assert process.stdout is not None
@@ -40,7 +47,8 @@ def start_fake(latency: float) -> tuple[subprocess.Popen[str], str]:
     return process, base_url
 
 
-async def run_job(base_url: str, database_url: str, count: int, concurrency: int, batch_size: int) -> dict[str, float]:
+async def run_job(base_url: str, database_url: str, count: int, concurrency: int | None,
+                  batch_size: int) -> dict[str, float]:
     from core.generator import Generator
     from core.llm_openai import OpenAIBackend
     from core.settings import Settings
@@ -67,13 +75,79 @@ async def run_job(base_url: str, database_url: str, count: int, concurrency: int
     if result.status != "done":
         raise SystemExit(f"job failed: {result.error}")
     rows = sum(result.accepted.values())
+    limiter = llm.limiter
     return {
+        "mean_concurrency": mean_limit(list(limiter.changes), time.monotonic()),
+        "final_concurrency": limiter.current,
+        "rate_limited": limiter.rate_limited,
         "rows": rows,
         "elapsed": elapsed,
         "cpu": cpu,
         "rows_per_s": rows / elapsed,
         "tokens_per_row": (result.prompt_tokens + result.completion_tokens) / rows,
     }
+
+
+def mean_limit(changes: list[tuple[float, int]], end: float) -> float:
+    """Time-weighted mean of the limiter's limit over the job."""
+    spans = [(value, next_start - start) for (start, value), (next_start, _) in zip(changes, changes[1:] + [(end, 0)])]
+    total = sum(span for _, span in spans)
+    return sum(value * span for value, span in spans) / total if total else float(changes[-1][1])
+
+
+def adaptive(latency: float, batch_size: int, curator: str | None) -> None:
+    count = 5000
+    print(f"\nAdaptive concurrency (default settings: no DATAGEN_CONCURRENCY), {count:,} rows, latency {latency:g} s, "
+          f"batch {batch_size}")
+    print(f"{'server':<34} {'rows/s':>7} {'time s':>7} {'mean conc.':>10} {'final':>6} {'429s':>6} {'ratio':>6}")
+    servers = [("unlimited", ()), ("429 above 8 at once", ("--max-concurrent", "8", "--over-limit", "429")),
+               ("queues above 8 at once", ("--max-concurrent", "8", "--over-limit", "queue"))]
+    results: dict[str, dict[str, float]] = {}
+    for name, extra in servers:
+        process, url = start_fake(latency, *extra)
+        try:
+            rows = count if name == "unlimited" else 2000
+            with tempfile.TemporaryDirectory() as tmp:
+                figures = asyncio.run(run_job(url, f"sqlite:///{tmp}/a.db", rows, None, batch_size))
+            results[name] = figures
+            if name == "unlimited":  # the ideal: every request answered in `latency` at the mean concurrency
+                ideal = figures["mean_concurrency"] * batch_size / latency
+                what = "of ideal at mean conc."
+            else:  # what 8 requests at once can give
+                ideal = 8 * batch_size / latency
+                what = "of 8 at once"
+            print(f"{name:<34} {figures['rows_per_s']:>7.0f} {figures['elapsed']:>7.2f} "
+                  f"{figures['mean_concurrency']:>10.1f} {figures['final_concurrency']:>6} "
+                  f"{int(figures['rate_limited']):>6} {figures['rows_per_s'] / ideal:>6.2f} {what}")
+            if name == "unlimited" and curator:
+                curator_run(curator, url, count, batch_size, figures["rows_per_s"])
+        finally:
+            process.terminate()
+            process.wait(10)
+
+
+def curator_run(python: str, base_url: str, count: int, batch_size: int, ours: float) -> None:
+    """bespokelabs-curator, same server, same prompts (line template), its default dispatcher."""
+    from core.prompts import render_messages
+    from core.spec import DatasetSpec
+
+    spec = DatasetSpec.from_data({**SPEC, "count": count})
+    labels = list(spec.labels)
+    prompts = ["\n\n".join(m["content"] for m in render_messages(spec, count=batch_size, label=labels[i % 2],
+                                                               batch_index=i, structured=False))
+               for i in range(count // batch_size)]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "prompts.json"
+        path.write_text(json.dumps(prompts))
+        out = subprocess.run([python, str(REPO / "benchmarks" / "curator_driver.py"), base_url, str(path)],
+                             capture_output=True, text=True, cwd=tmp, timeout=900)
+    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+    if out.returncode != 0 or not lines:
+        print(f"  curator failed ({out.returncode}): {(out.stderr or out.stdout).strip()[-300:]}")
+        return
+    figures = json.loads(lines[-1])
+    print(f"{'bespokelabs-curator (same server)':<34} {figures['rows_per_s']:>7.0f} {figures['elapsed']:>7.2f} "
+          f"   (datagen / curator: {ours / figures['rows_per_s']:.1f}x; curator parsed {figures['rows']} rows)")
 
 
 def throughput(base_url: str, latency: float, batch_size: int, rounds: int) -> None:
@@ -171,7 +245,12 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=12, help="requests per concurrency slot in each run")
     parser.add_argument("--quick", action="store_true", help="skip the 100,000-row memory run")
+    parser.add_argument("--adaptive-only", action="store_true", help="only the adaptive-concurrency section")
+    parser.add_argument("--curator", metavar="PYTHON", help="python of a venv with bespokelabs-curator")
     args = parser.parse_args()
+    adaptive(args.latency, args.batch_size, args.curator)
+    if args.adaptive_only:
+        return
     process, base_url = start_fake(args.latency)
     try:
         print(f"fake server {base_url} (own process); python {sys.version.split()[0]}, {os.cpu_count()} CPUs")

@@ -7,8 +7,9 @@
 
 The decisions, made once per "window" (as many finished requests as the current limit, about
 one round trip):
-- slow start: double the limit each window while answers succeed and latency stays flat, until
-  the first sign of trouble; after that, additive increase (+1, or +5% when large);
+- slow start: one more slot per successful answer (the limit doubles every round trip) while
+  latency stays flat, until the first sign of trouble; after that, additive increase per window
+  (+1, or +5% when large);
 - multiplicative decrease (x0.75) on a 429, a timeout, a 502/503/504/529, or when the window's
   median latency exceeds `tolerance` x the baseline (the lowest window median of the recent
   past; then in proportion to the slowdown, down to x0.5): servers such as vLLM queue requests
@@ -88,6 +89,7 @@ class AdaptiveLimiter:
         self._measure_seq = 0  # ... before the last change of the limit
         self._window: list[float] = []
         self._window_peak = 0
+        self._window_limit = self.current  # the limit when the window began: its size
         self._history: deque[float] = deque(maxlen=baseline_windows)
         #: (time, limit) after every change: what the tests and the benchmark look at.
         self.changes: deque[tuple[float, int]] = deque([(clock(), self.current)], maxlen=10_000)
@@ -163,10 +165,17 @@ class AdaptiveLimiter:
         if not self.adaptive or ticket.seq < self._measure_seq:
             return  # sent before the last change: measured a load that no longer exists
         self._window.append(latency)
-        if len(self._window) < max(4, self.current):
+        baseline = self.baseline
+        if (self.slow_start and baseline is not None and latency <= baseline * self.tolerance
+                and self._window_peak >= 0.8 * self._window_limit):
+            # One more slot per fast answer (the limit doubles every round trip), as TCP's slow
+            # start does; the window below decides about slow ones. Not before a first baseline.
+            self.limit = min(float(self.ceiling), self.limit + 1)
+            if self.current != self.changes[-1][1]:
+                self.changes.append((self._clock(), self.current))
+        if len(self._window) < max(4, self._window_limit):
             return
         median = statistics.median(self._window)
-        baseline = self.baseline
         used = self._window_peak >= 0.8 * self.current
         self._history.append(median)
         if baseline is not None and median > baseline * self.tolerance:
@@ -174,11 +183,13 @@ class AdaptiveLimiter:
             # to the slowdown (at least x`backoff`, at most x0.5), so a large overshoot from
             # slow start is undone in a round trip or two, not one step at a time.
             self._decrease(ticket, factor=max(0.5, min(self.backoff, baseline * self.tolerance / median)))
-        elif used:
-            grown = self.limit * 2 if self.slow_start else self.limit + max(1.0, self.limit * 0.05)
-            self._set(min(float(self.ceiling), grown))
+        elif used and not self.slow_start:
+            self._set(min(float(self.ceiling), self.limit + max(1.0, self.limit * 0.05)))
         else:
-            self._window, self._window_peak = [], self.in_flight
+            self._new_window()
+
+    def _new_window(self) -> None:
+        self._window, self._window_peak, self._window_limit = [], self.in_flight, self.current
 
     def _decrease(self, ticket: Ticket, factor: float | None = None) -> None:
         if not self.adaptive or ticket.seq < self._decrease_seq:
@@ -191,9 +202,9 @@ class AdaptiveLimiter:
     def _set(self, limit: float) -> None:
         # A new window measures only requests sent under the new limit.
         self._measure_seq = self._seq + 1
-        self._window, self._window_peak = [], self.in_flight
         before = self.current
         self.limit = limit
+        self._new_window()
         if self.current != before:
             self.changes.append((self._clock(), self.current))
 

@@ -96,9 +96,9 @@ def _retry_after(exc: openai.APIStatusError) -> float | None:
     return None
 
 
-def _backoff(attempt: int) -> float:
+def _backoff(attempt: int, first: float = 0.5) -> float:
     """The openai client's schedule: 0.5 s doubling up to 8 s, minus up to 25% jitter."""
-    return min(0.5 * 2.0**attempt, 8.0) * (1 - 0.25 * random.random())
+    return min(first * 2.0**attempt, 8.0) * (1 - 0.25 * random.random())
 
 
 #: Statuses that mean "past capacity": the limiter backs off on them as on a 429.
@@ -273,8 +273,9 @@ class OpenAIBackend:
                 code = exc.body.get("code") if isinstance(exc.body, dict) else None
                 if code == "insufficient_quota" or time.monotonic() - first_429 > self.rate_limit_patience:
                     raise
-                # A Retry-After paused the whole backend (acquire waits for it); else back off alone.
-                await asyncio.sleep(0 if retry_after else _backoff(min(rate_limited, 4)))
+                # A Retry-After paused the whole backend (acquire waits for it); else back off alone,
+                # briefly at first: the limiter has already cut how many go out at once.
+                await asyncio.sleep(0 if retry_after else _backoff(min(rate_limited, 6), first=0.1))
                 rate_limited += 1
                 continue
             except openai.APIStatusError as exc:

@@ -120,3 +120,18 @@ async def test_a_fixed_concurrency_setting_is_respected(settings: Settings) -> N
         result, store, spec, limiter = await run_job(fixed, {**ORDER, "count": 150})
         assert_exact_and_clean(result, store, spec)  # type: ignore[arg-type]
         assert fake.peak_in_flight <= 3 and not limiter.adaptive and limiter.current == 3
+
+
+async def test_an_exhausted_quota_is_not_retried(settings: Settings, fake_llm: FakeOpenAI) -> None:
+    """OpenAI answers 429 `insufficient_quota` when the key has no credit left: waiting won't help."""
+    from core.llm import LLMError
+
+    fake_llm.responders.append(lambda body: FakeResponse(
+        429, {"error": {"message": "You exceeded your current quota", "code": "insufficient_quota"}}))
+    backend = OpenAIBackend.from_settings(settings)
+    try:
+        with pytest.raises(LLMError, match="quota .* is used up"):
+            await backend.complete([{"role": "user", "content": "hi"}])
+    finally:
+        await backend.aclose()
+    assert fake_llm.request_count == 1

@@ -41,10 +41,11 @@ def test_slow_start_doubles_while_latency_stays_flat() -> None:
     clock = Clock()
     limiter = make(clock, initial=8, ceiling=256)
     seen = [limiter.current]
-    for _ in range(5):
+    for _ in range(6):
         round_trip(limiter, clock, 0.3)
         seen.append(limiter.current)
-    assert seen == [8, 16, 32, 64, 128, 256]
+    # The first round trip measures the baseline; then one more slot per answer.
+    assert seen == [8, 8, 16, 32, 64, 128, 256]
     round_trip(limiter, clock, 0.3)
     assert limiter.current == 256, "never above the ceiling"
 
@@ -102,6 +103,7 @@ def test_latency_growth_backs_off_a_server_that_queues() -> None:
     clock = Clock()
     limiter = make(clock, initial=8)
     round_trip(limiter, clock, 0.3)  # baseline 0.3 at 8
+    round_trip(limiter, clock, 0.3)
     assert limiter.current == 16
     round_trip(limiter, clock, 0.6)  # twice as slow at 16: the server queues
     assert limiter.current == 10 and not limiter.slow_start  # x (0.3 * 1.3 / 0.6)
@@ -114,7 +116,7 @@ def test_latency_growth_backs_off_a_server_that_queues() -> None:
 def test_noise_within_tolerance_does_not_back_off() -> None:
     clock = Clock()
     limiter = make(clock, initial=8, tolerance=1.3)
-    for latency in (0.30, 0.36, 0.33, 0.38):
+    for latency in (0.30, 0.36, 0.33, 0.38, 0.31):
         round_trip(limiter, clock, latency)
     assert limiter.decreases == 0 and limiter.current == 128
 
