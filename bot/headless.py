@@ -283,6 +283,8 @@ def _generate(
 def _run(
     generator: Generator, llm: LLMBackend, job_id: int, settings: Settings, spec_path: Path, output_path: Path
 ) -> JobResult | int:
+    from storage.leases import JobClaimedElsewhere
+
     async def main() -> JobResult:
         try:
             return await _run_job(generator, job_id, settings)
@@ -299,6 +301,8 @@ def _run(
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
+    except JobClaimedElsewhere as exc:  # another process generates it: say so, touch nothing
+        return _fail(str(exc), EXIT_FAILED)
     except Exception as exc:
         return _fail(f"job {job_id} failed: {_first_line(exc)}", EXIT_FAILED)
 

@@ -56,7 +56,7 @@ from core.events import (
     Say,
 )
 from core.export import render_delivery
-from core.generator import Generator, Guidance, JobProgress, JobResult
+from core.generator import Generator, Guidance, JobClaimedElsewhere, JobProgress, JobResult
 from core.llm import LLMBackend, make_backend
 from core.settings import Settings
 from core.spec import DatasetSpec, OutputFormat, SpecError, TaskType, split_evenly
@@ -894,6 +894,9 @@ class Dialog:
         try:
             generator = await self._get_generator()
             result = await generator.run(job_id)
+        except JobClaimedElsewhere as exc:  # another replica or worker runs it and will answer
+            log.info("preview job %s: %s", job_id, exc)
+            return
         except asyncio.CancelledError:
             if job_id in self._user_cancelled:
                 return
@@ -975,6 +978,9 @@ class Dialog:
             await self._send(chat, Progress(job_id, text, done0, total0, False, cancel))
             generator = await self._get_generator()
             result = await generator.run(job_id, report)
+        except JobClaimedElsewhere as exc:  # another replica or worker runs it and will answer
+            log.info("job %s: %s", job_id, exc)
+            return
         except asyncio.CancelledError:
             if job_id in self._user_cancelled:
                 # Cancelled before the engine ran it, the job is still "pending": a restart must not resume it.
@@ -1067,6 +1073,8 @@ class Dialog:
                 continue
             conversation = self.store.get_conversation(job.conversation_id)
             if conversation is None or conversation.channel != self.channel:
+                continue
+            if self.store.is_claimed(job.id):  # a live process (another replica, a worker) has it
                 continue
             data = json.loads(conversation.data_json or "{}")
             chat = ChatRef(conversation.external_id, conversation.user_id)

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     concurrency: int | None = Field(None, ge=1, le=1024, validation_alias=env("DATAGEN_CONCURRENCY"))
     min_concurrency: int = Field(1, ge=1, le=1024, validation_alias=env("DATAGEN_MIN_CONCURRENCY"))
     max_concurrency: int = Field(256, ge=1, le=4096, validation_alias=env("DATAGEN_MAX_CONCURRENCY"))
+    # Seconds one process's claim on a job lasts without renewal (renewed every third of it);
+    # a killed process's job is taken over after that (at once on the same host).
+    lease_seconds: float = Field(30.0, gt=0, validation_alias=env("DATAGEN_LEASE_SECONDS"))
     rate_limit_patience: float = Field(300.0, gt=0, validation_alias=env("DATAGEN_RATE_LIMIT_PATIENCE"))
     batch_size: int = Field(10, ge=1, le=200, validation_alias=env("DATAGEN_BATCH_SIZE"))
     max_count: int = Field(10_000, ge=1, validation_alias=env("DATAGEN_MAX_COUNT"))

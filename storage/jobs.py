@@ -11,11 +11,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import delete, func, insert, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from storage.models import Example, Job, utcnow
+from storage.leases import DEFAULT_LEASE_SECONDS, LeaseLost, renew_in
+from storage.models import Example, Job, JobLease, utcnow
 
 #: Jobs that may still need work (a crash leaves "running" behind).
 UNFINISHED_STATUSES = ("pending", "running")
@@ -91,9 +92,17 @@ class JobQueries:
             session.add(job)
             session.commit()
 
-    def finish_job(self, job_id: int, status: str, *, error: str | None = None, elapsed: float = 0.0) -> None:
-        """Final status of one run; the run's generation time is added to the job's total."""
+    def finish_job(self, job_id: int, status: str, *, error: str | None = None, elapsed: float = 0.0,
+                   owner: str | None = None) -> None:
+        """Final status of one run; the run's generation time is added to the job's total. With
+        `owner`, only while that run holds the job's lease, which is released in the same
+        transaction (else LeaseLost, and nothing changes)."""
         with Session(self.engine) as session:
+            if owner is not None:
+                released = session.execute(
+                    delete(JobLease).where(col(JobLease.job_id) == job_id, col(JobLease.owner) == owner))
+                if released.rowcount != 1:  # type: ignore[attr-defined]
+                    raise LeaseLost(job_id)
             session.execute(
                 update(Job)
                 .where(col(Job.id) == job_id)
@@ -125,9 +134,14 @@ class JobQueries:
         requests: int = 0,
         prompt_tokens: int = 0,
         completion_tokens: int = 0,
+        owner: str | None = None,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
     ) -> None:
         """Store one batch (accepted and rejected rows) and add its token usage to the job, in
-        one transaction: after this returns, the batch survives a crash."""
+        one transaction: after this returns, the batch survives a crash. With `owner`, only
+        while that run holds the job's lease (renewed by the same transaction), else LeaseLost
+        and nothing is stored: a process that lost its claim can't add rows to a job another
+        process now generates."""
         now = utcnow()
         values = [
             {"job_id": job_id, "label": row.label, "fields_json": json.dumps(row.fields, ensure_ascii=False),
@@ -136,6 +150,8 @@ class JobQueries:
             for row in rows
         ]
         with self.engine.begin() as conn:
+            if owner is not None:
+                renew_in(conn, job_id, owner, lease_seconds)
             if values:
                 conn.execute(insert(Example), values)  # one executemany, not one ORM object per row
             if requests or prompt_tokens or completion_tokens:

@@ -69,3 +69,14 @@ class Feedback(SQLModel, table=True):
     kind: str  # "up" | "down" | "text"
     text: str = ""
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class JobLease(SQLModel, table=True):
+    """Which process generates a job now (at most one): claimed at the start of a run, renewed by
+    its heartbeat and by every write, taken over when it expires (storage.jobs.claim_job). A
+    table of its own so databases created before it get it from create_all."""
+
+    job_id: int = Field(primary_key=True, foreign_key="job.id")
+    owner: str  # "host/pid/run-token" of the holder
+    since: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(default_factory=utcnow)

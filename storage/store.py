@@ -1,7 +1,7 @@
 """`Store`: the queries the core needs, one facade over the engine.
 
-Job/example queries live in `storage.jobs`, conversation/feedback queries in
-`storage.conversations`; `Store` combines them.
+Job/example queries live in `storage.jobs`, the one-process-per-job lease in `storage.leases`,
+conversation/feedback queries in `storage.conversations`; `Store` combines them.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from sqlalchemy.engine import Engine
 from storage.conversations import ConversationQueries
 from storage.db import make_engine
 from storage.jobs import JobQueries
+from storage.leases import LeaseQueries
 
 
-class Store(JobQueries, ConversationQueries):
+class Store(JobQueries, LeaseQueries, ConversationQueries):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
