@@ -308,6 +308,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "I couldn't read {filename}: {error}",
         "pl": "Nie udało się odczytać pliku {filename}: {error}",
     },
+    "upload_what_next": {
+        "en": "Tell me which labels and how many rows of each you want (e.g. “positive and negative, 50 of each”), "
+        "send another file, or type {cmd_new} to start over.",
+        "pl": "Napisz, jakie etykiety i ile wierszy każdej chcesz (np. „pozytywne i negatywne, po 50”), wyślij "
+        "inny plik albo wpisz {cmd_new}, by zacząć od nowa.",
+    },
+    "upload_too_nested": {
+        "en": "I couldn't read {filename}: it is nested too deeply. Send a flat list of rows like "
+        "[{{\"text\": ..., \"label\": ...}}] or a CSV.",
+        "pl": "Nie udało się odczytać pliku {filename}: jest zbyt głęboko zagnieżdżony. Wyślij płaską listę "
+        "wierszy, np. [{{\"text\": ..., \"label\": ...}}], albo plik CSV.",
+    },
     "upload_ask_columns": {
         "en": "{filename} has the columns {columns}, but I need a text column and a label column. Which is which? "
         "Answer like “text=review, label=stars”.",

@@ -1,4 +1,4 @@
-"""Persistence for jobs, generated rows, conversations and feedback (sqlmodel).
+"""Persistence for jobs, generated rows, and conversations (sqlmodel).
 
 The core talks to `Store`; the tables in `storage.models` are an implementation detail.
 """

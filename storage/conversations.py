@@ -1,4 +1,5 @@
-"""Conversation and feedback queries (owned by the dialog).
+"""Conversation queries (owned by the dialog). Ratings and feedback live in the conversation's state
+(core.conversation.state.ConversationState): one source of truth, read by the prompts and the summary.
 
 A conversation is keyed by (channel, external_id): the same Telegram chat id on a new
 process finds its state, draft order and offered buttons again.
@@ -12,7 +13,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from storage.models import Conversation, Feedback, utcnow
+from storage.models import Conversation, utcnow
 
 
 class ConversationQueries:
@@ -64,25 +65,3 @@ class ConversationQueries:
             conversation.updated_at = utcnow()
             session.add(conversation)
             session.commit()
-
-    def add_feedback(
-        self, conversation_id: int, kind: str, *, text: str = "", example_id: int | None = None
-    ) -> int:
-        """Store a 👍 ("up"), 👎 ("down") or free-text ("text") feedback row; returns its id."""
-        with Session(self.engine) as session:
-            row = Feedback(conversation_id=conversation_id, kind=kind, text=text, example_id=example_id)
-            session.add(row)
-            session.commit()
-            session.refresh(row)
-            assert row.id is not None
-            return row.id
-
-    def feedback_for(self, conversation_id: int) -> list[Feedback]:
-        with Session(self.engine, expire_on_commit=False) as session:
-            return list(
-                session.exec(
-                    select(Feedback)
-                    .where(Feedback.conversation_id == conversation_id)
-                    .order_by(Feedback.id)  # type: ignore[arg-type]
-                ).all()
-            )

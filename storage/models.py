@@ -60,17 +60,6 @@ class Conversation(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-class Feedback(SQLModel, table=True):
-    """👍/👎 on a preview example, or free-text feedback."""
-
-    id: int | None = Field(default=None, primary_key=True)
-    conversation_id: int = Field(index=True, foreign_key="conversation.id")
-    example_id: int | None = Field(default=None, foreign_key="example.id")
-    kind: str  # "up" | "down" | "text"
-    text: str = ""
-    created_at: datetime = Field(default_factory=utcnow)
-
-
 class JobLease(SQLModel, table=True):
     """Which process generates a job now (at most one): claimed at the start of a run, renewed by
     its heartbeat and by every write, taken over when it expires (storage.jobs.claim_job). A

@@ -13,6 +13,7 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
+from core.conversation.state import ConversationState
 from core.events import ButtonPress, ChatRef, FileUpload, Message, Preview, Say
 from core.settings import Settings
 from tests.dialog_support import (
@@ -252,8 +253,9 @@ async def test_feedback_reaches_the_next_prompt_and_thumbs_up_row_is_kept(settin
             assert liked_text in prompt  # few-shot
             assert disliked_text in prompt  # avoid-list
         conversation = user.dialog.store.get_or_create_conversation("test", user.chat.conversation)
-        kinds = [f.kind for f in user.dialog.store.feedback_for(conversation.id)]
-        assert kinds == ["up", "down", "text"]
+        stored = ConversationState.load(conversation.state, conversation.data_json)  # ratings live here only
+        assert {i: r.kind for i, r in stored.ratings.items()} == {liked.example_id: "up", disliked.example_id: "down"}
+        assert stored.feedback == ["the negatives are too mild"]
 
         done = await user.press([second], "generate")
         rows = csv_rows(documents(done)[0])

@@ -1,0 +1,172 @@
+"""Running and delivering jobs in the background: progress, the file, and reporting back to the table.
+
+A job's end reaches the conversation as an internal event (PreviewFinished, DatasetDelivered,
+DatasetFailed) dispatched under the chat's lock; the phase decides whether it still matters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from core import messages as m
+from core.conversation.collecting import per_label
+from core.conversation.turn import DatasetDelivered, DatasetFailed, PreviewFinished
+from core.events import ChatRef, Choice, Document, Progress, Say
+from core.export import render_delivery
+from core.generator import JobClaimedElsewhere, JobProgress, JobResult
+from core.spec import DatasetSpec, OutputFormat
+
+if TYPE_CHECKING:
+    from core.conversation.machine import Dialog
+
+log = logging.getLogger(__name__)
+
+FILE_SUFFIX = {OutputFormat.csv: "csv", OutputFormat.json: "json", OutputFormat.jsonl: "jsonl", OutputFormat.openai_jsonl: "jsonl"}
+MIME_TYPE = {
+    OutputFormat.csv: "text/csv",
+    OutputFormat.json: "application/json",
+    OutputFormat.jsonl: "application/jsonl",
+    OutputFormat.openai_jsonl: "application/jsonl",
+}
+
+
+class ProgressThrottle:
+    """At most one update per `interval` seconds and only when the text changed (chat APIs rate-limit edits)."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.last_text: str | None = None
+        self.last_time = float("-inf")
+
+    def should_send(self, text: str, *, final: bool = False) -> bool:
+        if text == self.last_text:
+            return False
+        now = time.monotonic()
+        if not final and now - self.last_time < self.interval:
+            return False
+        self.last_text, self.last_time = text, now
+        return True
+
+
+def percent(done: int, total: int) -> int:
+    return int(100 * done / total) if total else 100
+
+
+def spec_of(job: object) -> DatasetSpec:
+    # A stored job's spec was valid when it was created; the current max_count must not reject it.
+    return DatasetSpec.model_validate_json(job.spec_json, context={"max_count": 10**12})  # type: ignore[attr-defined]
+
+
+async def run_preview(dialog: "Dialog", chat: ChatRef, job_id: int) -> None:
+    try:
+        generator = await dialog.get_generator()
+        result = await generator.run(job_id)
+    except JobClaimedElsewhere as exc:  # another replica or worker runs it and will answer
+        log.info("preview job %s: %s", job_id, exc)
+        return
+    except asyncio.CancelledError:
+        if job_id in dialog.user_cancelled:
+            return
+        dialog.requeue(job_id)
+        raise
+    except Exception as exc:
+        log.exception("preview job %s crashed", job_id)
+        await dialog.post(chat, PreviewFinished(job_id, (), str(exc) or type(exc).__name__))
+        return
+    rows = await asyncio.to_thread(dialog.store.accepted_rows, job_id, sources=("synthetic",))
+    if result.status != "done":
+        rows = []
+    await dialog.post(chat, PreviewFinished(job_id, tuple(rows), result.error or ""))
+
+
+async def run_dataset(dialog: "Dialog", chat: ChatRef, job_id: int) -> None:
+    lang = m.normalise_language(None)
+    throttle = ProgressThrottle(dialog.settings.progress_interval)
+    cancel: tuple[Choice, ...] = ()
+
+    def running_text(done: int, total: int, rejected: int, duplicates: int) -> str:
+        return dialog.text(lang, "progress_running", job=job_id, done=done, total=total,
+                           percent=percent(done, total), rejected=rejected, duplicates=duplicates)
+
+    async def report(progress: JobProgress) -> None:
+        text = running_text(progress.done, progress.total, progress.rejected, progress.duplicates)
+        if throttle.should_send(text):
+            await dialog.send(chat, Progress(job_id, text, progress.done, progress.total, False, cancel))
+
+    try:
+        lang = await dialog.language_of(chat)
+        cancel = (Choice(dialog.text(lang, "btn_cancel"), "canceljob", str(job_id)),)
+        done0, total0 = await dialog.job_counts(job_id)
+        # At once, so the user sees the job (and its Cancel button) before the first batch returns.
+        text = running_text(done0, total0, 0, 0)
+        throttle.should_send(text, final=True)
+        await dialog.send(chat, Progress(job_id, text, done0, total0, False, cancel))
+        generator = await dialog.get_generator()
+        result = await generator.run(job_id, report)
+    except JobClaimedElsewhere as exc:  # another replica or worker runs it and will answer
+        log.info("job %s: %s", job_id, exc)
+        return
+    except asyncio.CancelledError:
+        if job_id in dialog.user_cancelled:
+            # Cancelled before the engine ran it, the job is still "pending": a restart must not resume it.
+            await asyncio.to_thread(dialog.mark_cancelled, job_id)
+            done, total = await dialog.job_counts(job_id)
+            text = dialog.text(lang, "progress_cancelled", job=job_id, done=done, total=total)
+            await dialog.send(chat, Progress(job_id, text, done, total, True))
+            return
+        dialog.requeue(job_id)
+        raise
+    except Exception as exc:
+        log.exception("job %s crashed", job_id)
+        await finish_failed(dialog, chat, job_id, str(exc) or type(exc).__name__)
+        return
+    if result.status != "done":
+        await finish_failed(dialog, chat, job_id, result.error or result.status)
+        return
+    try:
+        await deliver(dialog, chat, job_id, result)
+    except Exception:  # the rows are stored; /status and Generate all can still get the file
+        log.exception("delivering job %s failed", job_id)
+        await dialog.send(chat, Say(dialog.text(lang, "internal_error")))
+
+
+async def finish_failed(dialog: "Dialog", chat: ChatRef, job_id: int, error: str) -> None:
+    lang = await dialog.language_of(chat)
+    done, total = await dialog.job_counts(job_id)
+    text = dialog.text(lang, "progress_failed", job=job_id, error=error)
+    await dialog.send(chat, Progress(job_id, text, done, total, True))
+    await dialog.post(chat, DatasetFailed(job_id, error))
+
+
+async def deliver(dialog: "Dialog", chat: ChatRef, job_id: int, result: JobResult) -> None:
+    lang = await dialog.language_of(chat)
+    job = await asyncio.to_thread(dialog.store.get_job, job_id)
+    assert job is not None
+    spec = spec_of(job)
+    done, total = await dialog.job_counts(job_id, job)
+    text = dialog.text(lang, "progress_done", job=job_id, done=done, total=total)
+    await dialog.send(chat, Progress(job_id, text, done, total, True))
+    filename = f"dataset-{job_id}.{FILE_SUFFIX[spec.format]}"
+    delivery = await asyncio.to_thread(render_delivery, dialog.store, job_id, spec.format, filename)  # type: ignore[arg-type]
+    rows = delivery.rows
+    sources = Counter(row.source for row in rows)
+    caption = dialog.text(
+        lang,
+        "caption",
+        filename=filename,
+        rows=len(rows),
+        per_label=per_label(dict(Counter(row.label or "rows" for row in rows))),
+        rejected=sum(result.rejected.values()),
+        duplicates=result.duplicates,
+        tokens=f"{result.prompt_tokens + result.completion_tokens:,}",
+    )
+    if sources.get("uploaded"):
+        caption += " " + dialog.text(lang, "caption_sources", sources=", ".join(f"{s}: {n}" for s, n in sources.items()))
+    await dialog.send(chat, Document(filename, delivery.data, caption, MIME_TYPE[spec.format]))
+    await dialog.send(chat, Document(f"dataset-{job_id}.card.md", delivery.card.encode("utf-8"),
+                                     dialog.text(lang, "card_caption"), "text/markdown"))
+    await dialog.post(chat, DatasetDelivered(job_id))

@@ -1,0 +1,140 @@
+"""Running the dataset job: start it, answer while it runs, cancel it, and what its end does to the chat."""
+
+from __future__ import annotations
+
+import asyncio
+
+from core.conversation import collecting
+from core.conversation.guidance import make_guidance
+from core.conversation.collecting import Text
+from core.conversation.state import Phase
+from core.conversation.turn import DatasetDelivered, DatasetFailed, JobLost, Turn
+from core.events import ButtonPress, Choice, Event, Say
+from core.generator import Guidance
+from core.spec import DatasetSpec
+
+
+async def start_dataset(turn: Turn) -> Phase:
+    spec, phase = collecting.spec_or_explain(turn)
+    if spec is None:
+        return phase
+    dialog = turn.dialog
+    try:
+        generator = await dialog.get_generator()
+    except RuntimeError as exc:
+        turn.say("llm_unavailable", error=str(exc))
+        return turn.state.phase
+    guidance = make_guidance(turn, spec, for_preview=False)
+    job_id = await asyncio.to_thread(resumable_job, dialog, turn.state.job, spec, guidance)
+    if job_id is None:
+        job_id = await asyncio.to_thread(
+            generator.create_job, spec, guidance, kind="dataset", conversation_id=turn.conversation_id
+        )
+    turn.state.job = job_id
+    turn.state.asking = None
+    turn.offer((Choice(turn.t("btn_cancel"), "canceljob", str(job_id)),))
+    turn.say("generate_ack", total=sum(spec.quotas().values()), job=job_id)
+    dialog.spawn(job_id, dialog.run_dataset(turn.chat, job_id))
+    return Phase.generating
+
+
+def resumable_job(dialog: object, job_id: int | None, spec: DatasetSpec, guidance: Guidance) -> int | None:
+    """The stopped or failed job of this very order (the conversation's last one), so Generate all
+    continues it instead of starting over (its rows are kept). Blocking: call in a thread."""
+    store = dialog.store  # type: ignore[attr-defined]
+    job = store.get_job(job_id) if job_id else None
+    if job is None or job.status not in ("cancelled", "failed"):
+        return None
+    same_spec = DatasetSpec.model_validate_json(job.spec_json, context={"max_count": 10**12}) == spec
+    same_guidance = job.guidance_json == guidance.model_dump_json()
+    return job_id if same_spec and same_guidance else None
+
+
+async def press_cancel_order(turn: Turn, event: ButtonPress) -> Phase:
+    await cancel_running(turn, silent=True)
+    return collecting.drop_order(turn)
+
+
+async def press_generate(turn: Turn, event: ButtonPress) -> Phase:
+    return await start_dataset(turn)
+
+
+async def press_cancel_job(turn: Turn, event: ButtonPress) -> Phase:
+    """The running job's Cancel; an older job's Cancel button is an earlier step's."""
+    if event.value and event.value != str(turn.state.job):
+        turn.say("stale_button")
+        return collecting.reask(turn)
+    phase = await cancel_running(turn)
+    if phase is None:
+        turn.say("nothing_to_cancel")
+        return turn.state.phase
+    return phase
+
+
+async def cancel_running(turn: Turn, *, silent: bool = False) -> Phase | None:
+    """Stop this conversation's running job (dataset first, else preview); None if none runs."""
+    dialog = turn.dialog
+    job_id = turn.state.job
+    if job_id is not None and await dialog.stop_job(job_id):
+        if silent:
+            return after_job(turn)
+        return offer_next_step(turn, turn.t("job_cancelled", job=job_id))
+    job_id = turn.state.preview_job
+    if job_id is not None and await dialog.stop_job(job_id):
+        turn.state.preview_job = None
+        if silent:
+            return Phase.confirm
+        turn.say("job_cancelled", job=job_id)
+        return collecting.show_summary(turn, intro=False)
+    return None
+
+
+async def while_busy(turn: Turn, event: Event | Text) -> Phase:
+    """Anything but the job's own buttons and the commands, while a job runs: say what is going on."""
+    if turn.state.phase == Phase.previewing:
+        turn.say("preview_busy")
+        return Phase.previewing
+    job_id = turn.state.job
+    done, total = await turn.dialog.job_counts(job_id) if job_id else (0, 0)
+    turn.say("busy_generating", job=job_id, done=done, total=total)
+    return Phase.generating
+
+
+def after_job(turn: Turn) -> Phase:
+    """Where a stopped dataset job leaves the user: the preview's buttons, or the summary."""
+    return Phase.rating if turn.state.preview_items else Phase.confirm
+
+
+def offer_next_step(turn: Turn, text: str) -> Phase:
+    """`text`, then what the user can do now: the preview's buttons, or the summary's."""
+    if turn.state.preview_items:
+        turn.replies.append(Say(text, collecting.after_preview_choices(turn)))
+        return Phase.rating
+    turn.replies.append(Say(text))
+    return collecting.show_summary(turn, intro=False)
+
+
+async def delivered(turn: Turn, event: DatasetDelivered) -> Phase:
+    if turn.state.job != event.job_id:
+        return turn.state.phase
+    turn.offer(())
+    turn.say("after_delivery")
+    return Phase.done
+
+
+async def failed(turn: Turn, event: DatasetFailed) -> Phase:
+    if turn.state.job != event.job_id:
+        return turn.state.phase
+    return offer_next_step(turn, turn.t("job_failed", error=event.error))
+
+
+async def job_lost(turn: Turn, event: JobLost) -> Phase:
+    """A job this process does not run (stopped while it was down): back to where the user can act.
+    Only the buttons are restored; the event being handled gives the answer."""
+    if turn.state.preview_items:
+        collecting.after_preview_choices(turn)
+        return Phase.rating
+    shown = len(turn.replies)
+    collecting.show_summary(turn, intro=False)
+    del turn.replies[shown:]
+    return Phase.confirm

@@ -1,0 +1,388 @@
+"""The machine: load a chat's state, turn the event into a table key, run the handler, save.
+
+Contract for channel adapters (bot/*.py):
+
+    dialog = Dialog(channel="telegram", output=my_output_channel, settings=settings)
+    await dialog.start()                      # opens storage/LLM, resumes interrupted jobs
+    await dialog.handle(ChatRef(...), Message("200 reviews, positive or negative"))
+    await dialog.handle(ChatRef(...), ButtonPress("up", "17"))
+    await dialog.handle(ChatRef(...), FileUpload("seed.csv", data))
+    await dialog.wait_idle()                  # background jobs done (terminal end of input, tests)
+    await dialog.aclose()
+
+`handle` returns quickly: replies go to `output.send(chat, reply)`; long work (preview,
+generation) runs in background tasks that push Progress and Document replies later. What each
+phase accepts is in `core.conversation.table`; the state is `core.conversation.state`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Awaitable
+from typing import Any
+
+from core import intake
+from core import messages as m
+from core.conversation import background, commands, table
+from core.conversation.collecting import Text, reask
+from core.conversation.preview import TypedRatings
+from core.conversation.ports import ConversationStore
+from core.conversation.state import ConversationState, Phase
+from core.conversation.turn import DatasetDelivered, DatasetFailed, JobLost, PreviewFinished, Turn
+from core.events import ButtonPress, ChatRef, Event, FileUpload, Message, OutputChannel, Reply, Say
+from core.generator import Generator
+from core.llm import LLMBackend, make_backend
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+INTERNAL_KEYS = {PreviewFinished: "preview_finished", DatasetDelivered: "dataset_delivered",
+                 DatasetFailed: "dataset_failed", JobLost: "job_lost"}
+
+
+class Dialog:
+    def __init__(
+        self,
+        channel: str,
+        output: OutputChannel,
+        settings: Settings,
+        store: Any = None,
+        llm: LLMBackend | None = None,
+        command_prefix: str = m.DEFAULT_COMMAND_PREFIX,
+    ) -> None:
+        """`command_prefix`: how users type commands in this channel; every text that names one
+        spells it so ("/" gives "/new"; Slack passes "" because it keeps "/..." for itself)."""
+        self.channel = channel
+        self.command_prefix = command_prefix
+        self.output = output
+        self.settings = settings
+        self.store: ConversationStore = store
+        self.llm = llm
+        self.llm_error: str | None = None
+        self._owns_store = store is None
+        self._owns_llm = llm is None
+        self._generator: Generator | None = None
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: dict[int, asyncio.Task[None]] = {}  # job id -> its background task
+        self.user_cancelled: set[int] = set()
+        # (phase, event key, next phase) -> times seen: bounded by the table's size; the tests check
+        # every move is one the table declares (table.LEADS_TO), so the docs' diagram stays true.
+        self.moves: Counter[tuple[Phase, str, Phase]] = Counter()
+        self._started = False
+        self._llm_lock = asyncio.Lock()
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open storage and resume this channel's interrupted jobs (their chats are told)."""
+        if self._started:
+            return
+        self._started = True
+        if self.store is None:
+            from storage.store import Store  # the default storage; the core only needs ConversationStore
+
+            self.store = await asyncio.to_thread(Store.from_url, self.settings.database_url)
+        if self.settings.llm_backend != "local":
+            # Importing the OpenAI SDK takes ~0.4 s of CPU that a thread does not hide (the GIL):
+            # pay it here, before the channel takes requests. The embedded model stays lazy.
+            await self.get_llm()
+        await self._resume_jobs()
+
+    async def wait_idle(self) -> None:
+        """Wait until no background job of this dialog is running (jobs started meanwhile included)."""
+        while True:
+            pending = [t for t in self._tasks.values() if not t.done()]
+            if not pending:
+                return
+            # asyncio.wait, not gather: if the waiter is cancelled (Ctrl-C), the jobs must not be.
+            await asyncio.wait(pending)
+
+    async def aclose(self) -> None:
+        """Stop background work WITHOUT cancelling the orders: interrupted jobs resume on the next start()."""
+        tasks = [t for t in self._tasks.values() if not t.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)  # each puts its job back to "pending"
+        if self._owns_llm and self.llm is not None:
+            try:
+                await self.llm.aclose()
+            except Exception:  # closing must not hide the real shutdown reason
+                log.exception("closing the LLM backend failed")
+            self.llm = None
+        if self._owns_store and self.store is not None:
+            self.store.close()
+            self.store = None  # type: ignore[assignment]
+
+    async def has_conversation(self, conversation: str) -> bool:
+        """Whether this channel already talks in `conversation` (read-only), so an adapter can
+        tell "a chat with us" from "not for us" after a restart."""
+        if not self._started:
+            await self.start()
+        return await asyncio.to_thread(self.store.find_conversation, self.channel, conversation) is not None
+
+    @property
+    def running_jobs(self) -> list[int]:
+        return [job_id for job_id, t in self._tasks.items() if not t.done()]
+
+    # --- the entry points --------------------------------------------------------------------
+
+    async def handle(self, chat: ChatRef, event: Event) -> None:
+        """Handle one event of a user; replies go to the output channel. Never raises for bad input."""
+        await self._run(chat, _valid_unicode(event))
+
+    async def post(self, chat: ChatRef, event: Any) -> None:
+        """An internal event from a background job, through the same table, under the chat's lock."""
+        await self._run(chat, event)
+
+    async def _run(self, chat: ChatRef, event: Any) -> None:
+        if not self._started:
+            await self.start()
+        internal = type(event) in INTERNAL_KEYS
+        async with self._locks.setdefault(chat.conversation, asyncio.Lock()):  # one event of a chat at a time
+            turn: Turn | None = None
+            try:
+                turn = await self._load(chat)
+                await self._recover_lost_job(turn)
+                await self._dispatch(turn, event)
+                if not internal and not turn.state.greeted:
+                    # First contact: say which model answers (and its limits) before anything else.
+                    turn.state.greeted = True
+                    answer, turn.replies = turn.replies, []
+                    await commands.tell_model(turn)
+                    turn.replies += answer
+                await asyncio.to_thread(self._save, turn)
+                replies = turn.replies
+            except Exception:
+                # One bad event must not kill the bot or leak a stack trace to the user.
+                log.exception("event %r in conversation %s failed", type(event).__name__, chat.conversation)
+                replies = [Say(self.text(turn.lang if turn else "en", "internal_error"))]
+        for reply in replies:
+            await self.send(chat, reply)
+
+    async def _dispatch(self, turn: Turn, event: Any) -> None:
+        key, payload = self._classify(turn, event)
+        route = table.route(turn.state.phase, key)
+        if route is None:
+            if key in table.INTERNAL:
+                return  # a job the conversation moved on from: nothing to do
+            turn.state.phase = await self._stale(turn, payload)
+            return
+        if isinstance(route, table.Guarded):
+            if not route.guard(turn, payload):
+                turn.state.phase = await self._stale(turn, payload)
+                return
+            route = route.handler
+        before = turn.state.phase
+        turn.state.phase = await route(turn, payload)
+        self.moves[(before, key, turn.state.phase)] += 1
+
+    async def _stale(self, turn: Turn, event: Any) -> Phase:
+        """An event this phase does not accept (a button of an earlier step): say so, ask again, change nothing."""
+        turn.say("stale_button")
+        return reask(turn)
+
+    def _classify(self, turn: Turn, event: Any) -> tuple[str, Any]:
+        """The table key of an event, and what its handler gets."""
+        if type(event) in INTERNAL_KEYS:
+            return INTERNAL_KEYS[type(event)], event
+        if isinstance(event, FileUpload):
+            return "upload", event
+        if isinstance(event, ButtonPress):
+            return f"press:{event.action}", event
+        if not isinstance(event, Message):
+            return "empty", Message("")
+        text = (event.text or "").strip()
+        if not text:
+            return "empty", event
+        if text.startswith("/"):
+            command = commands.Command.parse(text)
+            if command.rest:
+                self._note_language(turn, command.rest)
+            return (command.name if command.name in commands.KNOWN else "command"), command
+        chosen = self._typed_choice(turn, text)
+        if chosen is not None:
+            return f"press:{chosen.action}", chosen
+        if turn.state.preview_items and "ratings" in table.TABLE[turn.state.phase]:
+            ratings = TypedRatings.parse(text)
+            if ratings is not None:
+                return "ratings", ratings
+        expecting = "language" if turn.state.asking == "language_other" else turn.state.asking
+        interp = intake.interpret(text, turn.state.draft_or_empty(), expecting=expecting)
+        if interp.language_detected:
+            turn.lang = m.normalise_language(interp.language)
+        return "text", Text(text, interp)
+
+    def _typed_choice(self, turn: Turn, text: str) -> ButtonPress | None:
+        """A button typed as its label or its number."""
+        offered = turn.state.offered
+        folded = " ".join(text.casefold().split())
+        for choice in offered:
+            if " ".join(choice.label.casefold().split()) == folded:
+                return ButtonPress(choice.action, choice.value)
+        if text.isdecimal() and text.isascii() and len(text) < 6 and 1 <= int(text) <= len(offered):
+            choice = offered[int(text) - 1]
+            return ButtonPress(choice.action, choice.value)
+        return None
+
+    def _note_language(self, turn: Turn, text: str) -> None:
+        interp = intake.interpret(text)
+        if interp.language_detected:
+            turn.lang = m.normalise_language(interp.language)
+
+    async def _recover_lost_job(self, turn: Turn) -> None:
+        """A chat "busy" with a job no task of this process runs (stopped while we were down and not
+        resumed, e.g. cancelled) goes back to where the user can act, through the table."""
+        state = turn.state
+        job_id = {Phase.generating: state.job, Phase.previewing: state.preview_job}.get(state.phase)
+        if state.phase in (Phase.generating, Phase.previewing) and not (job_id and self.is_running(job_id)):
+            await self._dispatch(turn, JobLost(job_id))
+
+    # --- state persistence -------------------------------------------------------------------
+    # Database calls run in worker threads so that a busy database never holds the event loop
+    # and with it every other chat; one chat's load -> dispatch -> save happens under its lock.
+
+    async def _load(self, chat: ChatRef) -> Turn:
+        conversation = await asyncio.to_thread(
+            self.store.get_or_create_conversation, self.channel, chat.conversation, chat.user
+        )
+        assert conversation.id is not None
+        state = ConversationState.load(conversation.state, conversation.data_json)
+        return Turn(self, chat, conversation.id, state, m.normalise_language(conversation.language))
+
+    def _save(self, turn: Turn) -> None:
+        self.store.save_conversation(turn.conversation_id, state=turn.state.phase.value, data=turn.state.dump(),
+                                     language=turn.lang)
+
+    # --- services the handlers use -----------------------------------------------------------
+
+    def text(self, lang: str | None, key: str, **values: object) -> str:
+        return m.text(lang, key, command_prefix=self.command_prefix, **values)
+
+    async def send(self, chat: ChatRef, reply: Reply) -> None:
+        try:
+            await self.output.send(chat, reply)
+        except Exception:  # a channel hiccup must not lose the job or the conversation state
+            log.exception("sending a reply to %s failed", chat.conversation)
+
+    async def get_llm(self) -> LLMBackend | None:
+        if self.llm is not None:
+            return self.llm
+        if self.llm_error is not None:
+            return None
+        async with self._llm_lock:
+            if self.llm is None and self.llm_error is None:
+                try:
+                    # The embedded model takes seconds to load: keep the event loop free meanwhile.
+                    self.llm = await asyncio.to_thread(make_backend, self.settings)
+                except Exception as exc:
+                    log.exception("no LLM backend")
+                    self.llm_error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return self.llm
+
+    async def get_generator(self) -> Generator:
+        if self._generator is None:
+            llm = await self.get_llm()
+            if llm is None:
+                raise RuntimeError(self.llm_error or "no LLM backend")
+            self._generator = Generator(llm, self.store, self.settings)  # type: ignore[arg-type]
+        return self._generator
+
+    def spawn(self, job_id: int, coro: Awaitable[None]) -> None:
+        task = asyncio.create_task(coro, name=f"job-{job_id}")  # type: ignore[arg-type]
+        task.add_done_callback(_log_task_failure)
+        self._tasks[job_id] = task
+
+    def run_preview(self, chat: ChatRef, job_id: int) -> Awaitable[None]:
+        return background.run_preview(self, chat, job_id)
+
+    def run_dataset(self, chat: ChatRef, job_id: int) -> Awaitable[None]:
+        return background.run_dataset(self, chat, job_id)
+
+    def is_running(self, job_id: int) -> bool:
+        task = self._tasks.get(job_id)
+        return task is not None and not task.done()
+
+    async def stop_job(self, job_id: int) -> bool:
+        """Cancel a running job on the user's word; False if it does not run."""
+        task = self._tasks.get(job_id)
+        if task is None or task.done():
+            return False
+        self.user_cancelled.add(job_id)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return True
+
+    async def job_counts(self, job_id: int, job: Any = None) -> tuple[int, int]:
+        return await asyncio.to_thread(self._job_counts_now, job_id, job)
+
+    def _job_counts_now(self, job_id: int, job: Any = None) -> tuple[int, int]:
+        """(rows made, rows ordered); uploaded rows don't count. Blocking: call in a thread."""
+        job = job or self.store.get_job(job_id)
+        if job is None:
+            return 0, 0
+        total = sum(background.spec_of(job).quotas().values())
+        done = sum(self.store.accepted_counts(job_id).values())  # counted by the database, not row by row
+        return min(done, total), total
+
+    async def language_of(self, chat: ChatRef) -> str:
+        conversation = await asyncio.to_thread(self.store.find_conversation, self.channel, chat.conversation)
+        return m.normalise_language(conversation.language if conversation else None)
+
+    def mark_cancelled(self, job_id: int) -> None:
+        job = self.store.get_job(job_id)
+        if job is not None and job.status == "pending":
+            self.store.update_job(job_id, status="cancelled")
+
+    def requeue(self, job_id: int) -> None:
+        """A job stopped by shutdown or Ctrl-C (not by the user's Cancel) must stay resumable: the
+        engine marks every cancelled job "cancelled", so put it back to "pending"."""
+        job = self.store.get_job(job_id)
+        if job is not None and job.status == "cancelled":
+            self.store.update_job(job_id, status="pending", finished_at=None)
+
+    # --- resuming after a restart ------------------------------------------------------------
+
+    async def _resume_jobs(self) -> None:
+        for job in self.store.unfinished_jobs():
+            if job.conversation_id is None or job.id is None:
+                continue
+            conversation = self.store.get_conversation(job.conversation_id)
+            if conversation is None or conversation.channel != self.channel:
+                continue
+            if self.store.is_claimed(job.id):  # a live process (another replica, a worker) has it
+                continue
+            state = ConversationState.load(conversation.state, conversation.data_json)
+            chat = ChatRef(conversation.external_id, conversation.user_id)
+            if job.kind == "preview":
+                if state.preview_job == job.id:
+                    self.spawn(job.id, self.run_preview(chat, job.id))
+                continue
+            if state.job != job.id:
+                continue
+            done, total = await self.job_counts(job.id, job)
+            lang = m.normalise_language(conversation.language)
+            await self.send(chat, Say(self.text(lang, "resumed", job=job.id, done=done, total=total)))
+            self.spawn(job.id, self.run_dataset(chat, job.id))
+
+
+def _clean(text: str) -> str:
+    # Lone surrogates (a broken emoji from some clients) cannot be stored or sent as UTF-8: U+FFFD them.
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _valid_unicode(event: Event) -> Event:
+    if isinstance(event, Message):
+        return Message(_clean(event.text or ""))
+    if isinstance(event, ButtonPress):
+        return ButtonPress(_clean(event.action), _clean(event.value))
+    if isinstance(event, FileUpload):
+        return FileUpload(_clean(event.filename), event.data)
+    return event
+
+
+def _log_task_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background task %s failed", task.get_name(), exc_info=task.exception())

@@ -1,0 +1,160 @@
+"""Preview and feedback: a few rows to rate with 👍/👎, free-text feedback, the guidance for the engine."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+
+from core.conversation import collecting, jobs
+from core.conversation.guidance import make_guidance
+from core.conversation.collecting import Text
+from core.conversation.state import Phase, Rating
+from core.conversation.turn import PreviewFinished, Turn
+from core.events import ButtonPress, Choice, Preview, PreviewItem, Say
+from core.spec import DatasetSpec, TaskType, split_evenly
+
+PREVIEW_SIZE = 5
+RATING_RE = re.compile(r"^\s*(?:[+-]\s*\d{1,6}[\s,]*)+$", re.ASCII)
+RATING_ITEM_RE = re.compile(r"([+-])\s*(\d+)", re.ASCII)
+
+
+@dataclass(frozen=True)
+class TypedRatings:
+    """"+1 -3": 👍 on example 1, 👎 on example 3 of the last preview."""
+
+    ratings: tuple[tuple[str, int], ...]  # ("up" | "down", number shown)
+
+    @classmethod
+    def parse(cls, text: str) -> "TypedRatings | None":
+        if not RATING_RE.match(text):
+            return None
+        return cls(tuple(("up" if sign == "+" else "down", int(n)) for sign, n in RATING_ITEM_RE.findall(text)))
+
+
+async def start_preview(turn: Turn) -> Phase:
+    spec, phase = collecting.spec_or_explain(turn)
+    if spec is None:
+        return phase
+    dialog = turn.dialog
+    try:
+        generator = await dialog.get_generator()
+    except RuntimeError as exc:
+        turn.say("llm_unavailable", error=str(exc))
+        return turn.state.phase
+    preview_spec = make_preview_spec(spec, dialog.settings.max_count)
+    guidance = make_guidance(turn, spec, for_preview=True)
+    job_id = await asyncio.to_thread(
+        generator.create_job, preview_spec, guidance, kind="preview", conversation_id=turn.conversation_id
+    )
+    turn.state.preview_job = job_id
+    turn.state.asking = None
+    turn.offer(())
+    turn.say("preview_working", n=preview_spec.count)
+    dialog.spawn(job_id, dialog.run_preview(turn.chat, job_id))
+    return Phase.previewing
+
+
+async def press_preview(turn: Turn, event: ButtonPress) -> Phase:
+    """Generate preview (summary) and New preview (after a preview): the same step."""
+    return await start_preview(turn)
+
+
+async def show_preview(turn: Turn, event: PreviewFinished) -> Phase:
+    state = turn.state
+    if state.preview_job != event.job_id:
+        return state.phase  # superseded by a newer preview or a new order
+    rows = event.rows
+    if not rows:
+        turn.say("preview_failed", error=event.error or "no rows")
+        return collecting.show_summary(turn, intro=False)
+    state.preview_items = {number: row.id for number, row in enumerate(rows, 1)}
+    # Rows of earlier previews stay rateable: their buttons are still on the user's screen.
+    state.preview_rows.update({row.id: row.fields for row in rows})
+    choices = collecting.after_preview_choices(turn)
+    items = tuple(
+        PreviewItem(
+            example_id=row.id,
+            number=number,
+            text=row_text(row.fields),
+            choices=(Choice("👍", "up", str(row.id)), Choice("👎", "down", str(row.id))),
+        )
+        for number, row in enumerate(rows, 1)
+    )
+    turn.replies.append(Preview(turn.t("preview_intro", n=len(rows)), items, choices))
+    return Phase.rating
+
+
+async def press_rating(turn: Turn, event: ButtonPress) -> Phase:
+    """👍/👎 pressed on a preview row (value: the example id)."""
+    raw = event.value
+    example_id = int(raw) if raw.isdecimal() and raw.isascii() and len(raw) < 19 else None
+    if example_id is None or example_id not in turn.state.preview_rows:
+        turn.say("stale_button")
+        return collecting.reask(turn)
+    rate(turn, example_id, event.action)
+    return turn.state.phase
+
+
+async def typed_ratings(turn: Turn, event: TypedRatings) -> Phase:
+    for kind, number in event.ratings:
+        example_id = turn.state.preview_items.get(number)
+        if example_id is None:
+            turn.say("rating_unknown", number=number)
+        else:
+            rate(turn, example_id, kind)
+    collecting.after_preview_choices(turn)
+    return turn.state.phase
+
+
+def rate(turn: Turn, example_id: int, kind: str) -> None:
+    fields = turn.state.preview_rows[example_id]
+    number = next((n for n, i in turn.state.preview_items.items() if i == example_id), "?")
+    turn.state.ratings[example_id] = Rating(kind="up" if kind == "up" else "down", fields=fields)
+    turn.say("rated_up" if kind == "up" else "rated_down", number=number)
+
+
+async def on_confirm_text(turn: Turn, event: Text) -> Phase:
+    """Text at the summary: a change shows the new summary; a bare yes makes the preview."""
+    outcome, _ = await collecting.understand(turn, event)
+    if outcome == "changed":
+        return collecting.advance(turn)
+    if outcome == "yes":
+        return await start_preview(turn)
+    return outcome
+
+
+async def on_text(turn: Turn, event: Text) -> Phase:
+    """After a preview, text is feedback unless the rules read a change of the order or a yes/no."""
+    interp = event.interp
+    if collecting.has_changes(interp):
+        collecting.apply_interpretation(turn, interp)
+        return collecting.advance(turn)
+    if interp.yes is True:
+        return await jobs.start_dataset(turn)
+    if interp.yes is False:
+        turn.offer(())
+        turn.say("change_prompt")
+        return Phase.rating
+    turn.state.feedback.append(event.text)
+    turn.replies.append(Say(turn.t("feedback_noted", feedback=event.text), collecting.after_preview_choices(turn)))
+    return Phase.rating
+
+
+def make_preview_spec(spec: DatasetSpec, max_count: int) -> DatasetSpec:
+    data = spec.model_dump(mode="json", exclude_none=True)
+    if spec.task == TaskType.classification:
+        size = max(PREVIEW_SIZE, len(spec.labels))
+        data["label_counts"] = split_evenly(size, list(spec.labels))
+        data["count"] = size
+    else:
+        data["count"] = min(PREVIEW_SIZE, spec.count or PREVIEW_SIZE)
+        data.pop("label_counts", None)
+    data["format"] = spec.format.value
+    return DatasetSpec.from_data(data, max_count=max(max_count, PREVIEW_SIZE * 10))
+
+
+def row_text(fields: dict[str, str]) -> str:
+    if set(fields) == {"text", "label"}:
+        return f"{fields['text']}\n→ {fields['label']}"
+    return "\n".join(f"{key}: {value}" for key, value in fields.items())

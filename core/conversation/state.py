@@ -1,0 +1,121 @@
+"""The conversation's state: one typed record per chat (in the spirit of Rasa's DialogueStateTracker).
+
+Stored as before (Conversation.state = the phase, Conversation.data_json = the rest), so a new
+process continues every chat, including chats written by the untyped version before this one:
+its keys have the same names and shapes; unknown keys (such as the old "delivered") are ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator
+
+from core.events import Choice
+from core.intake import SpecDraft
+
+log = logging.getLogger(__name__)
+
+
+class Phase(str, Enum):
+    """Where the conversation is; the values are the strings stored by earlier versions."""
+
+    start = "start"  # no order yet (or the last one was cancelled)
+    collecting = "collecting"  # asking one missing thing at a time
+    confirm = "confirm"  # the summary with Generate preview / Change / Cancel
+    previewing = "previewing"  # a preview job runs
+    rating = "rating"  # preview shown: 👍/👎, feedback, Generate all
+    generating = "generating"  # the dataset job runs
+    done = "done"  # the file was delivered
+    upload_columns = "upload_columns"  # an upload whose text/label columns we must ask for
+    upload_offer = "upload_offer"  # an upload read: offer to balance it
+
+
+class Rating(BaseModel):
+    kind: Literal["up", "down"]
+    fields: dict[str, str]
+
+
+class Upload(BaseModel):
+    """A user's labeled rows (read, columns resolved)."""
+
+    filename: str
+    rows: list[dict[str, str]] = Field(default_factory=list)
+    counts: dict[str, int] = Field(default_factory=dict)
+
+
+class PendingUpload(BaseModel):
+    """An upload waiting for the user to name its text and label columns."""
+
+    filename: str = "file"
+    columns: list[str] = Field(default_factory=list)
+    records: list[dict[str, str]] = Field(default_factory=list)
+
+
+class ConversationState(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    phase: Phase = Phase.start
+    greeted: bool = False  # the model was introduced (first contact)
+    owner: str | None = None  # the user who placed the current order (shared Slack threads)
+    draft: SpecDraft | None = None  # the order being collected; None = no order yet
+    asking: str | None = None  # the field the last question asked for ("language_other": free text)
+    tone_asked: bool = False
+    offered: list[Choice] = Field(default_factory=list)  # the buttons of the last question (typed: "1")
+    preview_job: int | None = None
+    preview_items: dict[int, int] = Field(default_factory=dict)  # number shown -> example id (the last preview)
+    preview_rows: dict[int, dict[str, str]] = Field(default_factory=dict)  # example id -> fields (all previews)
+    ratings: dict[int, Rating] = Field(default_factory=dict)  # example id -> 👍/👎: the one place ratings live
+    feedback: list[str] = Field(default_factory=list)
+    job: int | None = None  # the dataset job of this order
+    upload: Upload | None = None
+    pending_upload: PendingUpload | None = None
+    upload_plan: dict[str, int] | None = None  # rows each label lacks, offered to generate
+
+    @field_validator("offered", mode="before")
+    @classmethod
+    def _choices(cls, value: Any) -> Any:
+        # Stored as [label, action, value] triples (as the untyped version wrote them).
+        if isinstance(value, list):
+            return [Choice(*item) if isinstance(item, (list, tuple)) else item for item in value]
+        return value
+
+    @field_serializer("offered")
+    def _dump_choices(self, offered: list[Choice]) -> list[list[str]]:
+        return [[c.label, c.action, c.value] for c in offered]
+
+    # --- persistence ---------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, phase: str, data_json: str | None) -> "ConversationState":
+        """The stored record; a row this version cannot read starts over rather than failing every event."""
+        try:
+            data = json.loads(data_json or "{}")
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+            data["phase"] = phase if phase in Phase._value2member_map_ else Phase.start
+            if not data.get("draft"):
+                data["draft"] = None  # the old version wrote {} for "no order yet"
+            return cls.model_validate(data)
+        except (ValueError, ValidationError):
+            log.exception("unreadable conversation state; starting over")
+            return cls(phase=Phase.start, greeted=True)
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude={"phase"}, exclude_none=True)
+
+    # --- questions the handlers ask -------------------------------------------------------------
+
+    @property
+    def has_order(self) -> bool:
+        return self.draft is not None or self.upload is not None
+
+    def draft_or_empty(self) -> SpecDraft:
+        return self.draft if self.draft is not None else SpecDraft()
+
+    def fresh(self) -> "ConversationState":
+        """A new order: nothing of the old one survives (but the model was introduced already)."""
+        return ConversationState(greeted=self.greeted)
