@@ -164,7 +164,8 @@ def split_blocks(blocks: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 def fallback_text(reply: Reply) -> str:
     """The notification text that goes with the blocks (the blocks carry the buttons)."""
     text = reply.text if isinstance(reply, (Say, Preview, Progress)) else reply_as_text(reply)
-    return text[:MAX_FALLBACK_TEXT_CHARS] or "…"
+    # Escaped like the blocks: user text echoed here must not become <!channel> / <!here> / <@U...> pings.
+    return escape_mrkdwn(text)[:MAX_FALLBACK_TEXT_CHARS] or "…"
 
 
 # --- inbound text ----------------------------------------------------------------------------
@@ -237,7 +238,7 @@ class SlackOutput:
             content=document.data,
             filename=document.filename,
             title=document.filename,
-            initial_comment=document.caption or None,
+            initial_comment=escape_mrkdwn(document.caption) or None,
         )
 
     async def _post_progress(self, chat: ChatRef, progress: Progress) -> str:

@@ -278,6 +278,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "That button belongs to an earlier step. Here is where we are:",
         "pl": "Ten przycisk dotyczy wcześniejszego kroku. Oto gdzie jesteśmy:",
     },
+    "not_your_order": {
+        "en": "This order belongs to the person who placed it: you can follow it with {cmd_status}, but only they "
+        "can change or cancel it. For your own order, start a new conversation.",
+        "pl": "To zamówienie należy do osoby, która je złożyła: możesz śledzić je przez {cmd_status}, ale zmienić "
+        "lub anulować może je tylko ona. Własne zamówienie złożysz w nowej rozmowie.",
+    },
     "internal_error": {
         "en": "Sorry, something went wrong on my side. Your order is safe; try again, or type {cmd_status} to see where we are.",
         "pl": "Przepraszam, coś poszło nie tak po mojej stronie. Twoje zamówienie jest bezpieczne; spróbuj ponownie "

@@ -640,3 +640,47 @@ async def test_unusable_files_get_a_clear_answer_and_the_token_stays_home(harnes
     assert any("huge.csv is too large" in t for t in said), said
     assert slack.downloads == []  # neither file was fetched with the bot token
     assert len(said) == 2  # and no confusing "empty message" answer on top
+
+
+# --- shared threads: the order belongs to whoever placed it; user text never pings ------------
+
+
+async def test_in_a_shared_thread_only_the_orderer_changes_the_order_and_nobody_gets_pinged(
+    harness: SlackHarness,
+) -> None:
+    slack, bob = harness.slack, "U0BOB"
+    thread = "1699999999.000400"
+    await harness.mention(SEED_PROMPT, ts=thread)
+    summary = await slack.wait_message(has_action("preview", channel=CHANNEL, thread_ts=thread), what="summary")
+
+    # Bob, in Alice's thread: may look, may not change, preview or cancel.
+    for attempt in ("make it 500", "cancel"):
+        before = len(slack.calls_of("chat.postMessage"))
+        await harness.reply(CHANNEL, thread, attempt, user=bob)
+        answer = (await slack.wait_for("chat.postMessage", count=before + 1))[-1]
+        assert "belongs to the person who placed it" in answer["text"], answer["text"]
+    before = len(slack.calls_of("chat.postMessage"))
+    await harness.press(summary, button_for(summary, "cancel"), user=bob)
+    answer = (await slack.wait_for("chat.postMessage", count=before + 1))[-1]
+    assert "belongs to the person who placed it" in answer["text"]
+    before = len(slack.calls_of("chat.postMessage"))
+    await harness.reply(CHANNEL, thread, "status", user=bob)
+    status = (await slack.wait_for("chat.postMessage", count=before + 1))[-1]
+    assert "10" in status["text"] and "belongs to" not in status["text"]
+    await harness.bot.wait_idle()
+    assert not [c for c in slack.calls_of("chat.postMessage") if "Order cancelled" in c["text"]]
+
+    # Alice's order is intact: her preview, her feedback (with a channel-wide mention in it), her file.
+    await harness.press(summary, button_for(summary, "preview"))
+    preview = await slack.wait_message(has_action("up", thread_ts=thread), what="preview")
+    before = len(slack.calls_of("chat.postMessage"))
+    await harness.reply(CHANNEL, thread, "<!channel> <!here> make them shorter")
+    noted = (await slack.wait_for("chat.postMessage", count=before + 1))[-1]
+    assert "make them shorter" in noted["text"]
+    await harness.press(preview, button_for(preview, "generate"))
+    await slack.wait_for("files.completeUploadExternal", count=2, timeout=20)
+    await harness.bot.wait_idle()
+    assert label_counts(slack.uploads[0]["files"][0]["data"]) == {"negative": 2, "positive": 8}
+    for call in slack.calls_of("chat.postMessage") + slack.calls_of("chat.update"):
+        assert "<!channel>" not in call["text"] and "<!here>" not in call["text"], call["text"]
+        assert "<!channel>" not in json.dumps(call.get("blocks") or [])

@@ -38,6 +38,7 @@ from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
+READ_ONLY = ("/status", "/help")  # what anyone in a shared thread may do with someone else's order
 INTERNAL_KEYS = {PreviewFinished: "preview_finished", DatasetDelivered: "dataset_delivered",
                  DatasetFailed: "dataset_failed", JobLost: "job_lost"}
 
@@ -164,6 +165,9 @@ class Dialog:
 
     async def _dispatch(self, turn: Turn, event: Any) -> None:
         key, payload = self._classify(turn, event)
+        if not self._may_act(turn, key):
+            turn.say("not_your_order")
+            return
         route = table.route(turn.state.phase, key)
         if route is None:
             if key in table.INTERNAL:
@@ -178,6 +182,16 @@ class Dialog:
         before = turn.state.phase
         turn.state.phase = await route(turn, payload)
         self.moves[(before, key, turn.state.phase)] += 1
+        if turn.state.owner is None and turn.state.has_order and key not in table.INTERNAL:
+            turn.state.owner = turn.chat.user  # whoever placed the order owns it
+
+    def _may_act(self, turn: Turn, key: str) -> bool:
+        """In a shared thread the order belongs to the person who placed it: others may look
+        (/status, /help), not change or cancel it. Background jobs act for the owner."""
+        owner = turn.state.owner
+        if owner is None or key in table.INTERNAL or key in READ_ONLY or not turn.state.has_order:
+            return True
+        return turn.chat.user == owner
 
     async def _stale(self, turn: Turn, event: Any) -> Phase:
         """An event this phase does not accept (a button of an earlier step): say so, ask again, change nothing."""
