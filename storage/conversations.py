@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from storage.models import Conversation, utcnow
+from storage.models import Conversation, UploadedFile, utcnow
 
 
 class ConversationQueries:
@@ -65,3 +65,23 @@ class ConversationQueries:
             conversation.updated_at = utcnow()
             session.add(conversation)
             session.commit()
+
+    def save_upload(self, conversation_id: int, filename: str, columns: list[str], records: list[dict[str, str]]) -> int:
+        """Store an uploaded file's records; returns its id (what the conversation keeps)."""
+        with Session(self.engine) as session:
+            row = UploadedFile(conversation_id=conversation_id, filename=filename,
+                               columns_json=json.dumps(columns, ensure_ascii=False),
+                               records_json=json.dumps(records, ensure_ascii=False))
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            assert row.id is not None
+            return row.id
+
+    def load_upload(self, upload_id: int) -> tuple[str, list[str], list[dict[str, str]]] | None:
+        """(file name, columns, records) of a stored upload, or None."""
+        with Session(self.engine) as session:
+            row = session.get(UploadedFile, upload_id)
+            if row is None:
+                return None
+            return row.filename, json.loads(row.columns_json), json.loads(row.records_json)

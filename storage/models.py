@@ -69,3 +69,15 @@ class JobLease(SQLModel, table=True):
     owner: str  # "host/pid/run-token" of the holder
     since: datetime = Field(default_factory=utcnow)
     expires_at: datetime = Field(default_factory=utcnow)
+
+
+class UploadedFile(SQLModel, table=True):
+    """A file a user uploaded in a conversation: its records, kept out of the conversation's state
+    (a 10 MB upload in data_json made every later message of that chat slow)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(index=True, foreign_key="conversation.id")
+    filename: str = ""
+    columns_json: str = "[]"  # the file's column names, in order
+    records_json: str = "[]"  # the rows as objects of strings
+    created_at: datetime = Field(default_factory=utcnow)

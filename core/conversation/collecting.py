@@ -165,7 +165,7 @@ def show_summary(turn: Turn, *, intro: bool = True) -> Phase:
         have = state.upload.counts
         new = draft.label_counts or {}
         totals = {label: have.get(label, 0) + new.get(label, 0) for label in [*have, *(k for k in new if k not in have)]}
-        lines.append(turn.t("summary_upload", rows=len(state.upload.rows), uploaded=per_label(have),
+        lines.append(turn.t("summary_upload", rows=state.upload.size, uploaded=per_label(have),
                             totals=per_label(totals)))
     kept = [r for r in state.ratings.values() if r.kind == "up"]
     if kept:

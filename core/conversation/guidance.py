@@ -13,7 +13,7 @@ from core.spec import DatasetSpec
 FEW_SHOT_PER_LABEL = 3  # uploaded rows shown to the model per label: enough to imitate, short prompts
 
 
-def make_guidance(turn: Turn, spec: DatasetSpec, *, for_preview: bool) -> Guidance:
+def make_guidance(turn: Turn, spec: DatasetSpec, uploaded_rows: list[dict[str, str]], *, for_preview: bool) -> Guidance:
     columns = set(spec.columns)
     labels = set(spec.labels)
     state = turn.state
@@ -26,7 +26,7 @@ def make_guidance(turn: Turn, spec: DatasetSpec, *, for_preview: bool) -> Guidan
 
     ups = [r.fields for r in state.ratings.values() if r.kind == "up" and fits(r.fields)]
     downs = [r.fields for r in state.ratings.values() if r.kind == "down" and fits(r.fields)]
-    uploaded = [row for row in (state.upload.rows if state.upload else []) if fits(row)]
+    uploaded = [row for row in uploaded_rows if fits(row)]
     few_shot = ups + sample_per_label(uploaded, FEW_SHOT_PER_LABEL)
     keep: list[dict[str, str]] = []
     if not for_preview:

@@ -24,7 +24,7 @@ async def start_dataset(turn: Turn) -> Phase:
     except RuntimeError as exc:
         turn.say("llm_unavailable", error=str(exc))
         return turn.state.phase
-    guidance = make_guidance(turn, spec, for_preview=False)
+    guidance = make_guidance(turn, spec, await dialog.uploaded_rows(turn.state), for_preview=False)
     job_id = await asyncio.to_thread(resumable_job, dialog, turn.state.job, spec, guidance)
     if job_id is None:
         job_id = await asyncio.to_thread(

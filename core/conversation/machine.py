@@ -264,7 +264,27 @@ class Dialog:
         )
         assert conversation.id is not None
         state = ConversationState.load(conversation.state, conversation.data_json)
+        if (state.upload and state.upload.rows is not None) or (state.pending_upload and state.pending_upload.records is not None):
+            await asyncio.to_thread(self._move_uploaded_rows, conversation.id, state)
         return Turn(self, chat, conversation.id, state, m.normalise_language(conversation.language))
+
+    def _move_uploaded_rows(self, conversation_id: int, state: ConversationState) -> None:
+        """The previous version kept uploaded rows in the state: move them to their table."""
+        if state.upload is not None and state.upload.rows is not None:
+            rows, state.upload.rows = state.upload.rows, None
+            state.upload.size = len(rows)
+            state.upload.upload_id = self.store.save_upload(conversation_id, state.upload.filename, ["text", "label"], rows)
+        pending = state.pending_upload
+        if pending is not None and pending.records is not None:
+            records, pending.records = pending.records, None
+            pending.upload_id = self.store.save_upload(conversation_id, pending.filename, pending.columns, records)
+
+    async def uploaded_rows(self, state: ConversationState) -> list[dict[str, str]]:
+        """The labeled rows of the conversation's upload ([] without one)."""
+        if state.upload is None or state.upload.upload_id is None:
+            return []
+        stored = await asyncio.to_thread(self.store.load_upload, state.upload.upload_id)
+        return stored[2] if stored else []
 
     def _save(self, turn: Turn) -> None:
         self.store.save_conversation(turn.conversation_id, state=turn.state.phase.value, data=turn.state.dump(),

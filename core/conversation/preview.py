@@ -43,7 +43,7 @@ async def start_preview(turn: Turn) -> Phase:
         turn.say("llm_unavailable", error=str(exc))
         return turn.state.phase
     preview_spec = make_preview_spec(spec, dialog.settings.max_count)
-    guidance = make_guidance(turn, spec, for_preview=True)
+    guidance = make_guidance(turn, spec, await dialog.uploaded_rows(turn.state), for_preview=True)
     job_id = await asyncio.to_thread(
         generator.create_job, preview_spec, guidance, kind="preview", conversation_id=turn.conversation_id
     )

@@ -40,19 +40,22 @@ class Rating(BaseModel):
 
 
 class Upload(BaseModel):
-    """A user's labeled rows (read, columns resolved)."""
+    """A user's labeled rows (columns resolved); the rows themselves are stored apart (`upload_id`)."""
 
     filename: str
-    rows: list[dict[str, str]] = Field(default_factory=list)
     counts: dict[str, int] = Field(default_factory=dict)
+    size: int = 0  # rows
+    upload_id: int | None = None
+    rows: list[dict[str, str]] | None = None  # only in rows written by the previous version (moved out at load)
 
 
 class PendingUpload(BaseModel):
-    """An upload waiting for the user to name its text and label columns."""
+    """An upload waiting for the user to name its text and label columns (records stored apart)."""
 
     filename: str = "file"
     columns: list[str] = Field(default_factory=list)
-    records: list[dict[str, str]] = Field(default_factory=list)
+    upload_id: int | None = None
+    records: list[dict[str, str]] | None = None  # only in rows written by the previous version
 
 
 class ConversationState(BaseModel):

@@ -34,16 +34,19 @@ async def on_upload(turn: Turn, event: FileUpload) -> Phase:
         return turn.state.phase
     columns = table.guess_columns()
     if columns is None:
-        turn.state.pending_upload = PendingUpload(filename=table.filename, columns=table.columns, records=table.records)
+        upload_id = await asyncio.to_thread(turn.dialog.store.save_upload, turn.conversation_id, table.filename,
+                                            table.columns, table.records)
+        turn.state.pending_upload = PendingUpload(filename=table.filename, columns=table.columns, upload_id=upload_id)
         turn.offer(())
         turn.say("upload_ask_columns", filename=table.filename, columns=", ".join(table.columns))
         return Phase.upload_columns
-    return accept_table(turn, table, *columns)
+    return await accept_table(turn, table, *columns)
 
 
 async def on_column_answer(turn: Turn, event: Text) -> Phase:
     pending = turn.state.pending_upload or PendingUpload()
-    table = ParsedTable(pending.filename, pending.columns, pending.records)
+    stored = await asyncio.to_thread(turn.dialog.store.load_upload, pending.upload_id) if pending.upload_id else None
+    table = ParsedTable(pending.filename, pending.columns, stored[2] if stored else [])
     named = {k.lower(): v for k, v in COLUMNS_RE.findall(event.text)}
     if not named:
         parts = [p for p in re.split(r"[,;\s]+", event.text) if p]
@@ -54,10 +57,10 @@ async def on_column_answer(turn: Turn, event: Text) -> Phase:
     if text_column is None or label_column is None or text_column == label_column:
         turn.say("upload_bad_columns", columns=", ".join(table.columns))
         return Phase.upload_columns
-    return accept_table(turn, table, text_column, label_column)
+    return await accept_table(turn, table, text_column, label_column)
 
 
-def accept_table(turn: Turn, table: ParsedTable, text_column: str, label_column: str) -> Phase:
+async def accept_table(turn: Turn, table: ParsedTable, text_column: str, label_column: str) -> Phase:
     state = turn.state
     try:
         labeled = LabeledRows.from_table(table, text_column, label_column)
@@ -67,7 +70,9 @@ def accept_table(turn: Turn, table: ParsedTable, text_column: str, label_column:
             return Phase.upload_columns  # the user may name other columns or send another file
         return state.phase if state.draft is not None else Phase.start
     state.pending_upload = None
-    state.upload = Upload(filename=labeled.filename, rows=labeled.rows, counts=labeled.counts)
+    upload_id = await asyncio.to_thread(turn.dialog.store.save_upload, turn.conversation_id, labeled.filename,
+                                        ["text", "label"], labeled.rows)
+    state.upload = Upload(filename=labeled.filename, counts=labeled.counts, size=len(labeled.rows), upload_id=upload_id)
     skipped = turn.t("upload_skipped", n=labeled.skipped) if labeled.skipped else ""
     turn.say("upload_report", rows=len(labeled.rows), filename=labeled.filename,
              per_label=collecting.per_label(labeled.counts), skipped=skipped)
@@ -112,7 +117,7 @@ async def retarget(turn: Turn, interp: Any) -> Phase:
         targets = split_evenly(int(changes["count"]), labels)
     if targets is None:
         return offer_plan(turn, turn.state.upload_plan or {})
-    have = LabeledRows(upload.filename, upload.rows, counts={**upload.counts, **{k: 0 for k in targets if k not in upload.counts}})
+    have = LabeledRows(upload.filename, [], counts={**upload.counts, **{k: 0 for k in targets if k not in upload.counts}})
     lacking = have.lacking_to_reach(targets)
     if sum(lacking.values()) == 0:
         turn.say("upload_target_reached")
