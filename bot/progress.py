@@ -3,19 +3,20 @@
 Each platform only says how to post a message and how to edit it; the rules are the same
 everywhere: the first `Progress` of a job posts a message, later ones edit it only when the text
 or buttons changed and at most once per `min_interval` (the newest state is shown when the
-interval is over), and the final one is shown at once.
+interval is over), and the final one is shown at once. The timing is core.progress's
+ProgressThrottle with the same interval setting the dialog uses (DATAGEN_PROGRESS_INTERVAL).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Generic, TypeVar
 
 from core.events import ChatRef, Choice, Progress
+from core.progress import ProgressThrottle
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ MAX_REMEMBERED = 1000  # jobs whose message is remembered; bounded so a long-run
 class _Shown(Generic[Handle]):
     handle: Handle
     content: tuple[str, tuple[Choice, ...]]
-    at: float
+    throttle: ProgressThrottle
     pending: Progress | None = None
     flush: asyncio.Task[None] | None = None
 
@@ -54,11 +55,13 @@ class ProgressMessages(Generic[Handle]):
             shown = self._shown.get(key)
             if shown is None:
                 handle = await self.post(chat, progress)
-                self._remember(key, _Shown(handle, _content(progress), time.monotonic()))
+                throttle = ProgressThrottle(self.min_interval)
+                throttle.shown(_content(progress))
+                self._remember(key, _Shown(handle, _content(progress), throttle))
             elif _content(progress) == shown.content:
                 shown.pending = None
             else:
-                wait = shown.at + self.min_interval - time.monotonic()
+                wait = shown.throttle.wait()
                 if progress.finished or wait <= 0:
                     await self._edit(chat, shown, progress)
                 else:
@@ -73,7 +76,8 @@ class ProgressMessages(Generic[Handle]):
             shown.flush.cancel()
         shown.flush, shown.pending = None, None
         shown.handle = await self.edit(chat, shown.handle, progress)
-        shown.content, shown.at = _content(progress), time.monotonic()
+        shown.content = _content(progress)
+        shown.throttle.shown(shown.content)
 
     async def _flush_later(self, chat: ChatRef, key: tuple[str, int], delay: float) -> None:
         await asyncio.sleep(delay)

@@ -41,6 +41,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.progress import ProgressMessages
+from core import messages
 from core.dialog import Dialog
 from core.events import (
     ButtonPress,
@@ -56,6 +57,8 @@ from core.events import (
     Say,
     reply_as_text,
 )
+from core.intake import detect_language
+from core.progress import DEFAULT_INTERVAL
 from core.settings import Settings, split_list
 
 log = logging.getLogger("datagen.slack")
@@ -76,13 +79,6 @@ MAX_FALLBACK_TEXT_CHARS = 3000
 # Words users type instead of the dialog's /commands: Slack intercepts a message starting with "/".
 TEXT_COMMANDS = ("new", "status", "cancel", "help")
 
-REFUSED_TEXT = (
-    "Sorry, I'm not available to you here. Ask a workspace admin to add you "
-    "(or this channel) to the bot's allowed list."
-)
-NOT_IN_CHANNEL_TEXT = (
-    "I can't post in this channel yet. Invite me first with `/invite @datagen`, then try `/dataset` again."
-)
 
 
 # --- Block Kit rendering ---------------------------------------------------------------------
@@ -207,10 +203,9 @@ def split_conversation(conversation: str) -> tuple[str, str | None]:
 class SlackOutput:
     """`OutputChannel` for Slack: renders core replies with the Web API client."""
 
-    def __init__(self, client: AsyncWebClient, *, progress_min_interval: float = 1.0) -> None:
+    def __init__(self, client: AsyncWebClient, *, progress_min_interval: float = DEFAULT_INTERVAL) -> None:
         self.client = client
-        # Slack allows about one message write per second per channel; the core throttles too,
-        # but a test or a fast job must not flood a thread with chat.update calls.
+        # Slack allows about one message write per second per channel: edits follow the progress setting.
         self.progress = ProgressMessages(self._post_progress, self._update_progress, progress_min_interval)
 
     async def send(self, chat: ChatRef, reply: Reply) -> None:
@@ -277,11 +272,12 @@ class SlackBot:
         settings: Settings,
         *,
         client: AsyncWebClient | None = None,
-        progress_min_interval: float = 1.0,
+        progress_min_interval: float | None = None,
     ) -> None:
         self.settings = settings
         self.client = client or make_client(settings)
-        self.output = SlackOutput(self.client, progress_min_interval=progress_min_interval)
+        interval = settings.progress_interval if progress_min_interval is None else progress_min_interval
+        self.output = SlackOutput(self.client, progress_min_interval=interval)
         # Slack keeps "/..." for slash commands; users type the bare words (see TEXT_COMMANDS).
         self.dialog = Dialog(channel="slack", output=self.output, settings=settings, command_prefix="")
         self.allowed_users = set(split_list(settings.slack_allowed_users))
@@ -387,7 +383,7 @@ class SlackBot:
 
     async def _refuse(self, channel: str, user: str) -> None:
         try:
-            await self.client.chat_postEphemeral(channel=channel, user=user, text=REFUSED_TEXT)
+            await self.client.chat_postEphemeral(channel=channel, user=user, text=messages.text(None, "slack_refused"))
         except SlackApiError as exc:
             log.warning("could not tell %s they are refused: %s", user, exc.response.get("error"))
 
@@ -446,7 +442,8 @@ class SlackBot:
     ) -> None:
         user, channel = command.get("user_id", ""), command.get("channel_id", "")
         if not self.allowed(user, channel):
-            await ack(text=REFUSED_TEXT)  # a command's ack text is shown only to its sender
+            # A command's ack text is shown only to its sender.
+            await ack(text=messages.text(detect_language(command.get("text", "")), "slack_refused"))
             return
         await ack()
         self._spawn(self._start_from_command(user, channel, plain_text(command.get("text", "")), respond))
@@ -458,13 +455,15 @@ class SlackBot:
             await self._deliver(ChatRef(conversation=channel, user=user), [Message(f"/new {text}".strip())])
             return
         event = Message(text or "/start")  # a new thread: the order itself, or the welcome
-        root = f"<@{user}> ordered a dataset" + (f": {escape_mrkdwn(text)}" if text else ".") + " Let's talk in this thread."
+        lang = detect_language(text)  # the thread's first line, in the language the order is written in
+        root = (messages.text(lang, "slack_thread_root", user=f"<@{user}>", order=escape_mrkdwn(text)) if text
+                else messages.text(lang, "slack_thread_root_empty", user=f"<@{user}>"))
         try:
             root_ts = await self.output.post(channel, None, root)
         except SlackApiError as exc:
             log.warning("/dataset in %s: %s", channel, exc.response.get("error"))
             try:  # the command's response_url works where the bot may not post; shown only to the user
-                await respond(text=NOT_IN_CHANNEL_TEXT, response_type="ephemeral")
+                await respond(text=messages.text(lang, "slack_not_in_channel"), response_type="ephemeral")
             except Exception as respond_error:  # nothing more we can tell them
                 log.warning("could not answer /dataset in %s: %s", channel, respond_error)
             return
@@ -546,7 +545,7 @@ class SlackBot:
             self._spawn(self._deliver(chat, presses))
 
 
-def build_app(settings: Settings, *, client: AsyncWebClient | None = None, progress_min_interval: float = 1.0) -> SlackBot:
+def build_app(settings: Settings, *, client: AsyncWebClient | None = None, progress_min_interval: float | None = None) -> SlackBot:
     """The Slack bot for these settings; `.app` is the bolt AsyncApp, `.serve_http()` serves it."""
     return SlackBot(settings, client=client, progress_min_interval=progress_min_interval)
 

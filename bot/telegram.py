@@ -26,7 +26,7 @@ import signal
 import sys
 from collections import Counter, OrderedDict
 from pathlib import PurePosixPath
-from typing import Callable, Protocol
+from typing import Awaitable, Callable, Protocol
 from urllib.parse import urlsplit
 
 from telegram import (
@@ -70,6 +70,7 @@ from core.events import (
     Reply,
     Say,
 )
+from core.progress import DEFAULT_INTERVAL
 from core.settings import Settings, split_list
 
 log = logging.getLogger(__name__)
@@ -90,17 +91,8 @@ CALLBACK_ALIAS_PREFIX = "~"
 WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook accepts as secret_token
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
-# Said by the adapter itself because these users never reach the dialog (which owns every other text).
-NOT_ALLOWED = {
-    "en": "Sorry, this bot is private. Ask its administrator to add your Telegram user id ({user_id}) "
-    "or @username to TELEGRAM_ALLOWED_USERS.",
-    "pl": "Przepraszam, ten bot jest prywatny. Poproś administratora o dodanie Twojego identyfikatora "
-    "Telegram ({user_id}) lub @nazwy do TELEGRAM_ALLOWED_USERS.",
-}
-COMMANDS = {
-    "en": [("new", "Start a new order"), ("status", "Where are we"), ("cancel", "Stop the job or drop the order"), ("help", "What I can do")],
-    "pl": [("new", "Nowe zamówienie"), ("status", "Gdzie jesteśmy"), ("cancel", "Przerwij zadanie lub zamówienie"), ("help", "Co potrafię")],
-}
+# The command menu, per language (its descriptions are in core.messages like every text).
+MENU_COMMANDS = ("new", "status", "cancel", "help")
 
 
 class DialogLike(Protocol):
@@ -197,11 +189,13 @@ class TelegramOutput:
     generation job; failures are logged (the dataset stays in storage).
     """
 
-    def __init__(self, bot: ExtBot, *, progress_edit_interval: float = 3.0, max_document_bytes: int = FileSizeLimit.FILESIZE_UPLOAD) -> None:
+    def __init__(self, bot: ExtBot, *, progress_edit_interval: float = DEFAULT_INTERVAL, max_document_bytes: int = FileSizeLimit.FILESIZE_UPLOAD) -> None:
         self.bot = bot
         self.max_document_bytes = max_document_bytes
         self.codec = CallbackCodec()
         self.progress = ProgressMessages(self._post_progress, self._edit_progress, progress_edit_interval)
+        # The chat's language for the few texts this adapter says itself (set to the dialog's lookup).
+        self.language_of: Callable[[ChatRef], Awaitable[str]] | None = None
 
     async def send(self, chat: ChatRef, reply: Reply) -> None:
         chat_id = int(chat.conversation)
@@ -236,12 +230,11 @@ class TelegramOutput:
         if len(document.data) > self.max_document_bytes:
             # Telegram would refuse the upload (413); say why instead of failing silently.
             log.error("telegram: %s is %d bytes, over the %d-byte limit", document.filename, len(document.data), self.max_document_bytes)
-            await self._send_text(
-                chat_id,
-                f"{document.filename} is {messages.human_size(len(document.data))}, more than Telegram lets a bot send "
-                f"({messages.human_size(self.max_document_bytes)}). Ask for a smaller dataset, or have the bot run with "
-                "a self-hosted Bot API server (TELEGRAM_API_BASE_URL).",
-            )
+            lang = await self.language_of(ChatRef(str(chat_id), "")) if self.language_of else None
+            await self._send_text(chat_id, messages.text(
+                lang, "telegram_document_too_big", filename=document.filename,
+                size=messages.human_size(len(document.data)), limit=messages.human_size(self.max_document_bytes),
+            ))
             return
         await self.bot.send_document(
             chat_id,
@@ -314,7 +307,7 @@ class TelegramBot:
             await self._answer(update.callback_query)
         chat = update.effective_chat
         if self.refused[user_id] == 1 and chat is not None:
-            text = NOT_ALLOWED[user_language(user)].format(user_id=user_id)
+            text = messages.text(user_language(user), "telegram_not_allowed", user_id=user_id)
             try:
                 await context.bot.send_message(chat.id, text)
             except TelegramError as exc:
@@ -483,9 +476,9 @@ class TelegramBot:
 
     async def _set_commands(self) -> None:
         try:
-            for lang, commands in COMMANDS.items():
+            for lang in messages.SUPPORTED_LANGUAGES:
                 await self.application.bot.set_my_commands(
-                    [BotCommand(name, description) for name, description in commands],
+                    [BotCommand(name, messages.text(lang, f"telegram_menu_{name}")) for name in MENU_COMMANDS],
                     language_code=None if lang == "en" else lang,
                 )
         except TelegramError as exc:  # the command menu is a convenience; never a reason not to start
@@ -535,15 +528,17 @@ def build_application(
     settings: Settings,
     dialog_factory: DialogFactory | None = None,
     *,
-    progress_edit_interval: float = 3.0,
+    progress_edit_interval: float | None = None,
     flood_retries: int = 3,
 ) -> TelegramBot:
     """Build the bot without starting it (no network): application, handlers, output channel, dialog."""
     application = make_application(settings, flood_retries=flood_retries)
     # A self-hosted Bot API server (--local) accepts uploads up to 2000 MB, Telegram's own 50 MB.
     max_document_bytes = FileSizeLimit.FILESIZE_UPLOAD_LOCAL_MODE if settings.telegram_api_base_url else FileSizeLimit.FILESIZE_UPLOAD
-    output = TelegramOutput(application.bot, progress_edit_interval=progress_edit_interval, max_document_bytes=max_document_bytes)
+    interval = settings.progress_interval if progress_edit_interval is None else progress_edit_interval
+    output = TelegramOutput(application.bot, progress_edit_interval=interval, max_document_bytes=max_document_bytes)
     dialog = (dialog_factory or _default_dialog_factory(settings))(output)
+    output.language_of = getattr(dialog, "language_of", None)
     return TelegramBot(settings, application, output, dialog)
 
 

@@ -284,6 +284,42 @@ TEXTS: dict[str, dict[str, str]] = {
         "pl": "To zamówienie należy do osoby, która je złożyła: możesz śledzić je przez {cmd_status}, ale zmienić "
         "lub anulować może je tylko ona. Własne zamówienie złożysz w nowej rozmowie.",
     },
+    # --- said by a channel adapter itself (users who never reach the dialog, platform limits) ---
+    "telegram_not_allowed": {
+        "en": "Sorry, this bot is private. Ask its administrator to add your Telegram user id ({user_id}) "
+        "or @username to TELEGRAM_ALLOWED_USERS.",
+        "pl": "Przepraszam, ten bot jest prywatny. Poproś administratora o dodanie Twojego identyfikatora "
+        "Telegram ({user_id}) lub @nazwy do TELEGRAM_ALLOWED_USERS.",
+    },
+    "telegram_menu_new": {"en": "Start a new order", "pl": "Nowe zamówienie"},
+    "telegram_menu_status": {"en": "Where are we", "pl": "Gdzie jesteśmy"},
+    "telegram_menu_cancel": {"en": "Stop the job or drop the order", "pl": "Przerwij zadanie lub zamówienie"},
+    "telegram_menu_help": {"en": "What I can do", "pl": "Co potrafię"},
+    "telegram_document_too_big": {
+        "en": "{filename} is {size}, more than Telegram lets a bot send ({limit}). Ask for a smaller dataset, or "
+        "have the bot run with a self-hosted Bot API server (TELEGRAM_API_BASE_URL).",
+        "pl": "Plik {filename} ma {size}, więcej niż Telegram pozwala wysłać botowi ({limit}). Zamów mniejszy "
+        "zbiór albo uruchom bota z własnym serwerem Bot API (TELEGRAM_API_BASE_URL).",
+    },
+    "slack_refused": {
+        "en": "Sorry, I'm not available to you here. Ask a workspace admin to add you (or this channel) to the "
+        "bot's allowed list.",
+        "pl": "Przepraszam, nie jestem tu dla Ciebie dostępny. Poproś administratora przestrzeni roboczej o dodanie "
+        "Ciebie (lub tego kanału) do listy dozwolonych.",
+    },
+    "slack_not_in_channel": {
+        "en": "I can't post in this channel yet. Invite me first with `/invite @datagen`, then try `/dataset` again.",
+        "pl": "Nie mogę jeszcze pisać na tym kanale. Najpierw zaproś mnie przez `/invite @datagen`, potem spróbuj "
+        "ponownie `/dataset`.",
+    },
+    "slack_thread_root": {
+        "en": "{user} ordered a dataset: {order} Let's talk in this thread.",
+        "pl": "{user} zamawia zbiór danych: {order} Rozmawiajmy w tym wątku.",
+    },
+    "slack_thread_root_empty": {
+        "en": "{user} ordered a dataset. Let's talk in this thread.",
+        "pl": "{user} zamawia zbiór danych. Rozmawiajmy w tym wątku.",
+    },
     "internal_error": {
         "en": "Sorry, something went wrong on my side. Your order is safe; try again, or type {cmd_status} to see where we are.",
         "pl": "Przepraszam, coś poszło nie tak po mojej stronie. Twoje zamówienie jest bezpieczne; spróbuj ponownie "
@@ -442,11 +478,6 @@ def text(lang: str | None, key: str, *, command_prefix: str = DEFAULT_COMMAND_PR
     template = variants.get(normalise_language(lang)) or variants["en"]
     commands = {f"cmd_{name}": command(name, command_prefix) for name in COMMANDS}
     return template.format(**commands, **values)
-
-
-def label_or(lang: str | None, key: str, fallback: str) -> str:
-    """A button label from TEXTS when we have one, else `fallback` (e.g. a preset name)."""
-    return text(lang, key) if key in TEXTS else fallback
 
 
 def human_size(size: int) -> str:

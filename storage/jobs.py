@@ -119,13 +119,6 @@ class JobQueries:
                 query = query.where(Job.kind == kind)
             return list(session.exec(query.order_by(col(Job.id))).all())
 
-    def jobs_for_conversation(self, conversation_id: int) -> list[Job]:
-        with Session(self.engine) as session:
-            query = select(Job).where(Job.conversation_id == conversation_id).order_by(col(Job.id))
-            return list(session.exec(query).all())
-
-    # --- examples ---------------------------------------------------------------------------
-
     def add_examples(
         self,
         job_id: int,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import Counter
 from typing import TYPE_CHECKING
 
@@ -18,6 +17,7 @@ from core.conversation.turn import DatasetDelivered, DatasetFailed, PreviewFinis
 from core.events import ChatRef, Choice, Document, Progress, Say
 from core.export import render_delivery
 from core.generator import JobClaimedElsewhere, JobProgress, JobResult
+from core.progress import ProgressThrottle
 from core.spec import DatasetSpec, OutputFormat
 
 if TYPE_CHECKING:
@@ -32,24 +32,6 @@ MIME_TYPE = {
     OutputFormat.jsonl: "application/jsonl",
     OutputFormat.openai_jsonl: "application/jsonl",
 }
-
-
-class ProgressThrottle:
-    """At most one update per `interval` seconds and only when the text changed (chat APIs rate-limit edits)."""
-
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self.last_text: str | None = None
-        self.last_time = float("-inf")
-
-    def should_send(self, text: str, *, final: bool = False) -> bool:
-        if text == self.last_text:
-            return False
-        now = time.monotonic()
-        if not final and now - self.last_time < self.interval:
-            return False
-        self.last_text, self.last_time = text, now
-        return True
 
 
 def percent(done: int, total: int) -> int:
