@@ -244,6 +244,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Order so far:\n{summary}\nStill missing: {missing}.",
         "pl": "Zamówienie do tej pory:\n{summary}\nBrakuje jeszcze: {missing}.",
     },
+    "status_problem": {
+        "en": "Order so far:\n{summary}\nIt can't be generated yet: {error}",
+        "pl": "Zamówienie do tej pory:\n{summary}\nNie da się go jeszcze wygenerować: {error}",
+    },
     "status_ready": {
         "en": "Order ready:\n{summary}",
         "pl": "Zamówienie gotowe:\n{summary}",

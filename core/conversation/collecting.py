@@ -65,14 +65,27 @@ def missing(turn: Turn) -> list[str]:
 
 
 def advance(turn: Turn) -> Phase:
-    """After a change: ask the next missing thing, else show the summary."""
+    """After a change: ask the next missing thing, else show the summary (of a valid order only)."""
     if missing(turn):
         return ask_next(turn)
+    return summary_if_valid(turn)
+
+
+def summary_if_valid(turn: Turn) -> Phase:
+    """The summary with its Generate preview button, but only for an order that can be generated;
+    otherwise what is wrong with it and the question that fixes it."""
+    problem = order_problem(turn)
+    if problem is not None:
+        return explain_problem(turn, problem)
+    return show_summary(turn)
+
+
+def order_problem(turn: Turn) -> SpecError | None:
     try:
         turn.state.draft_or_empty().to_spec(turn.dialog.settings.max_count, lang=turn.lang)
     except SpecError as exc:
-        return explain_problem(turn, exc)
-    return show_summary(turn)
+        return exc
+    return None
 
 
 def explain_problem(turn: Turn, exc: SpecError) -> Phase:
@@ -96,7 +109,7 @@ def spec_or_explain(turn: Turn) -> tuple[DatasetSpec | None, Phase]:
 def ask_next(turn: Turn) -> Phase:
     needed = missing(turn)
     if not needed:
-        return show_summary(turn)
+        return summary_if_valid(turn)
     field_name = needed[0]
     if field_name == "tone":
         turn.state.tone_asked = True

@@ -77,6 +77,8 @@ async def status(turn: Turn, event: Command) -> Phase:
     if needed:
         names = ", ".join(turn.t(f"field_{f}") if f"field_{f}" in m.TEXTS else f for f in needed)
         turn.say("status_draft", summary=summary, missing=names)
+    elif (problem := collecting.order_problem(turn)) is not None:
+        turn.say("status_problem", summary=summary, error=str(problem))
     elif state.phase != Phase.generating:
         turn.say("status_ready", summary=summary)
     return state.phase
