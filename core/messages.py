@@ -143,8 +143,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "(np. „krótsze”, „negatywne są zbyt łagodne”). Potem Generuj całość albo Nowy podgląd.",
     },
     "preview_failed": {
-        "en": "I couldn't make the preview: {error}. Your order is saved; press New preview to try again.",
-        "pl": "Nie udało się przygotować podglądu: {error}. Zamówienie jest zapisane; naciśnij Nowy podgląd, by spróbować ponownie.",
+        "en": "I couldn't make the preview: {error}. Your order is saved; press {button} to try again.",
+        "pl": "Nie udało się przygotować podglądu: {error}. Zamówienie jest zapisane; naciśnij {button}, by spróbować ponownie.",
     },
     "preview_busy": {
         "en": "The preview is still being made, one moment…",

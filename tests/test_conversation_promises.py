@@ -3,10 +3,17 @@ subprocess with piped input, against the fake OpenAI-compatible server."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
-from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.openai_server import FakeOpenAI, FakeResponse
 from tests.test_terminal import _run
+
+
+def _blocks(stdout: str) -> list[str]:
+    """What the bot printed after each input line (the terminal prompts with "> ")."""
+    return stdout.split("> ")
 
 
 def test_an_invalid_order_is_never_offered_for_preview_nor_called_ready(fake_llm: FakeOpenAI, tmp_path: Path) -> None:
@@ -22,3 +29,26 @@ def test_an_invalid_order_is_never_offered_for_preview_nor_called_ready(fake_llm
     assert out.count("can't be generated yet") >= 5, out  # each answer says what is wrong instead
     assert "more than I can make at once" in out and "add up to 10, but the total is 4" in out
     assert not [body for body in fake_llm.requests if "Produce exactly" in str(body)]  # nothing generated
+
+
+def test_a_failed_preview_offers_the_button_its_message_names(fake_llm: FakeOpenAI, tmp_path: Path) -> None:
+    failures = [1] * 6  # the engine gives up after 5 failed requests in a row; the retry then works
+
+    def fail_first_generation(body: dict[str, Any]) -> FakeResponse | None:
+        prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
+        if "Produce exactly" in prompt and failures:
+            failures.pop()
+            return FakeResponse(status=400, body={"error": {"message": "model overloaded", "type": "invalid_request_error"}})
+        return None
+
+    fake_llm.responders.append(fail_first_generation)
+    result = _run(["40 tweets about football, positive or negative, in English, CSV", "1", "1", "1"],
+                  fake_llm, tmp_path, tmp_path / "out")
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    failed = next(block for block in _blocks(out) if "couldn't make the preview" in block)
+    named = re.search(r"press (.+?) to try again", failed)
+    assert named, failed
+    offered = re.findall(r"\[(\d+)\] ([^\[\n]+?)(?=\s{2}\[|\n|$)", failed)
+    assert named.group(1) in [label.strip() for _, label in offered], failed  # the named button is on screen
+    assert "Saved dataset-" in out  # trying again with it works, and the order goes through

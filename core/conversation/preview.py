@@ -66,7 +66,8 @@ async def show_preview(turn: Turn, event: PreviewFinished) -> Phase:
         return state.phase  # superseded by a newer preview or a new order
     rows = event.rows
     if not rows:
-        turn.say("preview_failed", error=event.error or "no rows")
+        # The text names the button the summary below offers (its label, in the user's language).
+        turn.say("preview_failed", error=event.error or "no rows", button=turn.t("btn_preview"))
         return collecting.show_summary(turn, intro=False)
     state.preview_items = {number: row.id for number, row in enumerate(rows, 1)}
     # Rows of earlier previews stay rateable: their buttons are still on the user's screen.
