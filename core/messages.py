@@ -360,12 +360,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "pl": "Napisz, jakie etykiety i ile wierszy każdej chcesz (np. „pozytywne i negatywne, po 50”), wyślij "
         "inny plik albo wpisz {cmd_new}, by zacząć od nowa.",
     },
-    "upload_too_nested": {
-        "en": "I couldn't read {filename}: it is nested too deeply. Send a flat list of rows like "
-        "[{{\"text\": ..., \"label\": ...}}] or a CSV.",
-        "pl": "Nie udało się odczytać pliku {filename}: jest zbyt głęboko zagnieżdżony. Wyślij płaską listę "
-        "wierszy, np. [{{\"text\": ..., \"label\": ...}}], albo plik CSV.",
-    },
     "upload_ask_columns": {
         "en": "{filename} has the columns {columns}, but I need a text column and a label column. Which is which? "
         "Answer like “text=review, label=stars”.",

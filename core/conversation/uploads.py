@@ -29,9 +29,6 @@ async def on_upload(turn: Turn, event: FileUpload) -> Phase:
             values["limit"] = m.human_size(int(values["limit"]))  # type: ignore[arg-type]
         turn.say(exc.key, **values)
         return turn.state.phase
-    except RecursionError:  # JSON nested deeper than the parser's stack, whatever core.uploads checks
-        turn.say("upload_too_nested", filename=event.filename)
-        return turn.state.phase
     columns = table.guess_columns()
     if columns is None:
         upload_id = await asyncio.to_thread(turn.dialog.store.save_upload, turn.conversation_id, table.filename,
