@@ -2,7 +2,8 @@
 
   table.py       which event each phase accepts and who handles it (the whole machine, as data)
   state.py       Phase and the typed ConversationState (stored per chat, survives restarts)
-  machine.py     Dialog: load, per-chat lock, classify the event, dispatch through the table, save
+  machine.py     Dialog: load, per-chat lock, dispatch through the table, save; the services handlers use
+  classify.py    what the user sent -> the table key (typed buttons, "+1 -3" ratings, commands)
   collecting.py  collecting the order: questions, summary, order changes
   preview.py     preview and feedback: 👍/👎, feedback text, what the engine is told
   jobs.py        the dataset job: start, busy answers, cancel, what its end does to the chat

@@ -23,15 +23,14 @@ from collections import Counter
 from collections.abc import Awaitable
 from typing import Any
 
-from core import intake
 from core import messages as m
 from core.conversation import background, commands, table
-from core.conversation.collecting import Text, reask
-from core.conversation.preview import TypedRatings
+from core.conversation.classify import classify, is_internal, valid_unicode
+from core.conversation.collecting import reask
 from core.conversation.ports import ConversationStore
 from core.conversation.state import ConversationState, Phase
-from core.conversation.turn import DatasetDelivered, DatasetFailed, JobLost, PreviewFinished, Turn
-from core.events import ButtonPress, ChatRef, Event, FileUpload, Message, OutputChannel, Reply, Say
+from core.conversation.turn import JobLost, Turn
+from core.events import ChatRef, Event, OutputChannel, Reply, Say
 from core.generator import Generator
 from core.llm import LLMBackend, make_backend
 from core.settings import Settings
@@ -39,8 +38,6 @@ from core.settings import Settings
 log = logging.getLogger(__name__)
 
 READ_ONLY = ("/status", "/help")  # what anyone in a shared thread may do with someone else's order
-INTERNAL_KEYS = {PreviewFinished: "preview_finished", DatasetDelivered: "dataset_delivered",
-                 DatasetFailed: "dataset_failed", JobLost: "job_lost"}
 
 
 class Dialog:
@@ -132,7 +129,7 @@ class Dialog:
 
     async def handle(self, chat: ChatRef, event: Event) -> None:
         """Handle one event of a user; replies go to the output channel. Never raises for bad input."""
-        await self._run(chat, _valid_unicode(event))
+        await self._run(chat, valid_unicode(event))
 
     async def post(self, chat: ChatRef, event: Any) -> None:
         """An internal event from a background job, through the same table, under the chat's lock."""
@@ -141,7 +138,7 @@ class Dialog:
     async def _run(self, chat: ChatRef, event: Any) -> None:
         if not self._started:
             await self.start()
-        internal = type(event) in INTERNAL_KEYS
+        internal = is_internal(event)
         async with self._locks.setdefault(chat.conversation, asyncio.Lock()):  # one event of a chat at a time
             turn: Turn | None = None
             try:
@@ -164,7 +161,7 @@ class Dialog:
             await self.send(chat, reply)
 
     async def _dispatch(self, turn: Turn, event: Any) -> None:
-        key, payload = self._classify(turn, event)
+        key, payload = classify(turn, event)
         if not self._may_act(turn, key):
             turn.say("not_your_order")
             return
@@ -197,54 +194,6 @@ class Dialog:
         """An event this phase does not accept (a button of an earlier step): say so, ask again, change nothing."""
         turn.say("stale_button")
         return reask(turn)
-
-    def _classify(self, turn: Turn, event: Any) -> tuple[str, Any]:
-        """The table key of an event, and what its handler gets."""
-        if type(event) in INTERNAL_KEYS:
-            return INTERNAL_KEYS[type(event)], event
-        if isinstance(event, FileUpload):
-            return "upload", event
-        if isinstance(event, ButtonPress):
-            return f"press:{event.action}", event
-        if not isinstance(event, Message):
-            return "empty", Message("")
-        text = (event.text or "").strip()
-        if not text:
-            return "empty", event
-        if text.startswith("/"):
-            command = commands.Command.parse(text)
-            if command.rest:
-                self._note_language(turn, command.rest)
-            return (command.name if command.name in commands.KNOWN else "command"), command
-        chosen = self._typed_choice(turn, text)
-        if chosen is not None:
-            return f"press:{chosen.action}", chosen
-        if turn.state.preview_items and "ratings" in table.TABLE[turn.state.phase]:
-            ratings = TypedRatings.parse(text)
-            if ratings is not None:
-                return "ratings", ratings
-        expecting = "language" if turn.state.asking == "language_other" else turn.state.asking
-        interp = intake.interpret(text, turn.state.draft_or_empty(), expecting=expecting)
-        if interp.language_detected:
-            turn.lang = m.normalise_language(interp.language)
-        return "text", Text(text, interp)
-
-    def _typed_choice(self, turn: Turn, text: str) -> ButtonPress | None:
-        """A button typed as its label or its number."""
-        offered = turn.state.offered
-        folded = " ".join(text.casefold().split())
-        for choice in offered:
-            if " ".join(choice.label.casefold().split()) == folded:
-                return ButtonPress(choice.action, choice.value)
-        if text.isdecimal() and text.isascii() and len(text) < 6 and 1 <= int(text) <= len(offered):
-            choice = offered[int(text) - 1]
-            return ButtonPress(choice.action, choice.value)
-        return None
-
-    def _note_language(self, turn: Turn, text: str) -> None:
-        interp = intake.interpret(text)
-        if interp.language_detected:
-            turn.lang = m.normalise_language(interp.language)
 
     async def _recover_lost_job(self, turn: Turn) -> None:
         """A chat "busy" with a job no task of this process runs (stopped while we were down and not
@@ -400,21 +349,6 @@ class Dialog:
             lang = m.normalise_language(conversation.language)
             await self.send(chat, Say(self.text(lang, "resumed", job=job.id, done=done, total=total)))
             self.spawn(job.id, self.run_dataset(chat, job.id))
-
-
-def _clean(text: str) -> str:
-    # Lone surrogates (a broken emoji from some clients) cannot be stored or sent as UTF-8: U+FFFD them.
-    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-
-
-def _valid_unicode(event: Event) -> Event:
-    if isinstance(event, Message):
-        return Message(_clean(event.text or ""))
-    if isinstance(event, ButtonPress):
-        return ButtonPress(_clean(event.action), _clean(event.value))
-    if isinstance(event, FileUpload):
-        return FileUpload(_clean(event.filename), event.data)
-    return event
 
 
 def _log_task_failure(task: asyncio.Task[None]) -> None:
