@@ -46,8 +46,7 @@ def classify(turn: Turn, event: Any) -> tuple[str, Any]:
         ratings = TypedRatings.parse(text)
         if ratings is not None:
             return "ratings", ratings
-    expecting = "language" if turn.state.asking == "language_other" else turn.state.asking
-    interp = intake.interpret(text, turn.state.draft_or_empty(), expecting=expecting)
+    interp = intake.interpret(text, turn.state.draft_or_empty(), asking=turn.state.asking)
     if interp.language_detected:
         turn.lang = m.normalise_language(interp.language)
     return "text", Text(text, interp)
