@@ -47,7 +47,7 @@ class Example(SQLModel, table=True):
 
 
 class Conversation(SQLModel, table=True):
-    """A chat on one channel: its state machine position and draft order survive restarts."""
+    """A chat on one channel: its phase (`state`) and typed state (`data_json`) survive restarts."""
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(index=True)  # "terminal" | "telegram" | "slack" | "test"
@@ -55,7 +55,7 @@ class Conversation(SQLModel, table=True):
     user_id: str = ""
     language: str = "en"  # the language the bot answers in
     state: str = "start"
-    data_json: str = "{}"  # draft spec, offered choices, preview ids, uploads... (owned by core.dialog)
+    data_json: str = "{}"  # core.conversation.state.ConversationState without its phase (owned by the core)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
