@@ -146,6 +146,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "I couldn't make the preview: {error}. Your order is saved; press {button} to try again.",
         "pl": "Nie udało się przygotować podglądu: {error}. Zamówienie jest zapisane; naciśnij {button}, by spróbować ponownie.",
     },
+    "preview_progress": {
+        "en": "Still making the preview: {done}/{total} examples after {elapsed} s{eta}. The model is slow; "
+        "you can wait, or type {cmd_cancel}.",
+        "pl": "Wciąż przygotowuję podgląd: {done}/{total} przykładów po {elapsed} s{eta}. Model jest wolny; "
+        "możesz poczekać albo wpisać {cmd_cancel}.",
+    },
+    "preview_eta": {"en": ", about {seconds} s to go", "pl": ", zostało około {seconds} s"},
+    "preview_progress_end": {
+        "en": "Preview: {done}/{total} examples after {elapsed} s.",
+        "pl": "Podgląd: {done}/{total} przykładów po {elapsed} s.",
+    },
     "preview_busy": {
         "en": "The preview is still being made, one moment…",
         "pl": "Podgląd jeszcze się tworzy, chwileczkę…",

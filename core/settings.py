@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     database_url: str = Field(default_factory=_default_database_url, validation_alias=env("DATABASE_URL"))
     output_dir: Path = Field(Path("."), validation_alias=env("DATAGEN_OUTPUT_DIR"))
     progress_interval: float = Field(3.0, ge=0, validation_alias=env("DATAGEN_PROGRESS_INTERVAL"))
+    preview_quiet: float = Field(5.0, ge=0, validation_alias=env("DATAGEN_PREVIEW_QUIET"))
     max_upload_bytes: int = Field(10 * 1024 * 1024, validation_alias=env("DATAGEN_MAX_UPLOAD_BYTES"))
 
     # --- Telegram --------------------------------------------------------------------------

@@ -52,3 +52,22 @@ def test_a_failed_preview_offers_the_button_its_message_names(fake_llm: FakeOpen
     offered = re.findall(r"\[(\d+)\] ([^\[\n]+?)(?=\s{2}\[|\n|$)", failed)
     assert named.group(1) in [label.strip() for _, label in offered], failed  # the named button is on screen
     assert "Saved dataset-" in out  # trying again with it works, and the order goes through
+
+
+def test_a_slow_preview_shows_progress_instead_of_silence(fake_llm: FakeOpenAI, tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.test_terminal import _command, _env
+
+    fake_llm.latency = 2.5  # a slow model: the preview's one request takes 2.5 s
+    env = {**_env(fake_llm, tmp_path, tmp_path / "out"), "DATAGEN_PREVIEW_QUIET": "0.5"}
+    lines = ["10 tweets about football, positive or negative, in English, CSV", "1", "1"]
+    result = subprocess.run(_command(), input="\n".join(lines) + "\n", capture_output=True, text=True, cwd=tmp_path,
+                            env=env, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    waiting = out.index("Still making the preview: 0/")  # said while the model works, not silence
+    closed = out.index("Preview: ", waiting)  # the progress message ends in its final state
+    assert waiting < closed < out.index("Preview (")  # ... before the rows are shown
+    assert "type /cancel" in out[waiting:closed]
+    assert "Saved dataset-" in out

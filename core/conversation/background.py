@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from typing import TYPE_CHECKING
 
@@ -44,25 +45,59 @@ def spec_of(job: object) -> DatasetSpec:
 
 
 async def run_preview(dialog: "Dialog", chat: ChatRef, job_id: int) -> None:
+    started = time.monotonic()
+    shown: list[bool] = []  # whether the heartbeat showed a progress message (it must then be closed)
+    heartbeat = asyncio.create_task(preview_heartbeat(dialog, chat, job_id, started, shown))
     try:
-        generator = await dialog.get_generator()
-        result = await generator.run(job_id)
+        result = await (await dialog.get_generator()).run(job_id)
     except JobClaimedElsewhere as exc:  # another replica or worker runs it and will answer
         log.info("preview job %s: %s", job_id, exc)
+        await _stop_heartbeat(dialog, chat, job_id, started, heartbeat, shown)
         return
     except asyncio.CancelledError:
+        await _stop_heartbeat(dialog, chat, job_id, started, heartbeat, shown)
         if job_id in dialog.user_cancelled:
             return
         dialog.requeue(job_id)
         raise
     except Exception as exc:
         log.exception("preview job %s crashed", job_id)
+        await _stop_heartbeat(dialog, chat, job_id, started, heartbeat, shown)
         await dialog.post(chat, PreviewFinished(job_id, (), str(exc) or type(exc).__name__))
         return
+    await _stop_heartbeat(dialog, chat, job_id, started, heartbeat, shown)
     rows = await asyncio.to_thread(dialog.store.accepted_rows, job_id, sources=("synthetic",))
     if result.status != "done":
         rows = []
     await dialog.post(chat, PreviewFinished(job_id, tuple(rows), result.error or ""))
+
+
+async def preview_heartbeat(dialog: "Dialog", chat: ChatRef, job_id: int, started: float, shown: list[bool]) -> None:
+    """A preview that takes long (the embedded model on a CPU) is not silent: after
+    `preview_quiet` seconds, a progress message with an estimate, updated until the rows are in."""
+    settings = dialog.settings
+    await asyncio.sleep(settings.preview_quiet)
+    lang = await dialog.language_of(chat)
+    while True:
+        done, total = await dialog.job_counts(job_id)
+        elapsed = time.monotonic() - started
+        eta = dialog.text(lang, "preview_eta", seconds=round(elapsed / done * (total - done))) if 0 < done < total else ""
+        text = dialog.text(lang, "preview_progress", done=done, total=total, elapsed=round(elapsed), eta=eta)
+        shown.append(True)
+        await dialog.send(chat, Progress(job_id, text, done, total, False))
+        await asyncio.sleep(max(settings.progress_interval, 1.0))  # the text changes once a second at most
+
+
+async def _stop_heartbeat(dialog: "Dialog", chat: ChatRef, job_id: int, started: float,
+                          heartbeat: "asyncio.Task[None]", shown: list[bool]) -> None:
+    """Stop the heartbeat; if it showed a progress message, show its final state (channels then forget it)."""
+    heartbeat.cancel()
+    await asyncio.gather(heartbeat, return_exceptions=True)
+    if shown:
+        lang = await dialog.language_of(chat)
+        done, total = await dialog.job_counts(job_id)
+        text = dialog.text(lang, "preview_progress_end", done=done, total=total, elapsed=round(time.monotonic() - started))
+        await dialog.send(chat, Progress(job_id, text, done, total, True))
 
 
 async def run_dataset(dialog: "Dialog", chat: ChatRef, job_id: int) -> None:
