@@ -419,3 +419,23 @@ def test_allocate_is_exact() -> None:
     assert sum(allocate(7919, {"a": 0.333, "b": 0.333, "c": 0.334}).values()) == 7919
     assert shares_to_counts(10, {"a": 0.7, "b": 0.5}, ["a", "b"]) is None
     assert shares_to_counts(10, {"a": 0.25}, ["a", "b", "c"]) == {"a": 2, "b": 4, "c": 4}  # 2.5 / 3.75 / 3.75
+
+
+# --- odd input (issue 9, item 6): never an exception, never a number nobody typed ------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [("²", None), ("①", None), ("٣٠", 30), ("３００", 300), ("9" * 5000, 10**30), ("\ud83d", None)],
+)
+def test_odd_digits(raw: str, value: int | None) -> None:
+    assert parse_number(raw) == value
+
+
+@pytest.mark.parametrize("text", ["²", "①", "10²", "\ud83d", "\udc00 examples", "½ of them"])
+def test_odd_text_reads_as_nothing(text: str) -> None:
+    assert "count" not in interpret(text).changes
+
+
+def test_lone_surrogates_do_not_hide_the_rest() -> None:
+    assert interpret("200 examples \ud83d, positive or negative").changes["count"] == 200

@@ -100,7 +100,7 @@ def parse_number(raw: str) -> int | None:
         return clamp(int(Fraction(number) * factor))
     if re.fullmatch(r"\d{1,3}(?:[, ]\d{3})+", s):
         return _int(re.sub(r"[, ]", "", s))
-    if s.isdigit() and s.isascii():
+    if s.isdecimal():  # any script's decimal digits ("٣٠"); never "²" or "①" (isdigit, but int() fails)
         return _int(s)
     return None
 

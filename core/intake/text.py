@@ -21,9 +21,21 @@ def fold(text: str) -> str:
 
 def prepare(text: str) -> tuple[str, str]:
     """(original, folded): NFKC, quotes unified, template lines blanked; both of equal length."""
-    text = unicodedata.normalize("NFKC", text[:MAX_RULES_CHARS]).translate(_QUOTES)
+    text = text[:MAX_RULES_CHARS]
+    if not text.isascii():
+        text = "".join(_not_a_digit(ch) for ch in text)
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
     text = _TEMPLATE_LINE.sub(lambda m: " " * len(m.group(0)), text)
     return text, fold(text)
+
+
+def _not_a_digit(ch: str) -> str:
+    # "²", "①", "½" are numeric to Python (isdigit() may be true, int() fails) but not numbers anyone
+    # orders with, and NFKC would turn them into "2", "1", "1⁄2". U+FFFD keeps "10²" from reading as 10.
+    # Decimal digits of any script ("٣", full-width "３") stay numbers.
+    if ch.isnumeric() and not ch.isdecimal() and any(c.isdigit() for c in unicodedata.normalize("NFKC", ch)):
+        return "\ufffd"
+    return ch
 
 
 def mask(folded: str, start: int, end: int) -> str:
