@@ -557,3 +557,38 @@ TEXTS.update({
     },
     "order_count_enormous": {"en": "That many", "pl": "Tak wiele"},
 })
+TEXTS.update({
+    "order_fewer_rows_than_labels": {
+        "en": "{count} examples cannot cover {labels} labels: every label needs at least one. "
+        "How many examples in total (at least {labels})?",
+        "pl": "{count} przykładów nie wystarczy na {labels} etykiet: każda potrzebuje co najmniej jednego. "
+        "Ile przykładów łącznie (co najmniej {labels})?",
+    },
+    "intake_count_negative": {
+        "en": "The number of examples can't be negative ({number}), so I did not take it. How many do you need?",
+        "pl": "Liczba przykładów nie może być ujemna ({number}), więc jej nie zapisuję. Ile potrzebujesz?",
+    },
+    "intake_count_too_large": {
+        "en": "{count} examples is more than I can make at once (at most {max}), so I did not take that number. "
+        "How many do you need?",
+        "pl": "{count} przykładów to więcej, niż mogę zrobić naraz (najwyżej {max}), więc tej liczby nie zapisuję. "
+        "Ile potrzebujesz?",
+    },
+    "intake_ask_balance": {
+        "en": "How many “{label}” examples should there be? For example “{label} 50%” or “{label} 40” "
+        "(the other labels share the rest equally).",
+        "pl": "Ile ma być przykładów „{label}”? Na przykład „{label} 50%” albo „{label} 40” "
+        "(pozostałe etykiety dzielą resztę po równo).",
+    },
+    "intake_unsupported": {
+        "en": "I can't make {kind} datasets yet. I make text classification (texts with labels), "
+        "multiple-choice quizzes and question–answer pairs.",
+        "pl": "Nie umiem jeszcze robić zbiorów typu {kind}. Robię klasyfikację tekstów (teksty z etykietami), "
+        "quizy wielokrotnego wyboru i pary pytanie–odpowiedź.",
+    },
+    "kind_ner": {"en": "named entity recognition (NER)", "pl": "rozpoznawanie nazw własnych (NER)"},
+    "kind_pos": {"en": "part-of-speech tagging", "pl": "oznaczanie części mowy"},
+    "kind_translation": {"en": "translation pairs", "pl": "pary tłumaczeń"},
+    "kind_summaries": {"en": "summarisation", "pl": "streszczenia"},
+    "kind_images": {"en": "image or audio", "pl": "obrazy lub dźwięk"},
+})

@@ -178,7 +178,19 @@ def test_numbers_are_read_back_as_written(number: int) -> None:
 @FAST
 @given(count=st.integers(min_value=1, max_value=10**6), noun=st.sampled_from(["examples", "rows", "reviews", "przykładów", "zdań"]))
 def test_a_count_with_its_noun_is_the_total(count: int, noun: str) -> None:
-    assert interpret(f"{count:,} {noun}").changes["count"] == count
+    assert interpret(f"{count:,} {noun}", max_count=10**6).changes["count"] == count
+
+
+@FAST
+@given(count=st.integers(min_value=1, max_value=10**40), limit=st.integers(min_value=1, max_value=10**6), draft=valid_drafts())
+def test_a_count_over_the_limit_is_never_kept(count: int, limit: int, draft: SpecDraft) -> None:
+    interp = interpret(f"make it {count}", draft, max_count=limit)
+    updated = apply(draft, interp)
+    if count > limit:
+        assert updated.count == draft.count and updated.label_counts == draft.label_counts
+        assert [remark.key for remark in interp.remarks] == ["intake_count_too_large"]
+    else:
+        assert updated.count == count and not interp.remarks
 
 
 @FAST

@@ -38,12 +38,13 @@ from core.intake.interpret import Interpretation, interpret
 from core.intake.labels import INTENT_LABELS, PRESETS, SENTIMENT_LABELS, TOXICITY_LABELS, canonical_label, split_label_list
 from core.intake.languages import detect_language, language_name
 from core.intake.numbers import HUGE_NUMBER, allocate, parse_number, shares_to_counts
+from core.intake.questions import Intent, Remark
 from core.intake.reconcile import apply
 from core.intake.text import MAX_RULES_CHARS, fold
 
 __all__ = [
     "DEFAULT_FORMAT", "DEFAULT_TONE", "EXTRACTION_SCHEMA", "ExtractedOrder", "HUGE_NUMBER", "INTENT_LABELS", "MAX_RULES_CHARS", "PRESETS",
-    "SENTIMENT_LABELS", "TOXICITY_LABELS", "Interpretation", "SpecDraft", "allocate", "apply", "canonical_label",
+    "SENTIMENT_LABELS", "TOXICITY_LABELS", "Intent", "Interpretation", "Remark", "SpecDraft", "allocate", "apply", "canonical_label",
     "detect_language", "extract_with_llm", "fold", "interpret", "language_name", "merge_llm",
     "parse_number", "shares_to_counts", "split_label_list",
 ]

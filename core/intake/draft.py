@@ -40,7 +40,7 @@ class SpecDraft(BaseModel):
             out.append("task")
         if self.task == TaskType.classification and len(self.labels or []) < 2:
             out.append("labels")
-        if self.count is None and not counts_complete(self.label_counts, self.labels):
+        if (self.count is None and not counts_complete(self.label_counts, self.labels)) or self._too_few_for_labels():
             out.append("count")
         if self.language is None:
             out.append("language")
@@ -49,6 +49,14 @@ class SpecDraft(BaseModel):
         if self.format is None:
             out.append("format")
         return out
+
+    def _too_few_for_labels(self) -> bool:
+        """An equal split of fewer examples than labels would leave some labels with none."""
+        labels = self.labels or []
+        return (
+            self.task == TaskType.classification and self.count is not None and 1 <= self.count < len(labels)
+            and not self.label_counts and not self.label_shares
+        )
 
     def required_missing(self) -> list[str]:
         """Only what has no sensible default (task, labels, count)."""
@@ -105,6 +113,8 @@ class SpecDraft(BaseModel):
             raise refuse("order_needs_count")
         if count < 1:
             raise refuse("order_count_small")
+        if self._too_few_for_labels():
+            raise refuse("order_fewer_rows_than_labels", count=format_count(count), labels=format_count(len(labels)))
         if count > max_count:
             shown = format_count(count) if count < HUGE_NUMBER else m.text(lang, "order_count_enormous")
             raise refuse("order_count_big", count=shown, max=format_count(max_count))
@@ -159,7 +169,7 @@ class SpecDraft(BaseModel):
                 share = self.label_shares.get(label)
                 shown.append(f"{label} {share * 100:g}%" if share is not None else label)
             return ", ".join(shown)
-        if self.count is not None and len(labels) >= 2:
+        if self.count is not None and len(labels) >= 2 and not self._too_few_for_labels():
             return f"{', '.join(labels)} ({m.text(lang, 'summary_equal')})"
         return ", ".join(labels)
 

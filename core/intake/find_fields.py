@@ -77,6 +77,18 @@ _COUNT_VERBS = (
 )
 
 
+def find_multiplied(folded: str, current: int | None) -> tuple[int | None, str]:
+    """"double it" / "twice as many" / "half as many" / "podwój": the draft's count times a factor."""
+    if current is None:
+        return None, folded
+    m = re.search(r"\b(?:double (?:it|that|them|the (?:count|number|size|order))|twice as many(?: (?:rows|examples))?|podwoj\w*)\b"
+                  r"|\b(half as many|halve (?:it|that|the (?:count|number))|o polowe mniej|polowe tego)\b", folded)
+    if not m:
+        return None, folded
+    value = max(1, current // 2) if m.group(1) else current * 2
+    return value, mask(folded, m.start(), m.end())
+
+
 def find_more(folded: str) -> tuple[int | None, str]:
     """'100 more' / 'another 100' / 'jeszcze 100' / '100 więcej': added to the draft's count."""
     m = re.search(
@@ -90,7 +102,25 @@ def find_more(folded: str) -> tuple[int | None, str]:
     return value, mask(folded, m.start(), m.end()) if value is not None else folded
 
 
+# "-10" after a space or at the start (not "5-10", not "non-toxic"), not a percentage or a bullet "- 10".
+_NEGATIVE = re.compile(r"(?:^|(?<=[\s(:=]))[-\u2212\u2013](" + NUM + r")(?![\d%]|[.,]\d)")
+
+
+def find_negative(folded: str) -> tuple[str | None, str]:
+    """"I need -10 examples": the number as written, blanked so that no finder reads it as 10."""
+    m = _NEGATIVE.search(folded)
+    if not m:
+        return None, folded
+    return "-" + m.group(1), mask(folded, m.start(), m.end())
+
+
 def find_count(folded: str, bare: str, asking: str | None) -> tuple[int | None, str]:
+    # "10 of them" / "10 z nich": the total, when no label follows (that would be a per-label count).
+    of_them = re.search(r"(" + NUM + r")\s+(?:of them|z nich)(?![\w])", folded)
+    if of_them:
+        value = parse_number(of_them.group(1))
+        if value is not None:
+            return value, mask(folded, of_them.start(), of_them.end())
     # "200 examples", "1,000 reviews", "5 multiple-choice questions", "50 przykładów".
     noun = re.search(
         r"(" + NUM + r")\s+(?:[\w&/-]+\s+){0,3}?" + COUNT_NOUNS + r"(?![\w])",
@@ -100,7 +130,7 @@ def find_count(folded: str, bare: str, asking: str | None) -> tuple[int | None, 
         value = parse_number(noun.group(1))
         if value is not None:
             return value, mask(folded, noun.start(), noun.end())
-    verb = re.search(r"\b" + _COUNT_VERBS + r"\s+(?:about\s+|around\s+|okolo\s+)?(" + NUM + r")(?!\s*%)(?![\w.,])", folded)
+    verb = re.search(r"\b" + _COUNT_VERBS + r"\s+(?:about\s+|around\s+|okolo\s+)?(" + NUM + r")(?!\s*%)(?![\w]|[.,]\d)", folded)
     if verb:
         value = parse_number(verb.group(1))
         if value is not None:
@@ -142,7 +172,9 @@ _NOT_LANGUAGE_NOUNS = (
 
 def find_language(folded: str, bare: str, asking: str | None) -> str | None:
     patterns = [
-        r"\bin\s+(?:the\s+)?(" + EN_LANGUAGE_RE + r")\b(?!\s+" + _NOT_LANGUAGE_NOUNS + r")",
+        r"\bin\s+(?:the\s+)?(?:(?:british|american|australian|simple|plain|standard|brazilian|european|latin american|"
+        r"mexican|canadian|swiss|austrian|formal|informal)\s+)?(" + EN_LANGUAGE_RE + r")\b(?!\s+" + _NOT_LANGUAGE_NOUNS + r")",
+        r"^\s*(" + EN_LANGUAGE_RE + r")(?=\s*(?:please|pls|only|,|;|\.|!|$))",
         r"\b(" + EN_LANGUAGE_RE + r")[- ]language\b",
         r"\blanguage\s*(?:[:=]|is|should be|to)?\s*(" + EN_LANGUAGE_RE + r")\b",
         r"\b(?:translate|switch|change)\w*\s+(?:it\s+|them\s+|the language\s+)?(?:to|into)\s+(" + EN_LANGUAGE_RE + r")\b",
@@ -167,14 +199,26 @@ def find_language(folded: str, bare: str, asking: str | None) -> str | None:
     return None
 
 
+# "as JSON instead of CSV" / "JSON, not CSV" / "zamiast CSV": the format named after these is the one NOT wanted.
+_NOT_FORMAT = re.compile(
+    r"\b(?:instead of|rather than|not|no|no more|zamiast|nie|bez)\s+(?:an?\s+|the\s+|w\s+)?(?:csv|jsonl?|excel|json lines)\b"
+    r"(?:\s+(?:file|format|pliku|formatu))?"
+)
+
+
 def find_format(folded: str) -> OutputFormat | None:
+    folded = _NOT_FORMAT.sub(lambda m: " " * len(m.group(0)), folded)
     if _OPENAI_FORMAT_RE.search(folded):
         return OutputFormat.openai_jsonl
     found = {fmt for pattern, fmt in _FORMAT_PATTERNS if pattern.search(folded)}
     return found.pop() if len(found) == 1 else None
 
 
-def find_tone(folded: str, current: str | None) -> str | None:
+#: A phrase starting with these before "tone" is not a tone ("the same tone", "any tone").
+_NOT_TONE_WORDS = {"the", "a", "an", "same", "any", "this", "that", "your", "my", "its", "their", "no", "ten", "taki", "tym", "dowolnym"}
+
+
+def find_tone(original: str, folded: str, current: str | None) -> str | None:
     # "more formal" / "bardziej formalnie" / "less formal".
     m = re.search(r"\b(more|less|bardziej|mniej|very|bardzo)\s+(" + _TONE_WORD_RE + r")", folded)
     if m:
@@ -189,14 +233,24 @@ def find_tone(folded: str, current: str | None) -> str | None:
     if m:
         raw = m.group(1).strip()
         return canonical_tone(raw) or (raw if len(raw.split()) <= 4 else None)
-    m = re.search(r"\b(?:in an?|with an?|w)\s+([\w-]+(?:\s+[\w-]+)?)\s+(?:tone|style|tonie|stylu)\b", folded) or re.search(
-        r"\b(?:w tonie|w stylu|tonem)\s+([\w-]+)", folded
-    ) or re.search(r"\b([\w-]+)\s+(?:tone|ton)\b", folded) or re.search(r"\bton\s+([\w-]+)", folded)
-    if m:
+    free_patterns = [
+        r"\b(?:in an?|with an?|w)\s+((?:[\w-]+\s+){0,2}[\w-]+)\s+(?:tone|style|tonie|stylu)\b",
+        r"\b(?:w tonie|w stylu|tonem)\s+((?:[\w-]+\s+){0,2}[\w-]+)",
+        # [ \t]* not \s*: after every newline of a long blank text, \s* would rescan the rest (quadratic).
+        r"(?:^|[,;.\n]|\band\b|\bwith\b|\bi\b)[ \t]*(?:an?[ \t]+)?((?:[\w-]+[ \t]+){0,2}[\w-]+)[ \t]+(?:tone|ton)\b",
+        r"\bton\s+([\w-]+)",  # known tones only: "a ton of examples" names none
+    ]
+    for index, pattern in enumerate(free_patterns):
+        m = re.search(pattern, folded)
+        if not m:
+            continue
         raw = m.group(1).strip()
-        tone = canonical_tone(raw)
+        words = raw.split()
+        tone = canonical_tone(raw) or (canonical_tone(words[-1]) if words else None)  # "use casual tone"
         if tone:
             return tone
+        if index < 3 and words and words[0] not in _NOT_TONE_WORDS and not any(word.isdigit() for word in words):
+            return original[m.start(1):m.end(1)].strip()  # "gaming community", "społeczności graczy"
     found = []
     for pattern, tone in _TONES:
         if re.search(r"(?<![\w-])(?:" + pattern + r")(?![\w-])", folded) and tone not in found:
@@ -221,6 +275,7 @@ def find_topic(original: str, folded: str) -> str | None:
     patterns = [
         r"\b(?:topic|domain|subject|theme|temat|tematyka|dziedzina|domena)\s*(?:[:=]|is|should be|-)\s*",
         r"\bon the (?:topic|subject) of\s+",
+        r"\b(?:change|switch|set)\s+(?:the\s+)?(?:topic|domain|subject)\s+to\s+|\bzmien\s+(?:temat|dziedzine)\s+na\s+",
         r"\bin the (?:domain|field|area|context) of\s+",
         r"(?<!how )(?<!what )\b(?:about|regarding|concerning|related to|on the topic)\s+(?!\d|it\b|this\b|that\b|them\b|how\b|what\b|which\b|me\b|us\b|you\b)",
         r"\bna temat\s+",

@@ -11,15 +11,48 @@ from core.intake.labels import (
     KNOWN_LABEL_RE,
     canonical_label,
     label_key,
+    match_label,
     split_label_list,
 )
 from core.intake.numbers import NUM, WORD_NUMBER_RE, WORD_NUMBERS, parse_number
 from core.intake.text import fold, mask
 
 _LABEL_CUE = (
-    r"(?:labels?|categories|category|classes|class|intents|intencje|tags|etykiety|etykietami|etykiet|klasy|kategorie)"
+    r"(?:labels?|categories|category|classes|class|intents?|intencj\w*|tags|etykiety|etykietami|etykiet|klasy|kategorie)"
 )
+# "3 classes" / "5 labels" / "3 klasy": how many labels, never the number of examples.
+_LABEL_NUMBER = re.compile(
+    r"(" + NUM + r")\s+(?=(?:different\s+|distinct\s+|roznych\s+)?(?:classes|labels|categories|intents|klas[ay]?\b|"
+    r"etykiet\w*|kategori\w*|intencj\w*))"
+)
+# Where a label list stops: at a count ("..., neutral, 15 rows").
+_LIST_END = re.compile(r"(?:^|,|;|\band\b|\bi\b)\s*(?:" + NUM + r")\s+(?:[\w-]+\s+){0,2}?" + COUNT_NOUNS + r"(?![\w])")
 
+
+def mask_label_number(folded: str) -> str:
+    """"make it 3 classes: ...": blank the 3 (a number of labels, never of examples); the list after
+    "classes:" says which labels."""
+    for m in _LABEL_NUMBER.finditer(folded):
+        folded = mask(folded, m.start(1), m.end(1))
+    return folded
+
+
+def find_split(original: str, folded: str) -> tuple[dict[str, float], str]:
+    """"split 60/40 positive/negative" / "positive/negative 60/40": shares for the two words, read
+    before the label finders (which take "positive/negative" as the label pair); only the numbers are blanked."""
+    split = r"(?<![\w.,])(\d{1,3})\s*/\s*(\d{1,3})(?![\w.,])"
+    pair = r"(?<![\w-])([\w-]{1,40})\s*/\s*([\w-]{1,40})(?![\w-])"  # anchored and bounded: linear on long words
+    shares: dict[str, float] = {}
+    for index, pattern in enumerate((split + r"\s+(?:split\s+)?" + pair, pair + r"\s+(?:split\s+)?" + split)):
+        for m in re.finditer(pattern, folded):
+            numbers, words = ((1, 2), (3, 4)) if index == 0 else ((3, 4), (1, 2))
+            a, b = int(m.group(numbers[0])), int(m.group(numbers[1]))
+            if a + b != 100:
+                continue
+            for group, value in zip(words, (a, b)):
+                shares[canonical_label(original[m.start(group):m.end(group)])] = value / 100
+            folded = mask(mask(folded, m.start(numbers[0]), m.end(numbers[0])), m.start(numbers[1]), m.end(numbers[1]))
+    return shares, folded
 
 
 def find_labels(original: str, folded: str) -> tuple[list[str], str]:
@@ -30,14 +63,21 @@ def find_labels(original: str, folded: str) -> tuple[list[str], str]:
             if label_key(item) not in {label_key(x) for x in found}:
                 found.append(item)
 
-    # 1. "labels: a, b, c" / "intents: [...]" / "etykiety: a, b" (to the end of the line or sentence).
+    # 1. "labels: a, b, c" / "intents: [...]" / "etykiety: a, b": the whole list, to the end of the line
+    # or sentence (never cut at a length: a 60-label list keeps its 60 labels), or one label per line.
     for m in re.finditer(
-        r"\b" + _LABEL_CUE + r"\s*(?:are|is|should be|to|=|:|-)\s*(\[[^\]\n]{1,500}\]|[^\n.;!?]{1,300})", folded
+        r"\b" + _LABEL_CUE + r"\s*(?::[ \t]*\n((?:[ \t]*[^\n:]{1,80}(?:\n|$))+)|(?:are|is|should be|to|=|:|-)\s*(\[[^\]\n]+\]|[^\n.;!?]+))",
+        folded,
     ):
-        items = split_label_list(original[m.start(1):m.end(1)])
+        group = 1 if m.group(1) is not None else 2
+        start, end = m.start(group), m.end(group)
+        stop = _LIST_END.search(folded, start, end)
+        if stop:
+            end = stop.start()
+        items = split_label_list(original[start:end])
         if len(items) >= 2:
             take(items)
-            folded = mask(folded, m.start(), m.end())
+            folded = mask(folded, m.start(), end)
     # 2. A bracketed list of quoted words near a cue ("one of the intents: [...]").
     for m in re.finditer(r"\[((?:\s*[\"'][^\"'\]\n]{1,60}[\"']\s*,?){2,})\]", folded):
         items = split_label_list(original[m.start(1):m.end(1)])
@@ -47,7 +87,7 @@ def find_labels(original: str, folded: str) -> tuple[list[str], str]:
     # 3. "categorized as either positive or negative" / 'label each as "toxic" or "non-toxic"'.
     # A list item; never a preposition, so "…, shipping or returns, in Spanish" stops before "in".
     item = r"(?:\"[^\"\n]{1,40}\"|'[^'\n]{1,40}'|(?!(?:in|po|with|for|about|as|on|w|z|na|o|the|and|or|i|lub)\b)[\w-]+)"
-    joiner = r"\s*(?:,|/|\bor\b|\band\b|\bvs\.?|\blub\b|\balbo\b|\bi\b|\bczy\b)\s*"
+    joiner = r"\s*(?:,\s*(?:(?:or|and|lub|albo|i|oraz)\s+)?|/|\bor\b|\band\b|\bvs\.?|\blub\b|\balbo\b|\bi\b|\bczy\b)\s*"
     for m in re.finditer(
         r"\b(?:categori[sz]ed|classified|classify(?:\s+[\w-]+){0,2}|labell?ed|label each|label them|tagged|marked|sorted|split|grouped|"
         r"oznacz\w*|sklasyfikowan\w*|klasyfikowan\w*|podzielon\w*|etykiet\w*)\s+(?:them\s+|each\s+)?"
@@ -98,8 +138,15 @@ def find_add_remove(folded: str, draft_labels: list[str]) -> tuple[list[str], li
     patterns_remove = [
         r"\b(?:remove|drop|delete|usun|wyrzuc|skasuj)\s+(?:the\s+)?" + word + r"\s+" + cue,
         r"\b(?:remove|drop|delete|usun|wyrzuc|skasuj)\s+(?:the\s+)?" + cue + r"\s*:?\s*" + word,
-        r"\b(?:remove|drop|delete|usun|wyrzuc|skasuj|without|no more|bez)\s+(?:the\s+)?(" + KNOWN_LABEL_RE + r"|[\w-]+)",
+        r"\b(?:remove|drop|delete|usun|wyrzuc|skasuj|without|no more|no|bez)\s+(?:the\s+)?(" + KNOWN_LABEL_RE + r"|[\w-]+)",
     ]
+    # "rename neutral to mixed" / "zmień nazwę neutral na mixed": one label out, one in.
+    for m in re.finditer(r"\b(?:rename|zmien nazwe)\s+(?:the\s+)?(?:label\s+|etykiet\w*\s+)?" + word + r"\s+(?:to|na)\s+" + word, folded):
+        old = next((x for x in draft_labels if label_key(x) == label_key(canonical_label(m.group(1)))), None)
+        if old is not None:
+            removed.append(old)
+            added.append(canonical_label(m.group(2)))
+            folded = mask(folded, m.start(), m.end())
     draft_keys = {label_key(label) for label in draft_labels}
     for pattern in patterns_add:
         for m in re.finditer(pattern, folded):
@@ -145,6 +192,13 @@ def find_shares(folded: str, vocabulary: list[str]) -> tuple[dict[str, float], s
         percent + r"\s*(?:of\s+(?:them|the\s+\w+|all)\s+|z\s+nich\s+)?(?:should be\s+|to be\s+|be\s+|are\s+|ma byc\s+|powinno byc\s+)?(" + labels + r")",
         r"(" + labels + r")\s*(?:[:=]|-)?\s*" + percent,
     ]
+    # "twice as many positive as negative" / "dwa razy więcej pozytywnych niż negatywnych".
+    times = r"(twice|two times|2x|three times|3x|thrice|four times|4x|dwa razy|trzy razy|cztery razy)"
+    for m in re.finditer(times + r"\s+(?:as many|more|wiecej)\s+(" + labels + r")\s+(?:as|than|niz)\s+(" + labels + r")", folded):
+        factor = {"tw": 2, "2x": 2, "dw": 2, "th": 3, "3x": 3, "tr": 3, "fo": 4, "4x": 4, "cz": 4}.get(m.group(1)[:2], 2)
+        shares[_resolve_label(m.group(2), vocabulary)] = factor / (factor + 1)
+        shares[_resolve_label(m.group(3), vocabulary)] = 1 / (factor + 1)
+        folded = mask(folded, m.start(), m.end())
     for m in re.finditer(r"\b(?:half|polowa|pol)\s+(?:of them\s+|z nich\s+)?(?:(?:should be|are|to be)\s+)?(" + labels + r")", folded):
         shares[_resolve_label(m.group(1), vocabulary)] = 0.5
         folded = mask(folded, m.start(), m.end())
@@ -158,15 +212,18 @@ def find_shares(folded: str, vocabulary: list[str]) -> tuple[dict[str, float], s
     return shares, folded
 
 
-def find_label_counts(folded: str, vocabulary: list[str]) -> tuple[dict[str, int], str]:
+def find_label_counts(original: str, folded: str, vocabulary: list[str]) -> tuple[dict[str, int], str]:
     labels = _label_pattern(vocabulary)
     counts: dict[str, int] = {}
     patterns = [
-        r"(" + NUM + r")\s+(?:of\s+(?:the\s+)?|x\s+)?(" + labels + r")(?:\s+(?:ones|" + COUNT_NOUNS + r"))?",
-        r"(?<![\w-])(" + labels + r")\s*[:=]\s*(" + NUM + r")(?![\d%])",
+        r"(" + NUM + r")\s+(?:of\s+(?:the\s+)?|of them\s+(?:should be\s+|are\s+|be\s+)?|z nich\s+|x\s+)?(" + labels + r")"
+        r"(?:\s+(?:ones|" + COUNT_NOUNS + r"))?",
+        r"(?<![\w-])(" + labels + r")\s*[:=]?\s*(" + NUM + r")(?![\d%\w]|[.,]\d)",
         r"\b(?:make|set|change|zmien|ustaw)\s+(?:the\s+)?(" + labels + r")\w*\s+(?:to\s+|na\s+)?(" + NUM + r")(?![\d%])",
     ]
     for index, pattern in enumerate(patterns):
+        if index == 1 and not vocabulary:
+            continue  # "positive 8" needs a known label; unknown words are read by the chains below
         for m in re.finditer(pattern, folded):
             number, word = (m.group(1), m.group(2)) if index == 0 else (m.group(2), m.group(1))
             if index == 2:
@@ -177,33 +234,79 @@ def find_label_counts(folded: str, vocabulary: list[str]) -> tuple[dict[str, int
             counts[_resolve_label(word, vocabulary)] = value
             folded = mask(folded, m.start(), m.end())
     if not counts:
-        # "30 spam and 70 ham": two or more "number word" pairs joined by and/i/commas name labels.
-        pair = r"(" + NUM + r")\s+([a-z_][\w-]{0,30})"
-        chain = pair + r"(?:\s*(?:,|;|\band\b|\bi\b|\boraz\b|&|\+)\s*" + pair + r")+"
-        for m in re.finditer(chain, folded):
-            pairs = re.findall(r"(" + NUM + r")\s+([a-z_][\w-]{0,30})", m.group(0))
-            words = [w for _, w in pairs]
-            if any(re.fullmatch(COUNT_NOUNS, w) or w in FILLER_WORDS or w in WORD_NUMBERS for w in words):
-                continue
-            if len({w for w in words}) != len(words):
-                continue
-            for number, word in pairs:
-                value = parse_number(number)
-                if value is not None:
-                    counts[_resolve_label(word, vocabulary)] = value
-            folded = mask(folded, m.start(), m.end())
+        counts, folded = _find_count_chain(original, folded, vocabulary)
     return counts, folded
+
+
+_WORD = r"([a-z_][\w-]{0,30})"
+_CHAIN_JOIN = r"\s*(?:,|;|\band\b|\bi\b|\boraz\b|&|\+)\s*"
+
+
+def _find_count_chain(original: str, folded: str, vocabulary: list[str]) -> tuple[dict[str, int], str]:
+    """Two or more "number word" or "word number" pairs joined by commas / and / i name labels:
+    "30 spam and 70 ham", "complaint 4, greeting 2, goodbye 1" (spelled as the user wrote them)."""
+    counts: dict[str, int] = {}
+    number_first = r"(" + NUM + r")\s+" + _WORD
+    word_first = r"(?<![\w-])" + _WORD + r"\s*:?\s+(" + NUM + r")(?![\d%\w]|[.,]\d)"
+    for pair, word_group in ((number_first, 2), (word_first, 1)):
+        chain = pair + r"(?:" + _CHAIN_JOIN + pair + r")+"
+        for m in re.finditer(chain, folded):
+            pairs = list(re.finditer(pair, folded[: m.end()][m.start():]))
+            words = [p.group(word_group) for p in pairs]
+            # "200 complaints and 50 reviews" are totals; "complaint 4, greeting 2" are labels.
+            nouns = [w for w in words if re.fullmatch(COUNT_NOUNS, w)] if word_group == 2 else []
+            if nouns or any(w in FILLER_WORDS or w in WORD_NUMBERS or w in _NOT_LABELS for w in words):
+                continue
+            if len(set(words)) != len(words):
+                continue
+            for p in pairs:
+                value = parse_number(p.group(3 - word_group))
+                start, end = m.start() + p.start(word_group), m.start() + p.end(word_group)
+                if value is not None:
+                    counts[_resolve_label(original[start:end], vocabulary)] = value
+            folded = mask(folded, m.start(), m.end())
+        if counts:
+            break
+    return counts, folded
+
+
+# Words that precede a number without naming a label ("make it 500, top 10").
+_NOT_LABELS = {"it", "to", "make", "of", "top", "about", "around", "okolo", "only", "tylko", "just", "total", "razem", "lacznie"}
 
 
 def find_each(folded: str) -> tuple[int | None, str]:
     m = re.search(
         r"(" + NUM + r")\s+(?:" + COUNT_NOUNS + r"\s+)?(?:each|of each|per (?:label|class|category|intent)|for each(?: label| class)?)\b"
-        r"|\bpo\s+(" + NUM + r")\s+(?:" + COUNT_NOUNS + r"\s+)?(?:na|dla|z)\s+(?:kazd\w*|etykiet\w*|klas\w*)",
+        r"|\bpo\s+(" + NUM + r")\s+(?:" + COUNT_NOUNS + r"\s+)?(?:na|dla|z)\s+(?:kazd\w*|etykiet\w*|klas\w*)"
+        r"|(" + NUM + r")\s+(?:" + COUNT_NOUNS + r"\s+)?(?:na|dla)\s+kazd\w*(?:\s+(?:etykiet\w*|klas\w*|kategori\w*))?",
         folded,
     )
     if not m:
         return None, folded
-    value = parse_number(m.group(1) or m.group(2))
+    value = parse_number(m.group(1) or m.group(2) or m.group(3))
     return value, mask(folded, m.start(), m.end())
 
 
+
+
+_FAVOURED = [
+    r"\bmore\s+([\w-]+)\s+than\b",
+    r"\b(?:mostly|mainly|largely|predominantly|above all)\s+([\w-]+)",
+    r"\bmost(?:\s+of them)?\s+(?:should\s+be\s+)?([\w-]+)",
+    r"\bwiecej\s+([\w-]+)\s+niz\b",
+    r"\b(?:glownie|przewaznie|najwiecej|przewaga)\s+([\w-]+)",
+]
+
+
+def find_favoured(original: str, folded: str, vocabulary: list[str]) -> tuple[str | None, str]:
+    """"more complaints than anything else" / "mostly complaints": the label the user wants more of,
+    without saying how many (the dialog asks). Only a label of the order or a known label word counts."""
+    for pattern in _FAVOURED:
+        for m in re.finditer(pattern, folded):
+            word = original[m.start(1):m.end(1)]
+            label = match_label(word, vocabulary)
+            if label is None and re.fullmatch(KNOWN_LABEL_RE, fold(word)):
+                label = canonical_label(word)
+            if label is not None:
+                return label, mask(folded, m.start(), m.end())
+    return None, folded

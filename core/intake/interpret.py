@@ -15,14 +15,26 @@ from core.intake.find_fields import (
     find_instructions,
     find_language,
     find_more,
+    find_multiplied,
+    find_negative,
     find_task,
     find_tone,
     find_topic,
 )
-from core.intake.find_labels import find_add_remove, find_each, find_label_counts, find_labels, find_shares
-from core.intake.labels import PRESETS, SENTIMENT_LABELS, SENTIMENT_WORDS, TOXICITY_LABELS, TOXICITY_WORDS, has_labels_of, split_label_list
+from core.intake.find_labels import (
+    find_add_remove,
+    find_each,
+    find_favoured,
+    find_label_counts,
+    find_labels,
+    find_shares,
+    find_split,
+    mask_label_number,
+)
+from core.intake.labels import PRESETS, SENTIMENT_LABELS, SENTIMENT_WORDS, TOXICITY_LABELS, TOXICITY_WORDS, has_labels_of, match_label, split_label_list
 from core.intake.languages import detect_language, language_name, language_signal
-from core.intake.numbers import clamp
+from core.intake.numbers import HUGE_NUMBER, clamp, format_count
+from core.intake.questions import Intent, Remark, find_intent
 from core.intake.text import SKIP_WORDS, bare_form, fold, mask, prepare, starts_with_yes_no, yes_no
 from core.spec import TaskType
 
@@ -43,32 +55,47 @@ class Interpretation:
     #: "50 each" / "po 50 na etykietę": `count` is per label (already expanded into label_counts when
     #: the labels are known).
     each: bool = False
+    #: What the user wants from this message: an order (change) or an answer to a question.
+    intent: Intent = Intent.order
+    #: What the bot must tell the user (a refused number, a kind it cannot make, a question to ask),
+    #: each a core.messages text: `remark.text(lang)`.
+    remarks: list[Remark] = field(default_factory=list)
+    #: "more complaints than anything else": the label wanted most, with no number yet (the
+    #: `intake_ask_balance` remark asks for one).
+    favoured_label: str | None = None
 
     def is_empty(self) -> bool:
         return not (self.changes or self.add_labels or self.remove_labels) and self.yes is None
 
 
 def interpret(
-    text: str, draft: SpecDraft | None = None, *, asking: str | None = None, expecting: str | None = None
+    text: str,
+    draft: SpecDraft | None = None,
+    *,
+    asking: str | None = None,
+    max_count: int | None = None,
+    expecting: str | None = None,
 ) -> Interpretation:
     """Read one message with the rules. Pure; never raises.
 
     `asking` (optional) names the field the bot just asked for ("labels", "topic", "language",
     "language_other", "tone", "count", "format", "task"): a bare answer is then read as that field.
     `expecting` is its old name, accepted until every caller says `asking`.
+    A count below zero, or above `max_count` (pass the operator's setting; None: no limit here, to_spec
+    still refuses), is not taken: a remark says so instead.
     """
     asking = asking or expecting
     if asking == "language_other":
         asking = "language"
     try:
-        return _interpret(str(text), draft, asking)
+        return _interpret(str(text), draft, asking, max_count)
     except Exception:  # a rule bug must cost one message's understanding, never the conversation
         log.exception("intake rules failed on %r", str(text)[:200])
         safe = str(text) if isinstance(text, str) else ""
         return Interpretation(language=detect_language(safe), language_detected=language_signal(safe))
 
 
-def _interpret(text: str, draft: SpecDraft | None, asking: str | None) -> Interpretation:
+def _interpret(text: str, draft: SpecDraft | None, asking: str | None, max_count: int | None) -> Interpretation:
     original, folded = prepare(text)
     unmasked = folded
     result = Interpretation(language=detect_language(original), language_detected=language_signal(original))
@@ -85,10 +112,14 @@ def _interpret(text: str, draft: SpecDraft | None, asking: str | None) -> Interp
         result.yes = None
         return result
 
+    result.intent, unsupported = find_intent(folded)
+    negative, folded = find_negative(folded)
+    folded = mask_label_number(folded)  # "3 classes" is never the number of examples
     # "neutral tone" / "ton neutralny" first: "neutral" is also a sentiment label.
     neutral_tone = re.search(r"\b(?:in an?\s+)?neutral\w*\s+(?:tone|ton|style|styl\w*)\b|\b(?:tone|ton|w tonie)\s*:?\s*neutral\w*", folded)
     if neutral_tone:
         folded = mask(folded, neutral_tone.start(), neutral_tone.end())
+    split_shares, folded = find_split(original, folded)
     # Labels next: they are the vocabulary that per-label counts are read with.
     labels, folded = find_labels(original, folded)
     added, removed, folded = find_add_remove(folded, draft_labels)
@@ -98,10 +129,15 @@ def _interpret(text: str, draft: SpecDraft | None, asking: str | None) -> Interp
 
     vocabulary = [*labels, *draft_labels, *result.add_labels]
     shares, folded = find_shares(folded, vocabulary)
-    label_counts, folded = find_label_counts(folded, vocabulary)
+    shares.update({match_label(word, vocabulary) or word: share for word, share in split_shares.items()})
+    label_counts, folded = find_label_counts(original, folded, vocabulary)
+    result.favoured_label, folded = find_favoured(original, folded, vocabulary)
     each_count, folded = find_each(folded)
     more, folded = find_more(folded)
+    multiplied, folded = find_multiplied(folded, draft.count if draft is not None else None)
     count, folded = find_count(folded, bare, asking)
+    if multiplied is not None and count is None:
+        count = clamp(multiplied)
     if more is not None and count is None:
         current = draft.count if draft is not None else None
         count = clamp(current + more) if current is not None else more
@@ -145,7 +181,7 @@ def _interpret(text: str, draft: SpecDraft | None, asking: str | None) -> Interp
     fmt = find_format(folded)
     if fmt:
         changes["format"] = fmt
-    tone = "neutral" if neutral_tone else find_tone(folded, draft.tone if draft else None)
+    tone = "neutral" if neutral_tone else find_tone(original, folded, draft.tone if draft else None)
     if tone:
         changes["tone"] = tone
     topic = find_topic(original, unmasked)
@@ -155,13 +191,41 @@ def _interpret(text: str, draft: SpecDraft | None, asking: str | None) -> Interp
     if instructions:
         changes["instructions"] = instructions
 
-    if asking and not (changes or result.add_labels or result.remove_labels) and result.yes is None:
+    if asking and not (changes or result.add_labels or result.remove_labels) and result.yes is None and negative is None:
         _bare_answer(original, bare, asking, changes)
+    _refuse(result, negative, unsupported, max_count)
     if changes or result.add_labels or result.remove_labels:
         # "yes, 500" is a change; "no" at the start of "no neutral label" is not a refusal.
         if result.yes is not None and not starts_with_yes_no(bare):
             result.yes = None
     return result
+
+
+def _refuse(result: Interpretation, negative: str | None, unsupported: Remark | None, max_count: int | None) -> None:
+    """Drop what cannot be taken and say why: a negative or too large count, a kind the bot cannot make."""
+    changes = result.changes
+    if negative is not None:
+        result.remarks.append(Remark("intake_count_negative", values={"number": negative}))
+    if unsupported is not None:
+        for name in ("task", "labels", "label_counts", "label_shares"):
+            changes.pop(name, None)
+        result.add_labels.clear()
+        result.remove_labels.clear()
+        result.remarks.append(unsupported)
+    counts = changes.get("label_counts") or {}
+    largest = max(changes.get("count") or 0, sum(counts.values()) if counts else 0)
+    if max_count is not None and largest > max_count:
+        for name in ("count", "label_counts", "label_shares"):
+            changes.pop(name, None)
+        result.each = False
+        remark = Remark("intake_count_too_large", values={"count": format_count(largest), "max": format_count(max_count)})
+        if largest >= HUGE_NUMBER:  # a clamped number: "That many examples ..."
+            remark = Remark("intake_count_too_large", values={"max": format_count(max_count)}, named={"count": "order_count_enormous"})
+        result.remarks.append(remark)
+    if result.favoured_label is not None and not counts and "label_shares" not in changes:
+        result.remarks.append(Remark("intake_ask_balance", values={"label": result.favoured_label}))
+    elif result.favoured_label is not None:
+        result.favoured_label = None  # the message also said how many: nothing to ask
 
 
 def _bare_answer(original: str, bare: str, asking: str, changes: dict[str, Any]) -> None:

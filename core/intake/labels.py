@@ -29,8 +29,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 _KNOWN_LABELS: list[tuple[str, str]] = [
     (r"non[- ]?toxic|not[- ]toxic|nie[- ]?toksyczn\w*|nontoxic", "non-toxic"),
     (r"(?<![\w-])toxic|(?<![\w-])toksyczn\w*", "toxic"),
-    (r"positiv\w*|pozytywn\w*", "positive"),
-    (r"negativ\w*|negatywn\w*", "negative"),
+    (r"positiv\w*|pozytywn\w*|pos(?![\w-])", "positive"),
+    (r"negativ\w*|negatywn\w*|neg(?![\w-])", "negative"),
     (r"neutral\w*", "neutral"),
     (r"mixed|mieszan\w*", "mixed"),
 ]
@@ -71,7 +71,6 @@ FILLER_WORDS = {
 }
 
 
-
 def distinct_labels(labels: Iterable[str]) -> list[str]:
     out: list[str] = []
     for label in labels:
@@ -82,9 +81,6 @@ def distinct_labels(labels: Iterable[str]) -> list[str]:
 
 
 _LIST_SEPARATOR = re.compile(r"\s*(?:,|;|\||/|\bor\b|\band\b|\bvs\.?|\bversus\b|\blub\b|\balbo\b|\boraz\b|\bczy\b|\bi\b|\n)\s*")
-_LABEL_CUE = (
-    r"(?:labels?|categories|category|classes|class|intents|intencje|tags|etykiety|etykietami|etykiet|klasy|kategorie)"
-)
 
 
 def split_label_list(raw: str) -> list[str]:
@@ -94,7 +90,8 @@ def split_label_list(raw: str) -> list[str]:
     items = [a or b for a, b in quoted] if len(quoted) >= 2 else _LIST_SEPARATOR.split(_fold_separators(raw))
     labels: list[str] = []
     for item in items:
-        item = re.sub(r"^(?:either|one of|the|a|an)\s+", "", item.strip(), flags=re.I)
+        item = re.sub(r"^(?:[-*•]|\d{1,3}[.)])\s+", "", item.strip())  # a bulleted or numbered line
+        item = re.sub(r"^(?:either|one of|the|a|an)\s+", "", item, flags=re.I)
         label = canonical_label(item)
         if not label or len(label) > 60 or len(label.split()) > 4:
             continue
@@ -108,7 +105,6 @@ def _fold_separators(raw: str) -> str:
     return re.sub(r"(?i)\b(or|and|vs|versus|lub|albo|oraz|czy)\b", lambda m: m.group(1).lower(), raw)
 
 
-
 def has_labels_of(draft_labels: list[str], family: list[str]) -> bool:
     """The draft's labels already belong to that family (e.g. it has positive/negative/neutral)."""
     keys = {label_key(x) for x in draft_labels}
@@ -117,3 +113,26 @@ def has_labels_of(draft_labels: list[str], family: list[str]) -> bool:
     return bool(keys) and keys <= pool
 
 
+
+
+def match_label(word: str, vocabulary: list[str]) -> str | None:
+    """The label of `vocabulary` that `word` names, allowing plural and Polish case endings
+    ("complaints" -> "complaint", "reklamacji" -> "reklamacja"); None when none is close."""
+    folded = fold(word.strip())
+    canonical = canonical_label(word)
+    for label in vocabulary:
+        if fold(label) == folded or label_key(label) == label_key(canonical):
+            return label
+    for label in vocabulary:
+        stem = fold(label)
+        common = len(_common_prefix(stem, folded))
+        if common >= 4 and common >= len(stem) - 2 and common >= len(folded) - 3:
+            return label
+    return None
+
+
+def _common_prefix(a: str, b: str) -> str:
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return a[:i]
+    return a[: min(len(a), len(b))]

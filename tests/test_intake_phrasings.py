@@ -1,0 +1,201 @@
+"""How a busy product manager actually types an order (issue 15), English and Polish: each row is
+a draft to start from, the messages typed one by one, and the order (and remarks) they must give.
+
+Add every phrasing you meet in a real conversation here, with the order it must produce.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from core.intake import INTENT_LABELS, Intent, SpecDraft, apply, interpret
+from core.spec import OutputFormat, SpecError, TaskType
+
+CLS = TaskType.classification
+
+
+def _ready(**fields: Any) -> SpecDraft:
+    base: dict[str, Any] = {"language": "English", "topic": "", "format": OutputFormat.csv}
+    return SpecDraft(**{**base, **fields})
+
+
+SENTIMENT_10 = _ready(task=CLS, labels=["positive", "negative"], count=10)
+INTENTS_20 = _ready(task=CLS, labels=list(INTENT_LABELS), count=20)
+INTENTS_PL = _ready(task=CLS, labels=["powitanie", "reklamacja", "pożegnanie"], count=30, language="Polish")
+SIXTY = [f"topic_{i:02d}" for i in range(60)]
+
+
+@dataclass
+class Case:
+    messages: tuple[str, ...]
+    order: dict[str, Any] = field(default_factory=dict)  # fields of the resulting draft
+    start: SpecDraft | None = None
+    remarks: tuple[str, ...] = ()  # message keys the last message's interpretation must carry
+    intent: Intent = Intent.order
+    favoured: str | None = None
+    spec_error: str | None = None  # a fragment of to_spec()'s one-line error, when the order is not valid yet
+    asks: str | None = None  # what draft.missing() asks first, when the order is not valid yet
+
+
+CASES: dict[str, Case] = {
+    # --- issue 15, item 7: ordinary phrasing -------------------------------------------------
+    "10 of them": Case(("10 of them",), {"count": 10}, start=SENTIMENT_10.model_copy(update={"count": None})),
+    "tagged by intent": Case(
+        ("50 chatbot messages tagged by intent: greeting, order_status, cancel_order, complaint, goodbye",),
+        {"task": CLS, "labels": list(INTENT_LABELS), "count": 50},
+    ),
+    "more complaints than anything else": Case(
+        ("more complaints than anything else",), {"label_counts": None, "count": 20}, start=INTENTS_20,
+        remarks=("intake_ask_balance",), favoured="complaint",
+    ),
+    "mostly complaints": Case(("mostly complaints",), {"count": 20}, start=INTENTS_20, remarks=("intake_ask_balance",), favoured="complaint"),
+    "gaming community tone": Case(("gaming community tone",), {"tone": "gaming community"}, start=SENTIMENT_10),
+    "in a gaming community tone": Case(("in a gaming community tone",), {"tone": "gaming community"}, start=SENTIMENT_10),
+    "as JSON instead of CSV": Case(("as JSON instead of CSV",), {"format": OutputFormat.json, "instructions": None}, start=SENTIMENT_10),
+    "JSON, not CSV": Case(("JSON, not CSV",), {"format": OutputFormat.json}, start=SENTIMENT_10),
+    "counts without colons": Case(
+        ("complaint 4, greeting 2, order_status 2, cancel_order 1, goodbye 1",),
+        {"labels": ["complaint", "greeting", "order_status", "cancel_order", "goodbye"],
+         "label_counts": {"complaint": 4, "greeting": 2, "order_status": 2, "cancel_order": 1, "goodbye": 1}, "count": 10},
+    ),
+    "counts without colons, labels known": Case(
+        ("complaint 8, greeting 3",), {"label_counts": {"greeting": 3, "order_status": 3, "cancel_order": 3, "complaint": 8, "goodbye": 3}},
+        start=INTENTS_20,
+    ),
+    "I need -10": Case(("I need -10 examples",), {"count": None}, remarks=("intake_count_negative",)),
+    "-10 as a correction": Case(("make it -10",), {"count": 10}, start=SENTIMENT_10, remarks=("intake_count_negative",)),
+    # --- issue 15, item 6: the whole label list ---------------------------------------------
+    "60 labels": Case((f"600 examples, labels: {', '.join(SIXTY)}",), {"labels": SIXTY, "count": 600}),
+    "60 labels, one per line": Case(("labels:\n" + "\n".join(SIXTY), "120"), {"labels": SIXTY, "count": 120}),
+    "fewer rows than labels": Case(
+        (f"10 examples, labels: {', '.join(SIXTY)}",), {"labels": SIXTY, "count": 10},
+        spec_error="10 examples cannot cover 60 labels", asks="count",
+    ),
+    # --- issue 15, item 5: corrections and impossible orders ---------------------------------
+    "3 classes, 15 rows": Case(
+        ("actually make it 3 classes: positive, negative, neutral, 15 rows",),
+        {"labels": ["positive", "negative", "neutral"], "count": 15}, start=SENTIMENT_10,
+    ),
+    "counts above the total": Case(
+        ("4 examples: complaint 4, greeting 6",), {"count": 4}, spec_error="add up to 10, but the total is 4",
+    ),
+    "10 million refused": Case(("make it 10,000,000",), {"count": 10}, start=SENTIMENT_10, remarks=("intake_count_too_large",)),
+    "10 million in a new order": Case(("10,000,000 reviews, positive or negative",), {"count": None}, remarks=("intake_count_too_large",)),
+    "a 5,000-digit number": Case(("9" * 5000 + " examples",), {"count": 10}, start=SENTIMENT_10, remarks=("intake_count_too_large",)),
+    # --- issue 15, item 8: questions and kinds it cannot make yet --------------------------
+    "what can you do": Case(("what can you do?",), {"task": None}, intent=Intent.ask_capabilities),
+    "how long": Case(("how long will this take?",), {"count": 10}, start=SENTIMENT_10, intent=Intent.ask_duration),
+    "can you do NER": Case(("can you do NER?",), {"task": None, "labels": None}, intent=Intent.unsupported, remarks=("intake_unsupported",)),
+    "NER order": Case(
+        ("200 sentences for named entity recognition, labels: person, organisation, location",),
+        {"task": None, "labels": None}, intent=Intent.unsupported, remarks=("intake_unsupported",),
+    ),
+    # --- odd input (issue 9, item 6) ----------------------------------------------------------
+    "superscript two": Case(("²",), {"count": 10}, start=SENTIMENT_10),  # not a number: "I didn't understand"
+    "circled one": Case(("① examples",), {"count": 10}, start=SENTIMENT_10),
+    "lone surrogate": Case(("200 examples \ud83d",), {"count": 200}, start=SENTIMENT_10),
+    "arabic-indic digits": Case(("٣٠ examples",), {"count": 30}, start=SENTIMENT_10),
+    # --- the README's and the seed's orders -------------------------------------------------
+    "README order": Case(
+        ("200 customer reviews of a restaurant, positive or negative, 70% positive, CSV",),
+        {"label_counts": {"positive": 140, "negative": 60}, "format": OutputFormat.csv},
+    ),
+    "make it 500": Case(("make it 500",), {"count": 500, "label_counts": None}, start=SENTIMENT_10),
+    "make it 500 keeps the balance": Case(
+        ("make it 500",), {"label_counts": {"positive": 400, "negative": 100}},
+        start=SENTIMENT_10.model_copy(update={"label_counts": {"positive": 8, "negative": 2}}),
+    ),
+    "add a neutral label": Case(("add a neutral label",), {"labels": ["positive", "negative", "neutral"]}, start=SENTIMENT_10),
+    "in German": Case(("in German",), {"language": "German"}, start=SENTIMENT_10),
+    "twice as many positive": Case(
+        ("300 reviews, twice as many positive as negative",), {"label_counts": {"positive": 200, "negative": 100}},
+    ),
+    "50 per label": Case(("50 per label",), {"label_counts": {"positive": 50, "negative": 50}, "count": 100}, start=SENTIMENT_10),
+    # --- more phrasings met while testing -----------------------------------------------------
+    ", or other": Case(
+        ("100 support tickets, categorized as billing, shipping, returns, or other",),
+        {"labels": ["billing", "shipping", "returns", "other"], "count": 100},
+    ),
+    "split 60/40": Case(
+        ("300 tweets about our new phone, split 60/40 positive/negative",), {"label_counts": {"positive": 180, "negative": 120}},
+    ),
+    "spam/ham 70/30": Case(("100 messages, spam/ham 70/30",), {"label_counts": {"spam": 70, "ham": 30}}),
+    "pos/neg/neutral": Case(
+        ("need like 2k reviews - hotel - pos/neg/neutral - equal split",), {"labels": ["positive", "negative", "neutral"], "count": 2000},
+    ),
+    "use casual tone": Case(("sentiment, 1000 movie reviews, use casual tone, export to json",), {"tone": "casual", "format": OutputFormat.json}),
+    "no neutral": Case(("no neutral",), {"labels": ["positive", "negative"]}, start=SENTIMENT_10.model_copy(update={"labels": ["positive", "negative", "neutral"]})),
+    "rename a label": Case(
+        ("rename neutral to mixed",), {"labels": ["positive", "negative", "mixed"]},
+        start=SENTIMENT_10.model_copy(update={"labels": ["positive", "negative", "neutral"]}),
+    ),
+    "double it": Case(("double it",), {"count": 20}, start=SENTIMENT_10),
+    "half as many": Case(("half as many",), {"count": 5}, start=SENTIMENT_10),
+    "English please": Case(("English please, and format csv",), {"language": "English", "format": OutputFormat.csv}),
+    "in British English": Case(("in British English",), {"language": "English"}),
+    "more X than Y": Case(("more negative than positive",), {"count": 10}, start=SENTIMENT_10, remarks=("intake_ask_balance",), favoured="negative"),
+    # --- Polish ------------------------------------------------------------------------------
+    "pl: na każdą etykietę": Case(
+        ("10 przykładów na każdą etykietę",), {"label_counts": {"positive": 10, "negative": 10}, "count": 20}, start=SENTIMENT_10,
+    ),
+    "pl: więcej X niż Y": Case(
+        ("więcej negatywnych niż pozytywnych",), {"count": 10}, start=SENTIMENT_10, remarks=("intake_ask_balance",), favoured="negative",
+    ),
+    "pl: dodaj etykietę": Case(("dodaj etykietę neutralną",), {"labels": ["positive", "negative", "neutral"]}, start=SENTIMENT_10),
+    "pl: po niemiecku, JSON": Case(("po niemiecku, w formacie JSON",), {"language": "German", "format": OutputFormat.json}, start=SENTIMENT_10),
+    "pl: 10 z nich": Case(("10 z nich",), {"count": 10}, start=SENTIMENT_10.model_copy(update={"count": None})),
+    "pl: oznaczone intencją": Case(
+        ("50 wiadomości oznaczonych intencją: powitanie, reklamacja, pożegnanie",),
+        {"labels": ["powitanie", "reklamacja", "pożegnanie"], "count": 50},
+    ),
+    "pl: więcej reklamacji": Case(
+        ("więcej reklamacji niż czegokolwiek innego",), {"count": 30}, start=INTENTS_PL,
+        remarks=("intake_ask_balance",), favoured="reklamacja",
+    ),
+    "pl: ton": Case(("w tonie społeczności graczy",), {"tone": "społeczności graczy"}, start=SENTIMENT_10),
+    "pl: JSON zamiast CSV": Case(("jako JSON zamiast CSV",), {"format": OutputFormat.json}, start=SENTIMENT_10),
+    "pl: bez dwukropków": Case(
+        ("reklamacja 4, powitanie 2, pożegnanie 4",), {"label_counts": {"reklamacja": 4, "powitanie": 2, "pożegnanie": 4}, "count": 10},
+    ),
+    "pl: -10": Case(("potrzebuję -10 przykładów",), {"count": None}, remarks=("intake_count_negative",)),
+    "pl: 3 klasy, 15 wierszy": Case(
+        ("właściwie zrób 3 klasy: pozytywna, negatywna, neutralna, 15 wierszy",),
+        {"labels": ["positive", "negative", "neutral"], "count": 15}, start=SENTIMENT_10,
+    ),
+    "pl: 10 milionów": Case(("zrób 10 000 000",), {"count": 10}, start=SENTIMENT_10, remarks=("intake_count_too_large",)),
+    "pl: co potrafisz": Case(("co potrafisz?",), {"task": None}, intent=Intent.ask_capabilities),
+    "pl: ile to potrwa": Case(("ile to potrwa?",), {"count": 10}, start=SENTIMENT_10, intent=Intent.ask_duration),
+    "pl: NER": Case(("czy umiesz zrobić NER?",), {"task": None}, intent=Intent.unsupported, remarks=("intake_unsupported",)),
+    "pl: cała lista": Case((f"etykiety: {', '.join(SIXTY)}", "600"), {"labels": SIXTY, "count": 600}),
+    "pl: po polsku, 40/10": Case(
+        ("wygeneruj 50 przykładów, 40 pozytywnych i 10 negatywnych, po polsku",),
+        {"label_counts": {"positive": 40, "negative": 10}, "language": "Polish"},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_phrasing(name: str) -> None:
+    case = CASES[name]
+    draft = (case.start or SpecDraft()).model_copy(deep=True)
+    interp = None
+    for message in case.messages:
+        interp = interpret(message, draft, max_count=10_000)
+        draft = apply(draft, interp)
+    assert interp is not None
+    for key, value in case.order.items():
+        assert getattr(draft, key) == value, f"{key}: {getattr(draft, key)!r} (draft {draft!r})"
+    assert [remark.key for remark in interp.remarks] == list(case.remarks)
+    assert interp.intent == case.intent
+    assert interp.favoured_label == case.favoured
+    for remark in interp.remarks:  # every remark can be said in both languages
+        assert remark.text("en") and remark.text("pl") and remark.text("en") != remark.text("pl")
+    if case.spec_error:
+        with pytest.raises(SpecError, match=case.spec_error):
+            draft.to_spec(10_000)
+    if case.asks:
+        assert draft.missing()[:1] == [case.asks]  # the dialog asks the one question that fixes it
+
