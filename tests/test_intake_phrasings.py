@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from core.intake import INTENT_LABELS, Intent, SpecDraft, apply, interpret
+from core.intake import INTENT_LABELS, AfterPreview, Intent, SpecDraft, apply, classify_after_preview, interpret
 from core.spec import OutputFormat, SpecError, TaskType
 
 CLS = TaskType.classification
@@ -199,3 +199,47 @@ def test_phrasing(name: str) -> None:
     if case.asks:
         assert draft.missing()[:1] == [case.asks]  # the dialog asks the one question that fixes it
 
+
+# --- after a preview: feedback, an order change, or ask (issue 15, item 4) -----------------------
+
+AFTER_PREVIEW: list[tuple[str, AfterPreview]] = [
+    ("complaints should sound angry about a late or broken order", AfterPreview.feedback),
+    ("the positive ones are too similar", AfterPreview.feedback),
+    ("make them shorter", AfterPreview.feedback),
+    ("more realistic please, real customers don't write like that", AfterPreview.feedback),
+    ("greetings should be casual, like texting a friend", AfterPreview.feedback),
+    ("mention the delivery date in order_status messages", AfterPreview.feedback),
+    ("avoid emojis", AfterPreview.feedback),
+    ("make it 500", AfterPreview.order_change),
+    ("add a neutral label", AfterPreview.order_change),
+    ("remove goodbye", AfterPreview.order_change),
+    ("in German", AfterPreview.order_change),
+    ("as JSON", AfterPreview.order_change),
+    ("as JSON instead of CSV", AfterPreview.order_change),
+    ("tone: formal", AfterPreview.order_change),
+    ("more formal", AfterPreview.order_change),
+    ("change the topic to hotel bookings", AfterPreview.order_change),
+    ("complaint 40, greeting 10", AfterPreview.order_change),
+    ("make it 10,000,000", AfterPreview.order_change),  # refused, but meant as a change
+    ("make it 500 and the complaints should sound angrier, like a real customer", AfterPreview.unsure),
+    ("more complaints than anything else", AfterPreview.unsure),  # the dialog asks how many
+    ("hmm", AfterPreview.unsure),
+    # Polish
+    ("reklamacje powinny brzmieć na wściekłe", AfterPreview.feedback),
+    ("za długie zdania", AfterPreview.feedback),
+    ("powitania są zbyt podobne do siebie", AfterPreview.feedback),
+    ("zrób 500", AfterPreview.order_change),
+    ("dodaj etykietę neutralną", AfterPreview.order_change),
+    ("po niemiecku", AfterPreview.order_change),
+    ("jako JSON", AfterPreview.order_change),
+    ("bardziej formalnie", AfterPreview.order_change),
+    ("zrób 500, a reklamacje niech brzmią bardziej realistycznie jak od prawdziwych klientów", AfterPreview.unsure),
+]
+
+
+@pytest.mark.parametrize(("text", "kind"), AFTER_PREVIEW, ids=[t for t, _ in AFTER_PREVIEW])
+def test_after_preview(text: str, kind: AfterPreview) -> None:
+    draft = INTENTS_20.model_copy(update={"labels": [*INTENT_LABELS]})
+    if text.startswith(("reklamacje", "powitania", "zrób 500, a")):
+        draft = INTENTS_PL
+    assert classify_after_preview(text, draft, interpret(text, draft, max_count=10_000)) == kind

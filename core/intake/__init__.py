@@ -32,6 +32,7 @@ Modules, in the order a message flows through them:
     extraction.py   the LLM's structured reading, merged under the rules
 """
 
+from core.intake.after_preview import AfterPreview, classify_after_preview
 from core.intake.draft import DEFAULT_FORMAT, DEFAULT_TONE, SpecDraft
 from core.intake.extraction import EXTRACTION_SCHEMA, ExtractedOrder, extract_with_llm, merge_llm
 from core.intake.interpret import Interpretation, interpret
@@ -43,6 +44,7 @@ from core.intake.reconcile import apply
 from core.intake.text import MAX_RULES_CHARS, fold
 
 __all__ = [
+    "AfterPreview", "classify_after_preview",
     "DEFAULT_FORMAT", "DEFAULT_TONE", "EXTRACTION_SCHEMA", "ExtractedOrder", "HUGE_NUMBER", "INTENT_LABELS", "MAX_RULES_CHARS", "PRESETS",
     "SENTIMENT_LABELS", "TOXICITY_LABELS", "Intent", "Interpretation", "Remark", "SpecDraft", "allocate", "apply", "canonical_label",
     "detect_language", "extract_with_llm", "fold", "interpret", "language_name", "merge_llm",
