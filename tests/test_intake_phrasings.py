@@ -137,6 +137,21 @@ CASES: dict[str, Case] = {
     "English please": Case(("English please, and format csv",), {"language": "English", "format": OutputFormat.csv}),
     "in British English": Case(("in British English",), {"language": "English"}),
     "more X than Y": Case(("more negative than positive",), {"count": 10}, start=SENTIMENT_10, remarks=("intake_ask_balance",), favoured="negative"),
+    "five hundred": Case(
+        ("please create five hundred rows of customer feedback, positive/negative",), {"count": 500, "labels": ["positive", "negative"]},
+    ),
+    "labels without a colon": Case(("150 examples — labels a, b, c — 50 each",), {"labels": ["a", "b", "c"], "count": 150}),
+    "sentiment, 3 classes": Case(("sentiment, 3 classes, 90 rows",), {"labels": ["positive", "negative", "neutral"], "count": 90}),
+    "sentiment with neutral too": Case(
+        ("250 short product reviews for headphones; sentiment with neutral too",), {"labels": ["positive", "negative", "neutral"]},
+    ),
+    "four options": Case(
+        ("Generate 30 trivia questions about space with four options each",),
+        {"task": TaskType.multiple_choice, "count": 30, "topic": "space"},
+    ),
+    "12 Q&A": Case(("12 Q&A about our return policy",), {"task": TaskType.qa, "count": 12, "topic": "our return policy"}),
+    "3x bigger": Case(("make the dataset 3x bigger",), {"count": 30}, start=SENTIMENT_10),
+    "what formats": Case(("what formats do you support?",), {"format": None}, intent=Intent.ask_capabilities),
     # --- Polish ------------------------------------------------------------------------------
     "pl: na każdą etykietę": Case(
         ("10 przykładów na każdą etykietę",), {"label_counts": {"positive": 10, "negative": 10}, "count": 20}, start=SENTIMENT_10,

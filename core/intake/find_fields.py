@@ -14,7 +14,7 @@ from core.spec import OutputFormat, TaskType
 
 _MULTIPLE_CHOICE_RE = re.compile(
     r"multiple[- ]?choice|\bquiz\w*|\bmcq|\babcd\b|wielokrotnego wyboru|jednokrotnego wyboru|"
-    r"pytani\w* (?:testow\w*|quizow\w*|zamkniet\w*)|testow\w* pytan\w*|\b4 (?:options|odpowiedzi|warianty)"
+    r"pytani\w* (?:testow\w*|quizow\w*|zamkniet\w*)|testow\w* pytan\w*|\b(?:4|four|cztery) (?:options|answer options|choices|odpowiedzi|warianty)"
 )
 _QA_RE = re.compile(
     r"\bq ?& ?a\b|\bq/a\b|question[- ]answer\w*|questions? (?:and|&) answers?|\bqa\b|\bfaq\b|"
@@ -82,10 +82,11 @@ def find_multiplied(folded: str, current: int | None) -> tuple[int | None, str]:
     if current is None:
         return None, folded
     m = re.search(r"\b(?:double (?:it|that|them|the (?:count|number|size|order))|twice as many(?: (?:rows|examples))?|podwoj\w*)\b"
-                  r"|\b(half as many|halve (?:it|that|the (?:count|number))|o polowe mniej|polowe tego)\b", folded)
+                  r"|\b(half as many|halve (?:it|that|the (?:count|number))|o polowe mniej|polowe tego)\b"
+                  r"|\b(\d{1,2})\s*(?:x|times|razy)\s+(?:bigger|larger|as (?:big|many)|wiecej|wiekszy)\b", folded)
     if not m:
         return None, folded
-    value = max(1, current // 2) if m.group(1) else current * 2
+    value = max(1, current // 2) if m.group(1) else current * int(m.group(2)) if m.group(2) else current * 2
     return value, mask(folded, m.start(), m.end())
 
 
@@ -264,7 +265,8 @@ _TOPIC_STOP = re.compile(
     r"[.;:!?\n(]|,|\s(?:in|po|w)\s+(?:the\s+)?(?:" + EN_LANGUAGE_RE + "|" + PL_ADVERB_RE + r"|jezyku)\b|"
     r"\s(?:labell?ed|with labels|categori[sz]ed|classified|as (?:csv|json)|in (?:csv|json)|formatted|format|"
     r"in an?\s+[\w-]+\s+tone|with an?\s+[\w-]+\s+tone|w tonie|tone|jako|oznaczon\w*|etykiet\w*|z etykiet\w*|"
-    r"(?:and|i)\s+\d|\d|each|for fine|do fine|which|that|who|ktore|ktory|ktora|where|gdzie)\b"
+    r"(?:and|i)\s+\d|\d|each|for fine|do fine|which|that|who|ktore|ktory|ktora|where|gdzie|"
+    r"with (?:one|two|three|four|five|\d+) (?:options|answers|choices))\b"
 )
 _ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.I)
 

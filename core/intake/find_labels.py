@@ -25,16 +25,21 @@ _LABEL_NUMBER = re.compile(
     r"(" + NUM + r")\s+(?=(?:different\s+|distinct\s+|roznych\s+)?(?:classes|labels|categories|intents|klas[ay]?\b|"
     r"etykiet\w*|kategori\w*|intencj\w*))"
 )
-# Where a label list stops: at a count ("..., neutral, 15 rows").
-_LIST_END = re.compile(r"(?:^|,|;|\band\b|\bi\b)\s*(?:" + NUM + r")\s+(?:[\w-]+\s+){0,2}?" + COUNT_NOUNS + r"(?![\w])")
+# Where a label list stops: at a count ("..., neutral, 15 rows", "..., 50 each") or a spaced dash.
+_LIST_END = re.compile(
+    r"(?:^|,|;|\band\b|\bi\b)\s*(?:" + NUM + r")\s+(?:(?:[\w-]+\s+){0,2}?" + COUNT_NOUNS + r"|each|per|po|na)(?![\w])"
+    r"|\s[\u2014\u2013-]\s"  # a spaced dash ends the list: "labels a, b, c — 50 each"
+)
 
 
-def mask_label_number(folded: str) -> str:
-    """"make it 3 classes: ...": blank the 3 (a number of labels, never of examples); the list after
-    "classes:" says which labels."""
+def find_label_number(folded: str) -> tuple[int | None, str]:
+    """"make it 3 classes: ...": how many labels, with the 3 blanked (a number of labels, never of
+    examples); the list after "classes:" says which labels."""
+    number = None
     for m in _LABEL_NUMBER.finditer(folded):
+        number = number or parse_number(m.group(1))
         folded = mask(folded, m.start(1), m.end(1))
-    return folded
+    return number, folded
 
 
 def find_split(original: str, folded: str) -> tuple[dict[str, float], str]:
@@ -66,7 +71,8 @@ def find_labels(original: str, folded: str) -> tuple[list[str], str]:
     # 1. "labels: a, b, c" / "intents: [...]" / "etykiety: a, b": the whole list, to the end of the line
     # or sentence (never cut at a length: a 60-label list keeps its 60 labels), or one label per line.
     for m in re.finditer(
-        r"\b" + _LABEL_CUE + r"\s*(?::[ \t]*\n((?:[ \t]*[^\n:]{1,80}(?:\n|$))+)|(?:are|is|should be|to|=|:|-)\s*(\[[^\]\n]+\]|[^\n.;!?]+))",
+        r"\b" + _LABEL_CUE + r"\s*(?::[ \t]*\n((?:[ \t]*[^\n:]{1,80}(?:\n|$))+)|(?:are|is|should be|to|=|:|-|"
+        r"(?<=s)\s(?=[\w\"'][^\n.;!?,]{0,60},))\s*(\[[^\]\n]+\]|[^\n.;!?]+))",  # "labels a, b, c" too
         folded,
     ):
         group = 1 if m.group(1) is not None else 2

@@ -26,10 +26,10 @@ from core.intake.find_labels import (
     find_each,
     find_favoured,
     find_label_counts,
+    find_label_number,
     find_labels,
     find_shares,
     find_split,
-    mask_label_number,
 )
 from core.intake.labels import PRESETS, SENTIMENT_LABELS, SENTIMENT_WORDS, TOXICITY_LABELS, TOXICITY_WORDS, has_labels_of, match_label, split_label_list
 from core.intake.languages import detect_language, language_name, language_signal
@@ -114,7 +114,7 @@ def _interpret(text: str, draft: SpecDraft | None, asking: str | None, max_count
 
     result.intent, unsupported = find_intent(folded)
     negative, folded = find_negative(folded)
-    folded = mask_label_number(folded)  # "3 classes" is never the number of examples
+    label_number, folded = find_label_number(folded)  # "3 classes" is never the number of examples
     # "neutral tone" / "ton neutralny" first: "neutral" is also a sentiment label.
     neutral_tone = re.search(r"\b(?:in an?\s+)?neutral\w*\s+(?:tone|ton|style|styl\w*)\b|\b(?:tone|ton|w tonie)\s*:?\s*neutral\w*", folded)
     if neutral_tone:
@@ -143,6 +143,8 @@ def _interpret(text: str, draft: SpecDraft | None, asking: str | None, max_count
         count = clamp(current + more) if current is not None else more
 
     task, task_labels = find_task(labels_masked)
+    if task_labels == SENTIMENT_LABELS and (label_number == 3 or re.search(r"(?<![\w-])neutral\w*", labels_masked)):
+        task_labels = [*SENTIMENT_LABELS, "neutral"]  # "sentiment with neutral too" / "sentiment, 3 classes"
     if task is not None:
         changes["task"] = task
     if labels:

@@ -59,7 +59,7 @@ COUNT_NOUNS = (
     r"phrases?|tweets?|texts?|comments?|posts?|e-?mails?|tickets?|utterances?|queries|query|prompts?|pairs?|"
     r"entries|entry|lines?|instances?|quizz?es|quiz|dialogs?|dialogues?|conversations?|headlines?|titles?|"
     r"statements?|opinions?|replies|reply|chats?|data ?points?|datapoints?|snippets?|descriptions?|"
-    r"paragraphs?|documents?|articles?|stories|story|jokes?|requests?|inquiries|complaints?|"
+    r"paragraphs?|documents?|articles?|stories|story|jokes?|requests?|inquiries|complaints?|q ?& ?as?|faqs?|"
     r"przyklad\w*|zdan\w*|pytan\w*|recenzj\w*|opini\w*|wiadomosc\w*|tekst\w*|rekord\w*|wiersz\w*|fraz\w*|"
     r"komentarz\w*|tweet\w*|wpis\w*|zgloszen\w*|maili|zapytan\w*|wypowiedz\w*|probek|probki|elementow|"
     r"dialog\w*|rozmow\w*|quiz\w*|sztuk|pozycj\w*|komunikat\w*|postow|par|zdania)"

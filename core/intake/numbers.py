@@ -72,7 +72,7 @@ _MULTIPLIER = r"(?:k|thousand|thousands|tys\.?|tysiecy|tysiace|mln|million|milli
 NUM = (
     r"(?<![\w.,^])(?:\d+\s*\^\s*\d+|\d+(?:\.\d+)?e\d+|\d{1,3}(?:,\d{3})+(?![\d,])"
     r"|\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?!\d)|\d+(?:[.,]\d+)?\s*" + _MULTIPLIER + r"(?![\w])|\d+"
-    r"|(?:" + WORD_NUMBER_RE + r"))(?![\w])"
+    r"|(?:" + WORD_NUMBER_RE + r")(?:[ -](?:hundred|thousand))?)(?![\w])"
 )
 
 
@@ -82,6 +82,9 @@ def parse_number(raw: str) -> int | None:
     s = raw.strip().lower().replace("\u00a0", " ").replace("\u202f", " ")
     if s in WORD_NUMBERS:
         return WORD_NUMBERS[s]
+    scaled = re.fullmatch(r"(.+?)[ -](hundred|thousand)", s)  # "five hundred", "two thousand"
+    if scaled and scaled.group(1) in WORD_NUMBERS:
+        return WORD_NUMBERS[scaled.group(1)] * (100 if scaled.group(2) == "hundred" else 1000)
     power = re.fullmatch(r"(\d+)\s*\^\s*(\d+)", s)
     if power:
         return _power(_int(power.group(1)), _int(power.group(2)))

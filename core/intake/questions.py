@@ -41,7 +41,7 @@ _CAPABILITIES = re.compile(
     r"\bwhat (?:can|do|could) you (?:do|make|generate|create|offer)\b|\bwhat kinds? of (?:data ?sets?|data|datasets)\b|"
     r"\bwhat (?:data ?sets?|datasets) can\b|\bhow does (?:this|it) work\b|\bwhat are you\b|"
     r"\bco (?:potrafisz|umiesz|mozesz zrobic|robisz)\b|\bjakie (?:zbiory|dane)\b|\bw czym (?:pomozesz|mozesz pomoc)\b|"
-    r"\bjak to dziala\b"
+    r"\bjak to dziala\b|\b(?:what|which) (?:file )?formats\b|\bjakie formaty\b"
 )
 _DURATION = re.compile(
     r"\bhow long\b|\bhow much time\b|\bwhen will (?:it|this|that|the (?:data|dataset|file)) be (?:ready|done)\b|"
