@@ -131,3 +131,19 @@ def test_the_schema_is_strict_structured_output() -> None:
         "tone": {"type": ["string", "null"]},
         "instructions": {"type": ["string", "null"]},
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [("I need -10 examples", {"count": 10}), ("make it 10,000,000", {"count": 10_000_000}),
+     ("can you do NER?", {"task": "classification", "labels": ["person", "place"]})],
+)
+async def test_what_the_rules_refused_the_llm_cannot_set(
+    fake_llm: FakeOpenAI, llm: OpenAIBackend, text: str, answer: dict[str, Any]
+) -> None:
+    answer_with(fake_llm, answer)
+    draft = SpecDraft(task=TaskType.qa, count=20)
+    merged = merge_llm(interpret(text, draft, max_count=10_000), await extract_with_llm(llm, text, draft))
+    result = apply(draft, merged)
+    assert (result.task, result.count, result.labels) == (TaskType.qa, 20, None)
+    assert merged.remarks

@@ -35,7 +35,7 @@ def merge_llm(interp: Interpretation, extracted: dict[str, Any]) -> Interpretati
         ruled |= {"labels"}
     if ruled & {"label_counts"}:
         ruled |= {"count"}
-    for name in ruled:
+    for name in ruled | interp.refused:  # what the rules refused ("-10") the LLM may not set either
         changes.pop(name, None)
     changes.update(interp.changes)
     return dataclasses.replace(

@@ -63,6 +63,9 @@ class Interpretation:
     #: "more complaints than anything else": the label wanted most, with no number yet (the
     #: `intake_ask_balance` remark asks for one).
     favoured_label: str | None = None
+    #: Fields this message said something about that were refused ("-10", "10,000,000", "NER"):
+    #: nobody else (the LLM's reading) may set them from this message either.
+    refused: set[str] = field(default_factory=set)
 
     def is_empty(self) -> bool:
         return not (self.changes or self.add_labels or self.remove_labels) and self.yes is None
@@ -208,18 +211,21 @@ def _refuse(result: Interpretation, negative: str | None, unsupported: Remark | 
     changes = result.changes
     if negative is not None:
         result.remarks.append(Remark("intake_count_negative", values={"number": negative}))
+        result.refused |= {"count", "label_counts"}
     if unsupported is not None:
         for name in ("task", "labels", "label_counts", "label_shares"):
             changes.pop(name, None)
         result.add_labels.clear()
         result.remove_labels.clear()
         result.remarks.append(unsupported)
+        result.refused |= {"task", "labels", "label_counts", "label_shares"}
     counts = changes.get("label_counts") or {}
     largest = max(changes.get("count") or 0, sum(counts.values()) if counts else 0)
     if max_count is not None and largest > max_count:
         for name in ("count", "label_counts", "label_shares"):
             changes.pop(name, None)
         result.each = False
+        result.refused |= {"count", "label_counts", "label_shares"}
         remark = Remark("intake_count_too_large", values={"count": format_count(largest), "max": format_count(max_count)})
         if largest >= HUGE_NUMBER:  # a clamped number: "That many examples ..."
             remark = Remark("intake_count_too_large", values={"max": format_count(max_count)}, named={"count": "order_count_enormous"})
