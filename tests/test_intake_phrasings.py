@@ -152,7 +152,24 @@ CASES: dict[str, Case] = {
     "12 Q&A": Case(("12 Q&A about our return policy",), {"task": TaskType.qa, "count": 12, "topic": "our return policy"}),
     "3x bigger": Case(("make the dataset 3x bigger",), {"count": 30}, start=SENTIMENT_10),
     "what formats": Case(("what formats do you support?",), {"format": None}, intent=Intent.ask_capabilities),
+    "a number alone between commas": Case(
+        ("Reviews for a Polish restaurant, 100, positive/negative",), {"count": 100, "labels": ["positive", "negative"], "language": "English"},
+    ),
+    "200, half spam": Case(("200, half spam",), {"count": 200, "label_counts": {"spam": 100, "ham": 100}},
+                           start=SpecDraft(task=CLS, labels=["spam", "ham"])),
+    "label N as a, b, or c": Case(
+        ("label 200 tweets as happy, sad, angry, or neutral",), {"labels": ["happy", "sad", "angry", "neutral"], "count": 200, "tone": None},
+    ),
     # --- Polish ------------------------------------------------------------------------------
+    "pl: pytania z odpowiedziami": Case(("zrób 40 pytań z odpowiedziami o RODO",), {"task": TaskType.qa, "count": 40, "topic": "RODO"}),
+    "pl: pięćset": Case(("wygeneruj pięćset przykładów sentymentu",), {"count": 500, "labels": ["positive", "negative"]}),
+    "pl: głównie": Case(
+        ("500 wiadomości, głównie reklamacje",), {"count": 500}, start=INTENTS_PL, remarks=("intake_ask_balance",), favoured="reklamacja",
+    ),
+    "pl: dwa razy więcej": Case(("dwa razy więcej pozytywnych niż negatywnych",), {"label_counts": {"positive": 60, "negative": 30}},
+                                start=SENTIMENT_10.model_copy(update={"count": 90})),
+    "pl: -5": Case(("zrób -5 przykładów",), {"count": None}, remarks=("intake_count_negative",)),
+    "pl: milion": Case(("daj mi 1000000 zdań",), {"count": None}, remarks=("intake_count_too_large",)),
     "pl: na każdą etykietę": Case(
         ("10 przykładów na każdą etykietę",), {"label_counts": {"positive": 10, "negative": 10}, "count": 20}, start=SENTIMENT_10,
     ),

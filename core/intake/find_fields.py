@@ -18,7 +18,7 @@ _MULTIPLE_CHOICE_RE = re.compile(
 )
 _QA_RE = re.compile(
     r"\bq ?& ?a\b|\bq/a\b|question[- ]answer\w*|questions? (?:and|&) answers?|\bqa\b|\bfaq\b|"
-    r"pytan\w* i odpowiedz\w*|pytanie[- ]odpowiedz\w*|par\w* pytan\w*"
+    r"pytan\w* (?:i|z) odpowiedz\w*|pytanie[- ]odpowiedz\w*|par\w* pytan\w*"
 )
 _SENTIMENT_RE = re.compile(r"sentiment|sentyment")
 _TOXIC_RE = re.compile(r"(?<![\w-])toxic|toksyczn|cyberbullying|cyberprzemoc|\bbullying|hate speech|\bhejt|mowa nienawisci")
@@ -141,6 +141,13 @@ def find_count(folded: str, bare: str, asking: str | None) -> tuple[int | None, 
         value = parse_number(trailing.group(1))
         if value is not None:
             return value, mask(folded, trailing.start(), trailing.end())
+    # A number alone between commas ("Reviews for a restaurant, 100, positive/negative", "200, half spam").
+    alone = re.findall(r"(?:^|[,;])\s*(" + NUM + r")\s*(?=[,;]|$)", folded)
+    if len(alone) == 1:
+        value = parse_number(alone[0])
+        if value is not None:
+            m = re.search(r"(?:^|[,;])\s*(" + NUM + r")\s*(?=[,;]|$)", folded)
+            return value, mask(folded, m.start(1), m.end(1)) if m else folded
     # A bare number ("500", "500 please", "1k") answers "how many?".
     whole = re.fullmatch(r"(?:about |around |okolo )?(" + NUM + r")(?: please| prosze| pls)?", bare)
     if whole and asking in (None, "count", "label_counts"):

@@ -95,7 +95,7 @@ def find_labels(original: str, folded: str) -> tuple[list[str], str]:
     item = r"(?:\"[^\"\n]{1,40}\"|'[^'\n]{1,40}'|(?!(?:in|po|with|for|about|as|on|w|z|na|o|the|and|or|i|lub)\b)[\w-]+)"
     joiner = r"\s*(?:,\s*(?:(?:or|and|lub|albo|i|oraz)\s+)?|/|\bor\b|\band\b|\bvs\.?|\blub\b|\balbo\b|\bi\b|\bczy\b)\s*"
     for m in re.finditer(
-        r"\b(?:categori[sz]ed|classified|classify(?:\s+[\w-]+){0,2}|labell?ed|label each|label them|tagged|marked|sorted|split|grouped|"
+        r"\b(?:categori[sz]ed|classified|classify(?:\s+[\w-]+){0,2}|labell?ed|label(?:\s+[\w-]+){1,3}|tagged|marked|sorted|split|grouped|"
         r"oznacz\w*|sklasyfikowan\w*|klasyfikowan\w*|podzielon\w*|etykiet\w*)\s+(?:them\s+|each\s+)?"
         r"(?:as|into|jako|na)\s+(?:either\s+|one of\s+|jedn\w* z\s+)?(" + item + r"(?:" + joiner + item + r")+)",
         folded,

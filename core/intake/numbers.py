@@ -64,7 +64,8 @@ WORD_NUMBERS = {
     "fifty": 50, "hundred": 100, "a hundred": 100, "a thousand": 1000, "a dozen": 12, "dozen": 12,
     "dwa": 2, "dwie": 2, "trzy": 3, "cztery": 4, "piec": 5, "szesc": 6, "siedem": 7, "osiem": 8,
     "dziewiec": 9, "dziesiec": 10, "dwadziescia": 20, "trzydziesci": 30, "piecdziesiat": 50, "sto": 100,
-    "tysiac": 1000,
+    "tysiac": 1000, "dwiescie": 200, "trzysta": 300, "czterysta": 400, "piecset": 500, "szescset": 600,
+    "siedemset": 700, "osiemset": 800, "dziewiecset": 900, "dwa tysiace": 2000,
 }
 WORD_NUMBER_RE = "|".join(sorted((re.escape(w) for w in WORD_NUMBERS), key=len, reverse=True))
 _MULTIPLIER = r"(?:k|thousand|thousands|tys\.?|tysiecy|tysiace|mln|million|millions|milion\w*)"
