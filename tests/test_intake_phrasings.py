@@ -38,6 +38,7 @@ class Case:
     favoured: str | None = None
     spec_error: str | None = None  # a fragment of to_spec()'s one-line error, when the order is not valid yet
     asks: str | None = None  # what draft.missing() asks first, when the order is not valid yet
+    understood: bool = True  # False: nothing to act on, the dialog says it did not understand
 
 
 CASES: dict[str, Case] = {
@@ -94,8 +95,8 @@ CASES: dict[str, Case] = {
         {"task": None, "labels": None}, intent=Intent.unsupported, remarks=("intake_unsupported",),
     ),
     # --- odd input (issue 9, item 6) ----------------------------------------------------------
-    "superscript two": Case(("²",), {"count": 10}, start=SENTIMENT_10),  # not a number: "I didn't understand"
-    "circled one": Case(("① examples",), {"count": 10}, start=SENTIMENT_10),
+    "superscript two": Case(("²",), {"count": 10}, start=SENTIMENT_10, understood=False),  # not a number
+    "circled one": Case(("① examples",), {"count": 10}, start=SENTIMENT_10, understood=False),
     "lone surrogate": Case(("200 examples \ud83d",), {"count": 200}, start=SENTIMENT_10),
     "arabic-indic digits": Case(("٣٠ examples",), {"count": 30}, start=SENTIMENT_10),
     # --- the README's and the seed's orders -------------------------------------------------
@@ -223,6 +224,7 @@ def test_phrasing(name: str) -> None:
     assert [remark.key for remark in interp.remarks] == list(case.remarks)
     assert interp.intent == case.intent
     assert interp.favoured_label == case.favoured
+    assert interp.is_empty() is not case.understood
     for remark in interp.remarks:  # every remark can be said in both languages
         assert remark.text("en") and remark.text("pl") and remark.text("en") != remark.text("pl")
     if case.spec_error:

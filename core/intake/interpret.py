@@ -68,7 +68,11 @@ class Interpretation:
     refused: set[str] = field(default_factory=set)
 
     def is_empty(self) -> bool:
-        return not (self.changes or self.add_labels or self.remove_labels) and self.yes is None
+        """Nothing to act on: no change, no yes / no, nothing to say, no question."""
+        return (
+            not (self.changes or self.add_labels or self.remove_labels or self.remarks)
+            and self.yes is None and self.intent == Intent.order
+        )
 
 
 def interpret(
