@@ -4,7 +4,8 @@
     python benchmarks/intake.py --rounds 200
 
 Prints the mean and p99 time of interpret()+apply() per message, the worst case over adversarial
-inputs (20,000-char digit strings, repeated separators, ...), and whether each seed prompt of
+inputs (20,000-char digit strings, repeated separators, ...), the time to read a 60- and a 1,000-label
+list, and whether each seed prompt of
 shared/seed-llm-data-generation.txt is read into a valid order with the expected quotas.
 """
 
@@ -43,7 +44,12 @@ CORPUS = [
     "100 pytań quizowych o historii Polski po polsku", "zrób 300", "usuń etykietę neutral", "bardziej swobodnie",
     "tak", "no", "50 each", "toxic vs non-toxic, 1k examples, jsonl", "what can you do?", "👍",
 ]
-ADVERSARIAL = ["9" * 20_000, ", " * 10_000, "positive or " * 2_000, "1 " * 10_000, "\n".join(["Q: <x>"] * 3_000), "a" * 20_000]
+ADVERSARIAL = [
+    "9" * 20_000, ", " * 10_000, "positive or " * 2_000, "1 " * 10_000, "\n".join(["Q: <x>"] * 3_000), "a" * 20_000,
+    "a/" * 10_000, "-1 " * 6_000, "more a than " * 1_500, "² " * 10_000, "labels:\n" + "\n" * 10_000,
+]
+#: Label lists are read whole (never cut at a length): their cost grows with the number of labels.
+LABEL_LISTS = [60, 1_000]
 
 
 def timed(text: str, draft: SpecDraft) -> tuple[float, SpecDraft]:
@@ -69,6 +75,10 @@ def main() -> None:
           f"p99 {p99 * 1000:.2f} ms")
     worst = max(timed(text, SpecDraft())[0] for text in ADVERSARIAL)
     print(f"adversarial inputs (up to 20,000 chars): worst {worst * 1000:.0f} ms")
+    for size in LABEL_LISTS:
+        elapsed, draft = timed("labels: " + ", ".join(f"label_{i}" for i in range(size)), SpecDraft())
+        assert len(draft.labels or []) == size
+        print(f"a list of {size:,} labels: {elapsed * 1000:.0f} ms, every label kept")
 
     right = 0
     for text, quotas in SEEDS:

@@ -62,10 +62,12 @@ def find_split(original: str, folded: str) -> tuple[dict[str, float], str]:
 
 def find_labels(original: str, folded: str) -> tuple[list[str], str]:
     found: list[str] = []
+    seen: set[str] = set()
 
     def take(items: Iterable[str]) -> None:
         for item in items:
-            if label_key(item) not in {label_key(x) for x in found}:
+            if label_key(item) not in seen:
+                seen.add(label_key(item))
                 found.append(item)
 
     # 1. "labels: a, b, c" / "intents: [...]" / "etykiety: a, b": the whole list, to the end of the line

@@ -72,10 +72,13 @@ FILLER_WORDS = {
 
 
 def distinct_labels(labels: Iterable[str]) -> list[str]:
+    """Labels without blanks and case-insensitive repeats, first spelling kept (linear: lists can be long)."""
     out: list[str] = []
+    seen: set[str] = set()
     for label in labels:
         label = str(label).strip()
-        if label and label_key(label) not in {label_key(x) for x in out}:
+        if label and label_key(label) not in seen:
+            seen.add(label_key(label))
             out.append(label)
     return out
 
@@ -93,11 +96,9 @@ def split_label_list(raw: str) -> list[str]:
         item = re.sub(r"^(?:[-*•]|\d{1,3}[.)])\s+", "", item.strip())  # a bulleted or numbered line
         item = re.sub(r"^(?:either|one of|the|a|an)\s+", "", item, flags=re.I)
         label = canonical_label(item)
-        if not label or len(label) > 60 or len(label.split()) > 4:
-            continue
-        if label_key(label) not in {label_key(x) for x in labels}:
+        if label and len(label) <= 60 and len(label.split()) <= 4:
             labels.append(label)
-    return labels
+    return distinct_labels(labels)
 
 
 def _fold_separators(raw: str) -> str:
