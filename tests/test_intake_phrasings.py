@@ -67,6 +67,7 @@ CASES: dict[str, Case] = {
         start=INTENTS_20,
     ),
     "I need -10": Case(("I need -10 examples",), {"count": None}, remarks=("intake_count_negative",)),
+    "negative labels are labels": Case(("100 examples, labels: -1, 0, 1",), {"labels": ["-1", "0", "1"], "count": 100}),
     "-10 as a correction": Case(("make it -10",), {"count": 10}, start=SENTIMENT_10, remarks=("intake_count_negative",)),
     # --- issue 15, item 6: the whole label list ---------------------------------------------
     "60 labels": Case((f"600 examples, labels: {', '.join(SIXTY)}",), {"labels": SIXTY, "count": 600}),

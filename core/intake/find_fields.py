@@ -103,8 +103,14 @@ def find_more(folded: str) -> tuple[int | None, str]:
     return value, mask(folded, m.start(), m.end()) if value is not None else folded
 
 
-# "-10" after a space or at the start (not "5-10", not "non-toxic"), not a percentage or a bullet "- 10".
-_NEGATIVE = re.compile(r"(?:^|(?<=[\s(:=]))[-\u2212\u2013](" + NUM + r")(?![\d%]|[.,]\d)")
+# "-10" as a count: before a count noun ("-10 examples"), after a count verb ("make it -10"), or alone;
+# never "5-10", "non-toxic" or a label list ("labels: -1, 0, 1").
+_MINUS = r"[-\u2212\u2013](" + NUM + r")(?![\d%]|[.,]\d)"
+_NEGATIVE = re.compile(
+    r"(?:^|(?<=[\s(:=]))" + _MINUS + r"(?=\s+(?:[\w-]+\s+){0,3}?" + COUNT_NOUNS + r"(?![\w]))"
+    r"|\b" + _COUNT_VERBS + r"\s+(?:about\s+|around\s+)?" + _MINUS.replace("(" + NUM, "(?:" + NUM, 1)
+    + r"|^\s*" + _MINUS.replace("(" + NUM, "(?:" + NUM, 1) + r"\s*$"
+)
 
 
 def find_negative(folded: str) -> tuple[str | None, str]:
@@ -112,7 +118,8 @@ def find_negative(folded: str) -> tuple[str | None, str]:
     m = _NEGATIVE.search(folded)
     if not m:
         return None, folded
-    return "-" + m.group(1), mask(folded, m.start(), m.end())
+    number = re.search(r"[-\u2212\u2013]\s*(\S+)", m.group(0))
+    return "-" + (number.group(1) if number else ""), mask(folded, m.start(), m.end())
 
 
 def find_count(folded: str, bare: str, asking: str | None) -> tuple[int | None, str]:
