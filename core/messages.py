@@ -111,6 +111,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Plus your {rows} uploaded rows ({uploaded}); the file will have {totals}. New rows are checked against yours.",
         "pl": "Do tego Twoje {rows} wgrane wiersze ({uploaded}); plik będzie miał {totals}. Nowe wiersze są porównywane z Twoimi.",
     },
+    "summary_read_as_change": {
+        "en": "I read “{text}” as a change to the order (above). If it was feedback on how the examples should "
+        "read, press {button}.",
+        "pl": "Odczytałem „{text}” jako zmianę zamówienia (powyżej). Jeśli to była uwaga o tym, jak mają brzmieć "
+        "przykłady, naciśnij {button}.",
+    },
     "summary_feedback": {
         "en": "Your feedback so far: {items}",
         "pl": "Twoje dotychczasowe uwagi: {items}",
@@ -430,6 +436,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "btn_preview": {"en": "Generate preview", "pl": "Generuj podgląd"},
     "btn_change": {"en": "Change something", "pl": "Zmień coś"},
     "btn_cancel": {"en": "Cancel", "pl": "Anuluj"},
+    "btn_was_feedback": {"en": "It was feedback", "pl": "To była uwaga"},
     "btn_generate_all": {"en": "Generate all", "pl": "Generuj całość"},
     "btn_new_preview": {"en": "New preview", "pl": "Nowy podgląd"},
     "btn_balance": {"en": "Generate {total} to balance", "pl": "Wygeneruj {total} do zbalansowania"},

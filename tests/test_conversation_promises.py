@@ -71,3 +71,23 @@ def test_a_slow_preview_shows_progress_instead_of_silence(fake_llm: FakeOpenAI, 
     assert waiting < closed < out.index("Preview (")  # ... before the rows are shown
     assert "type /cancel" in out[waiting:closed]
     assert "Saved dataset-" in out
+
+
+def test_text_read_as_an_order_change_after_a_preview_can_be_taken_as_feedback(
+    fake_llm: FakeOpenAI, tmp_path: Path
+) -> None:
+    # "more formal" after a preview is read as a tone change; the bot says so and offers to take it as
+    # feedback instead, which restores the order and sends the text to the model as feedback.
+    lines = ["10 tweets about football, positive or negative, in English, CSV", "1", "more formal",
+             "It was feedback", "1"]
+    result = _run(lines, fake_llm, tmp_path, tmp_path / "out")
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    said = out.index("I read “more formal” as a change to the order")
+    offered = out[said:].split("\n", 2)[1]
+    assert "It was feedback" in offered, offered  # the button the text names is on screen
+    assert "Noted: “more formal”" in out[said:]
+    prompts = [p for p in (str(body) for body in fake_llm.requests) if "Produce exactly" in p]
+    full_job = prompts[-1]
+    assert "more formal" in full_job and "Tone: formal." not in full_job, full_job[-1500:]
+    assert "Saved dataset-" in out

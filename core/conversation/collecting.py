@@ -189,6 +189,11 @@ def show_summary(turn: Turn, *, intro: bool = True) -> Phase:
     if state.preview_items:
         choices.append(Choice(turn.t("btn_generate_all"), "generate"))
     choices += [Choice(turn.t("btn_change"), "change"), Choice(turn.t("btn_cancel"), "cancel")]
+    if can_undo_change(turn):
+        assert state.read_as_change is not None
+        undo = Choice(turn.t("btn_was_feedback"), "asfeedback")
+        lines.append(turn.t("summary_read_as_change", text=state.read_as_change.text, button=undo.label))
+        choices.append(undo)
     turn.ask("\n".join(lines), tuple(choices))
     return Phase.confirm
 
@@ -199,6 +204,13 @@ def after_preview_choices(turn: Turn) -> tuple[Choice, ...]:
         Choice(turn.t("btn_new_preview"), "newpreview"),
         Choice(turn.t("btn_cancel"), "cancel"),
     ))
+
+
+def can_undo_change(turn: Turn, event: object = None) -> bool:
+    """The last text after a preview changed the order, and nothing changed since: it may still
+    be taken back as feedback (a guard of the table, too)."""
+    change = turn.state.read_as_change
+    return change is not None and bool(turn.state.preview_items) and turn.state.draft == change.after
 
 
 def per_label(counts: dict[str, int]) -> str:

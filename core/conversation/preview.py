@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from core.conversation import collecting, jobs
 from core.conversation.guidance import make_guidance
 from core.conversation.collecting import Text
-from core.conversation.state import Phase, Rating
+from core.conversation.state import Phase, Rating, ReadAsChange
 from core.conversation.turn import PreviewFinished, Turn
 from core.events import ButtonPress, Choice, Preview, PreviewItem, Say
 from core.spec import DatasetSpec, TaskType, split_evenly
@@ -115,6 +115,20 @@ def rate(turn: Turn, example_id: int, kind: str) -> None:
     turn.say("rated_up" if kind == "up" else "rated_down", number=number)
 
 
+async def press_was_feedback(turn: Turn, event: ButtonPress) -> Phase:
+    """"It was feedback": undo the change the text made to the order and keep the text as feedback."""
+    change = turn.state.read_as_change
+    assert change is not None  # the table's guard
+    turn.state.draft, turn.state.read_as_change = change.before, None
+    return add_feedback(turn, change.text)
+
+
+def add_feedback(turn: Turn, text: str) -> Phase:
+    turn.state.feedback.append(text)
+    turn.replies.append(Say(turn.t("feedback_noted", feedback=text), collecting.after_preview_choices(turn)))
+    return Phase.rating
+
+
 async def on_confirm_text(turn: Turn, event: Text) -> Phase:
     """Text at the summary: a change shows the new summary; a bare yes makes the preview."""
     outcome, _ = await collecting.understand(turn, event)
@@ -129,7 +143,11 @@ async def on_text(turn: Turn, event: Text) -> Phase:
     """After a preview, text is feedback unless the rules read a change of the order or a yes/no."""
     interp = event.interp
     if collecting.has_changes(interp):
+        before = turn.state.draft
         collecting.apply_interpretation(turn, interp)
+        if turn.state.draft is not None:
+            # Said after a preview, it might have been meant as feedback: the summary offers to take it so.
+            turn.state.read_as_change = ReadAsChange(text=event.text, before=before, after=turn.state.draft)
         return collecting.advance(turn)
     if interp.yes is True:
         return await jobs.start_dataset(turn)
@@ -137,9 +155,7 @@ async def on_text(turn: Turn, event: Text) -> Phase:
         turn.offer(())
         turn.say("change_prompt")
         return Phase.rating
-    turn.state.feedback.append(event.text)
-    turn.replies.append(Say(turn.t("feedback_noted", feedback=event.text), collecting.after_preview_choices(turn)))
-    return Phase.rating
+    return add_feedback(turn, event.text)
 
 
 def make_preview_spec(spec: DatasetSpec, max_count: int) -> DatasetSpec:

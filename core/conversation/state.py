@@ -58,6 +58,15 @@ class PendingUpload(BaseModel):
     records: list[dict[str, str]] | None = None  # only in rows written by the previous version
 
 
+class ReadAsChange(BaseModel):
+    """Text after a preview that was read as a change of the order: the order before it, the
+    order it made, so the user can say "it was feedback" while nothing else changed since."""
+
+    text: str
+    before: SpecDraft | None = None
+    after: SpecDraft
+
+
 class ConversationState(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -73,6 +82,7 @@ class ConversationState(BaseModel):
     preview_rows: dict[int, dict[str, str]] = Field(default_factory=dict)  # example id -> fields (all previews)
     ratings: dict[int, Rating] = Field(default_factory=dict)  # example id -> 👍/👎: the one place ratings live
     feedback: list[str] = Field(default_factory=list)
+    read_as_change: ReadAsChange | None = None
     job: int | None = None  # the dataset job of this order
     upload: Upload | None = None
     pending_upload: PendingUpload | None = None

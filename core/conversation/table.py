@@ -78,6 +78,7 @@ TABLE: dict[Phase, dict[str, Route]] = {
         "press:generate": Guarded(preview_shown, jobs.press_generate),
         "press:change": collecting.press_change,
         "press:cancel": jobs.press_cancel_order,
+        "press:asfeedback": Guarded(collecting.can_undo_change, preview.press_was_feedback),
     },
     Phase.previewing: {
         "text": jobs.while_busy,
@@ -139,6 +140,7 @@ LEADS_TO: dict[tuple[Phase, str], tuple[Phase, ...]] = {
     (CO, "text"): (CO, CF), (CO, "upload"): (CO, UC, UO), (CO, "press:task"): (CO, CF), (CO, "press:set"): (CO, CF),
     (CF, "text"): (CF, CO, PV), (CF, "upload"): (CF, UC, UO), (CF, "press:preview"): (PV, CF, CO),
     (CF, "press:generate"): (GE, CF, CO), (CF, "press:change"): (CF, CO), (CF, "press:cancel"): (S,),
+    (CF, "press:asfeedback"): (RA,),
     (PV, "text"): (PV,), (PV, "ratings"): (PV,), (PV, "upload"): (PV,), (PV, "preview_finished"): (RA, CF, PV),
     (PV, "job_lost"): (RA, CF),
     (RA, "text"): (RA, CO, CF, GE), (RA, "ratings"): (RA,), (RA, "upload"): (RA, UC, UO), (RA, "press:up"): (RA,),
