@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from core.conversation import collecting
+from core.conversation.background import spec_of
 from core.conversation.guidance import make_guidance
 from core.conversation.collecting import Text
 from core.conversation.state import Phase
@@ -45,7 +46,7 @@ def resumable_job(dialog: object, job_id: int | None, spec: DatasetSpec, guidanc
     job = store.get_job(job_id) if job_id else None
     if job is None or job.status not in ("cancelled", "failed"):
         return None
-    same_spec = DatasetSpec.model_validate_json(job.spec_json, context={"max_count": 10**12}) == spec
+    same_spec = spec_of(job) == spec
     same_guidance = job.guidance_json == guidance.model_dump_json()
     return job_id if same_spec and same_guidance else None
 
