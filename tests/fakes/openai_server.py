@@ -50,7 +50,18 @@ asked in order before the default behaviour; the first non-None answer wins. A `
 assistant message content, a `dict` is serialised as JSON content, a `FakeResponse` gives full
 control of status, body and headers. Responders run on the server thread.
 
-Stats: `requests`, `in_flight`, `peak_in_flight`, `issued_texts`.
+Labeling and verification (core/classify.py's "Classify each row ... [id] text" requests): it
+answers every id with the row's true class, which it knows
+- for texts it wrote itself: the label it was asked for (`true_labels`), the correct option of a
+  quiz question (`true_answers`), even when `mislabel_share` made it write a share of rows with
+  another allowed label (structured answers; every round(1/share)-th row, deterministically);
+- for texts made by `marked_text(label)`: a marker word the text carries (works across processes);
+  a text with two markers is ambiguous: asked again, it alternates between them;
+- otherwise: the first allowed label.
+`inject_labeling(kind, times=1)` spoils the next labeling answers: "drop" (one id missing),
+"repeat" (one id twice, with two labels), "reorder" (ids in reverse), "invent" (an unknown id).
+
+Stats: `requests`, `in_flight`, `peak_in_flight`, `issued_texts`, `labeling_requests`.
 
 Run standalone (benchmarks, manual tries): `python -m tests.fakes.openai_server --latency 0.3`
 prints the base URL and serves until killed.
@@ -65,7 +76,9 @@ import random
 import re
 import threading
 import time
+import zlib
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -77,6 +90,11 @@ Responder = Callable[[dict[str, Any]], "dict[str, Any] | str | FakeResponse | No
 
 _COUNT_RE = re.compile(r"Produce exactly (\d+)")
 _LABEL_RE = re.compile(r'the label "([^"]*)"')
+_CLASSIFY_RE = re.compile(r"Classify each .*? Allowed labels: (\[.*?\])\.")
+_ROW_RE = re.compile(r"^\[([^\]]+)\] (.*)$", re.MULTILINE)
+_MARKER_RE = re.compile(r"\bzz([0-9a-z]{4})\b")
+_QUIZ_RE = re.compile(r"^(.*?) a\) (.*?) b\) (.*?) c\) (.*?) d\) (.*)$")
+LABELING_FAULTS = ("drop", "repeat", "reorder", "invent")
 
 
 @dataclass
@@ -147,6 +165,7 @@ class FakeOpenAI(ThreadedLoopbackServer):
         self._issued: set[str] = set()
         self._faults: deque[_Fault] = deque()
         self._lock = threading.Lock()
+        self._init_labeling()
 
     @property
     def base_url(self) -> str:
@@ -298,15 +317,19 @@ class FakeOpenAI(ThreadedLoopbackServer):
         count = int(count_match.group(1)) if count_match else None
         label_match = _LABEL_RE.search(prompt)
         label = label_match.group(1) if label_match else None
+        if _CLASSIFY_RE.search(prompt):
+            return self._labeling_answer(prompt, schema is not None)
         kind = fault.kind if fault else None
         if kind == "empty":
             count = 0
         if schema is not None:
             data = self._walk(schema, schema, name="", count=count, label=label, top=True)
             data = self._corrupt(data, kind, fault)
+            self._note_truth(data, schema, label)
             text = json.dumps(data, ensure_ascii=False)
         else:
             text = self._template_answer(prompt, count if count is not None else 5, label, kind, fault)
+            self._note_template_truth(text, label)
         if kind == "malformed":
             # Truncated mid-way, as when the model hits max_tokens or the stream breaks.
             return text[: max(5, len(text) // 2)] if fault and fault.params.get("style") != "prose" else \
@@ -432,6 +455,99 @@ class FakeOpenAI(ThreadedLoopbackServer):
             lines.append("")
         return "\n".join(lines)
 
+    # --- labeling and verification (core/classify.py) ---------------------------------------
+
+    def _init_labeling(self) -> None:
+        self.mislabel_share = 0.0  # share of classification/quiz rows written with another allowed label
+        self.true_labels: dict[str, str] = {}  # text it wrote -> the label it was asked for
+        self.true_answers: dict[str, str] = {}  # quiz question it wrote -> the correct option's text
+        self.mislabeled: set[str] = set()  # texts / questions written with a wrong label
+        self.labeling_requests = 0
+        self._rows_written = 0
+        self._label_asks: dict[str, int] = {}
+        self._labeling_faults: deque[str] = deque()
+
+    def inject_labeling(self, kind: str, *, times: int = 1) -> None:
+        if kind not in LABELING_FAULTS:
+            raise ValueError(f"unknown labeling fault {kind!r}; known: {list(LABELING_FAULTS)}")
+        with self._lock:
+            self._labeling_faults.extend([kind] * times)
+
+    def _mislabel_next(self) -> bool:
+        # Deterministic: exactly round(n * share) of the first n rows come out mislabeled.
+        self._rows_written += 1
+        n, share = self._rows_written, self.mislabel_share
+        return int(n * share + 1e-9) > int((n - 1) * share + 1e-9)
+
+    def _note_truth(self, data: Any, schema: dict[str, Any], asked: str | None) -> None:
+        rows = _rows_of(data) or []
+        enum = _label_enum(schema)
+        for row in rows:
+            if not isinstance(row, dict):
+                continue
+            if isinstance(row.get("text"), str) and isinstance(row.get("label"), str):
+                truth = asked if asked is not None else row["label"]
+                key = _flat(row["text"])
+                self.true_labels[key] = truth
+                others = [label for label in enum if label != truth]
+                if others and self._mislabel_next():
+                    row["label"] = others[0]
+                    self.mislabeled.add(key)
+            elif isinstance(row.get("question"), str) and row.get("answer") in ("a", "b", "c", "d"):
+                key = _flat(row["question"])
+                self.true_answers[key] = _flat(str(row.get(f"option_{row['answer']}", "")))
+                if self._mislabel_next():
+                    row["answer"] = "abcd"["abcd".index(row["answer"]) - 1]
+                    self.mislabeled.add(key)
+
+    def _note_template_truth(self, text: str, asked: str | None) -> None:
+        question, options = None, {}
+        for line in text.splitlines():
+            if line.startswith("Q: "):
+                question, options = _flat(line[3:]), {}
+            elif question and len(line) > 3 and line[1:3] == ") ":
+                options[line[0].lower()] = _flat(line[3:])
+            elif question and line.startswith("Answer: ") and line[8:].lower() in options:
+                self.true_answers[question] = options[line[8:].lower()]
+            elif question and line.startswith("A: ") and asked is not None:
+                self.true_labels[question] = asked
+
+    def _truth(self, text: str, labels: list[str]) -> str:
+        by_marker = {label_marker(label): label for label in labels}
+        marked = [by_marker[code] for code in _MARKER_RE.findall(text) if code in by_marker]
+        if marked:
+            asks = self._label_asks.get(text, 0)
+            self._label_asks[text] = asks + 1
+            return marked[asks % len(marked)]
+        quiz = _QUIZ_RE.match(text)
+        if quiz and set(labels) == {"a", "b", "c", "d"}:
+            correct = self.true_answers.get(_flat(quiz.group(1)))
+            for letter, option in zip("abcd", quiz.groups()[1:]):
+                if correct is not None and _flat(option) == correct:
+                    return letter
+        known = self.true_labels.get(_flat(text))
+        return known if known in labels else labels[0]
+
+    def _labeling_answer(self, prompt: str, structured: bool) -> str:
+        self.labeling_requests += 1
+        match = _CLASSIFY_RE.search(prompt)
+        labels = json.loads(match.group(1)) if match else []
+        pairs = [(row_id, self._truth(text, labels)) for row_id, text in _ROW_RE.findall(prompt)]
+        with self._lock:
+            fault = self._labeling_faults.popleft() if self._labeling_faults else None
+        if fault == "drop" and pairs:
+            pairs = pairs[1:]
+        elif fault == "repeat" and pairs and len(labels) > 1:
+            other = next(label for label in labels if label != pairs[0][1])
+            pairs = [pairs[0], *pairs[1:], (pairs[0][0], other)]
+        elif fault == "reorder":
+            pairs = pairs[::-1]
+        elif fault == "invent" and labels:
+            pairs = [*pairs, ("999", labels[0])]
+        if structured:
+            return json.dumps({"labels": [{"id": i, "label": label} for i, label in pairs]}, ensure_ascii=False)
+        return "\n".join(f"{i}: {label}" for i, label in pairs)
+
 
 def _json_schema_of(body: dict[str, Any]) -> dict[str, Any] | None:
     fmt = body.get("response_format")
@@ -447,6 +563,44 @@ def _rows_of(data: Any) -> list[dict[str, Any]] | None:
             if isinstance(value, list) and (not value or isinstance(value[0], dict)):
                 return value
     return None
+
+
+def label_marker(label: str) -> str:
+    """The marker word `marked_text` puts in a text of `label` ("zz" + 4 base-36 digits): the
+    fake's pseudo-words never start with "zz"."""
+    value, digits = zlib.crc32(label.encode("utf-8")) % 36**4, ""
+    for _ in range(4):
+        value, digit = divmod(value, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[digit] + digits
+    return digits
+
+
+def marked_text(label: str | Sequence[str], rng: random.Random, words: int = 9) -> str:
+    """A unique-looking text whose true class the fake knows from a marker word (several labels:
+    an ambiguous text whose repeated labeling alternates between them)."""
+    labels = [label] if isinstance(label, str) else list(label)
+    syllables = ["ba", "ko", "ri", "tu", "ne", "sa", "lo", "mi", "du", "pe", "ga", "fo"]
+    body = [rng.choice(syllables) + rng.choice(syllables) + rng.choice(syllables) for _ in range(words)]
+    return " ".join([*body[:2], *(f"zz{label_marker(x)}" for x in labels), *body[2:]]).capitalize() + "."
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _label_enum(schema: dict[str, Any]) -> list[str]:
+    """The `label` enum somewhere in a generation schema (empty if none)."""
+    stack: list[Any] = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            label = node.get("properties", {}).get("label") if isinstance(node.get("properties"), dict) else None
+            if isinstance(label, dict) and isinstance(label.get("enum"), list):
+                return [str(x) for x in label["enum"]]
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return []
 
 
 def main() -> None:
