@@ -1,4 +1,4 @@
-"""`datagen`: chat (terminal), generate (headless), telegram, slack.
+"""`datagen`: chat (terminal), generate and annotate (headless), telegram, slack.
 
 Each command only loads settings and hands over to its module, so `datagen --help`
 stays fast and a missing token gets a one-line answer instead of a traceback.
@@ -49,6 +49,25 @@ def generate(
     from bot.headless import run_generate
 
     raise typer.Exit(run_generate(_settings(), spec, output, format, resume))
+
+
+@app.command()
+def annotate(
+    file: Path = typer.Argument(..., help="Your rows: CSV, TSV, XLSX, JSON, JSONL, or .txt with one row per line."),
+    labels: str = typer.Option(..., "--labels", "-l", help="Labels separated by commas, or: sentiment, intent, toxicity."),
+    output: Path = typer.Option(..., "-o", "--output", help="Where to write the labeled rows (.csv .json .jsonl .xlsx)."),
+    text_column: Optional[str] = typer.Option(None, "--text-column", help="The column to classify (default: text, ...)."),
+    describe: Optional[list[str]] = typer.Option(None, "--describe", help="LABEL=what it means (repeatable)."),
+    instructions: str = typer.Option("", "--instructions", help="What the rows are, e.g. 'support tickets of a shoe shop'."),
+    samples: int = typer.Option(2, "--samples", min=1, max=2, help="2: ask twice and mark disagreements low-confidence."),
+    format: Optional[str] = typer.Option(None, "--format", "-f", help="csv | json | jsonl | xlsx (default: from -o)."),
+    resume: Optional[int] = typer.Option(None, "--resume", help="Continue an interrupted annotation job by its id."),
+) -> None:
+    """Label your own rows: every row once, in order, plus `label` and `confidence`."""
+    from bot.annotate_cli import run_annotate
+
+    raise typer.Exit(run_annotate(_settings(), file, labels, output, text_column=text_column, descriptions=describe,
+                                  instructions=instructions, samples=samples, fmt=format, resume=resume))
 
 
 @app.command()

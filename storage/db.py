@@ -8,7 +8,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, create_engine
 
-from storage import models  # noqa: F401  (registers the tables)
+from storage import annotations, models  # noqa: F401  (registers the tables)
 
 
 def _normalise_url(url: str) -> str:

@@ -1,0 +1,252 @@
+"""Annotation ("label my rows"): a user's rows in, the same rows out with `label` and `confidence`.
+
+    annotator = Annotator(llm, store, settings)
+    job_id = annotator.create_job(order)
+    annotator.load(job_id, read_rows(path))           # streams the file into storage; resumable
+    result = await annotator.run(job_id, on_progress)  # labels what is still unlabeled; cancel to stop
+    annotator.export(job_id, out_path)                  # file order, every row once; + low-confidence file + card
+
+- Every input row is stored with its position before labeling; labels are written in place as
+  each batch is answered, so a kill loses at most the batches in flight and a resume labels only
+  rows still without a label.
+- Labeling is core.classify (ids, re-asks, two samples for confidence), at most `concurrency`
+  requests in flight, rows read from storage a batch at a time: memory does not grow with the file.
+- The chat flow (preview of ~10 rows, corrections as few-shot) uses the same pieces: `preview`
+  labels a few rows without storing them; corrections go into `AnnotationOrder.examples`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from core.classify import BatchResult, Classifier, ClassifyTask, Item, one_line
+from core.generator import JobProgress, ProgressCallback, _ProgressReporter
+from core.llm import LLMBackend, LLMError
+from core.settings import Settings
+from storage.annotations import RowToLabel
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+KIND = "annotation"
+#: Rows stored per transaction while loading the file.
+LOAD_CHUNK = 1000
+#: Passes over the rows still unlabeled (a row whose answers kept skipping it gets another chance).
+MAX_PASSES = 3
+MAX_CONSECUTIVE_ERRORS = 5
+
+
+class AnnotationOrder(BaseModel):
+    """What to label and how; stored as the job's spec so a resume labels the same way."""
+
+    labels: list[str]
+    descriptions: dict[str, str] = {}
+    instructions: str = ""
+    examples: list[tuple[str, str]] = []  # (text, label): corrections from the chat preview
+    text_column: str | None = None  # None: guessed from the first row
+    source_name: str = ""
+    samples: int = 2
+    columns: list[str] = []  # every column seen, in order of appearance (set while loading)
+    loaded: bool = False  # the whole file is in storage
+
+    def task(self) -> ClassifyTask:
+        return ClassifyTask(labels=tuple(self.labels), instructions=self.instructions,
+                            descriptions=dict(self.descriptions), examples=tuple(self.examples))
+
+
+class AnnotationFailed(Exception):
+    """Stops an annotation job with a message for the user."""
+
+
+@dataclass
+class AnnotationResult:
+    job_id: int
+    status: str  # done | failed | cancelled
+    error: str | None
+    total: int
+    labeled: int
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    elapsed: float
+
+
+class Annotator:
+    def __init__(self, llm: LLMBackend, store: Store, settings: Settings, *, batch_size: int | None = None) -> None:
+        self.llm = llm
+        self.store = store
+        self.settings = settings
+        self.concurrency = max(1, llm.max_concurrency or settings.concurrency)
+        self.batch_size = batch_size or max(llm.batch_size or settings.batch_size, 20 if not llm.is_local else 5)
+        self._db_lock = threading.Lock()
+
+    # --- jobs and loading ---------------------------------------------------------------------
+
+    def create_job(self, order: AnnotationOrder) -> int:
+        return self.store.create_job(order.model_dump_json(), kind=KIND, model=getattr(self.llm, "description", ""))
+
+    def order(self, job_id: int) -> AnnotationOrder:
+        job = self.store.get_job(job_id)
+        if job is None or job.kind != KIND:
+            raise KeyError(f"job {job_id} is not an annotation job")
+        return AnnotationOrder.model_validate_json(job.spec_json)
+
+    def load(self, job_id: int, rows: Iterable[dict[str, Any]]) -> int:
+        """Store the file's rows (skipping those a killed earlier load already stored); returns
+        how many rows the job has. Raises AnnotationFailed when no text column can be found."""
+        order = self.order(job_id)
+        if order.loaded:
+            return self.store.annotation_row_count(job_id)
+        stored = self.store.annotation_row_count(job_id)  # chunks are atomic: rows 0..stored-1 are in
+        columns = list(order.columns)
+        chunk: list[tuple[int, dict[str, Any], str]] = []
+        position = -1
+        for position, row in enumerate(rows):
+            for key in row:
+                if key not in columns:
+                    columns.append(key)
+            if order.text_column is None:
+                from core.row_sources import guess_text_column
+
+                order.text_column = guess_text_column(list(row))
+                if order.text_column is None:
+                    raise AnnotationFailed(f"which column holds the text? The file has {', '.join(row)}; "
+                                           "name it with --text-column")
+            if position < stored:
+                continue
+            value = row.get(order.text_column)
+            chunk.append((position, row, "" if value is None else str(value)))
+            if len(chunk) >= LOAD_CHUNK:
+                self.store.add_annotation_rows(job_id, chunk)
+                chunk = []
+        self.store.add_annotation_rows(job_id, chunk)
+        if position < 0 and stored == 0:
+            raise AnnotationFailed("the file has no rows")
+        order.columns, order.loaded = columns, True
+        self.store.update_job(job_id, spec_json=order.model_dump_json())
+        return self.store.annotation_row_count(job_id)
+
+    # --- labeling -----------------------------------------------------------------------------
+
+    async def preview(self, order: AnnotationOrder, texts: list[str]) -> BatchResult:
+        """Label a few rows (the chat's preview) without storing anything."""
+        classifier = Classifier(self.llm, batch_size=self.batch_size, concurrency=self.concurrency,
+                                samples=order.samples)
+        return await classifier.classify([Item(str(i), text) for i, text in enumerate(texts)], order.task())
+
+    async def run(self, job_id: int, on_progress: ProgressCallback | None = None) -> AnnotationResult:
+        """Label every unlabeled row. Cancel the task to stop: labels stored so far stay, the job
+        becomes "cancelled" and CancelledError propagates."""
+        started = time.monotonic()
+        order = await asyncio.to_thread(self.order, job_id)
+        total = await asyncio.to_thread(self.store.annotation_row_count, job_id)
+        counts = await asyncio.to_thread(self.store.label_counts, job_id)
+        state = _RunState(job_id=job_id, total=total, labeled=total - counts.get(None, 0))
+        reporter = _ProgressReporter(on_progress, self.settings.progress_interval)
+        classifier = Classifier(self.llm, batch_size=self.batch_size, concurrency=self.concurrency,
+                                samples=order.samples)
+        status, error = "done", None
+        await asyncio.to_thread(self.store.start_job, job_id, model=getattr(self.llm, "description", ""))
+        try:
+            for _ in range(MAX_PASSES):
+                if state.labeled >= total:
+                    break
+                await self._pass(state, classifier, order.task(), reporter)
+            if state.labeled < total:
+                raise AnnotationFailed(f"{total - state.labeled} rows got no usable answer; run again to retry them")
+        except asyncio.CancelledError:
+            self._finish(job_id, "cancelled", None, time.monotonic() - started)
+            raise
+        except AnnotationFailed as exc:
+            status, error = "failed", str(exc)
+        await asyncio.to_thread(self._finish, job_id, status, error, time.monotonic() - started)
+        await reporter.report(state.progress(), force=True)
+        job = await asyncio.to_thread(self.store.get_job, job_id)
+        assert job is not None
+        return AnnotationResult(job_id, status, error, total, state.labeled, job.requests, job.prompt_tokens,
+                                job.completion_tokens, job.elapsed_seconds)
+
+    async def _pass(self, state: "_RunState", classifier: Classifier, task: ClassifyTask,
+                    reporter: _ProgressReporter) -> None:
+        """One walk over the unlabeled rows, in file order, `concurrency` batches at a time."""
+        tasks: set[asyncio.Task[None]] = set()
+        after, exhausted = -1, False
+        try:
+            while True:
+                while not exhausted and len(tasks) < self.concurrency:
+                    rows = await asyncio.to_thread(self.store.unlabeled_rows, state.job_id, after=after,
+                                                   limit=self.batch_size)
+                    if not rows:
+                        exhausted = True
+                        break
+                    after = rows[-1].position
+                    tasks.add(asyncio.create_task(self._label(state, classifier, task, rows)))
+                if not tasks:
+                    return
+                done, tasks = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                for finished in done:
+                    finished.result()  # AnnotationFailed and bugs propagate from here
+                await reporter.report(state.progress())
+        finally:
+            for pending in tasks:
+                pending.cancel()
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _label(self, state: "_RunState", classifier: Classifier, task: ClassifyTask,
+                     rows: list[RowToLabel]) -> None:
+        items = [Item(str(row.id), one_line(row.text)) for row in rows]
+        try:
+            result = await classifier.classify_batch(items, task)
+        except LLMError as exc:
+            state.consecutive_errors += 1
+            log.warning("annotation job %s: request failed: %s", state.job_id, exc)
+            if state.consecutive_errors >= MAX_CONSECUTIVE_ERRORS:
+                raise AnnotationFailed(f"the LLM kept failing ({state.consecutive_errors} requests in a row): "
+                                       f"{exc}") from exc
+            return
+        state.consecutive_errors = 0
+        labels = [(int(item_id), verdict.label, verdict.confidence, verdict.other)
+                  for item_id, verdict in result.verdicts.items()]
+        # Shielded: a cancel must not drop an answer already paid for while it is being stored.
+        write = asyncio.ensure_future(asyncio.to_thread(self._write, state.job_id, labels, result))
+        await asyncio.shield(write)
+        state.labeled += len(labels)
+        state.prompt_tokens += result.usage.prompt_tokens
+        state.completion_tokens += result.usage.completion_tokens
+        state.requests += result.requests
+
+    def _write(self, job_id: int, labels: list[tuple[int, str, str, str | None]], result: BatchResult) -> None:
+        with self._db_lock:
+            self.store.set_labels(job_id, labels, requests=result.requests,
+                                  prompt_tokens=result.usage.prompt_tokens,
+                                  completion_tokens=result.usage.completion_tokens)
+
+    def _finish(self, job_id: int, status: str, error: str | None, elapsed: float) -> None:
+        with self._db_lock:
+            self.store.finish_job(job_id, status, error=error, elapsed=elapsed)
+
+
+@dataclass
+class _RunState:
+    job_id: int
+    total: int
+    labeled: int
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    consecutive_errors: int = 0
+
+    def progress(self) -> JobProgress:
+        # The engine's progress record, so the displays of `datagen generate` show it as they are.
+        return JobProgress(job_id=self.job_id, accepted={"": self.labeled}, quotas={"": self.total}, rejected=0,
+                           duplicates=0, prompt_tokens=self.prompt_tokens, completion_tokens=self.completion_tokens,
+                           requests=self.requests)
