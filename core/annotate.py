@@ -42,6 +42,8 @@ LOAD_CHUNK = 1000
 #: Passes over the rows still unlabeled (a row whose answers kept skipping it gets another chance).
 MAX_PASSES = 3
 MAX_CONSECUTIVE_ERRORS = 5
+#: Batches read from storage per query (rows waiting in memory: at most this many batches more).
+PAGE_BATCHES = 16
 
 
 class AnnotationOrder(BaseModel):
@@ -179,15 +181,19 @@ class Annotator:
         """One walk over the unlabeled rows, in file order, `concurrency` batches at a time."""
         tasks: set[asyncio.Task[None]] = set()
         after, exhausted = -1, False
+        queued: list[RowToLabel] = []
+        page = self.batch_size * PAGE_BATCHES
         try:
             while True:
                 while not exhausted and len(tasks) < self.concurrency:
-                    rows = await asyncio.to_thread(self.store.unlabeled_rows, state.job_id, after=after,
-                                                   limit=self.batch_size)
-                    if not rows:
-                        exhausted = True
-                        break
-                    after = rows[-1].position
+                    if not queued:  # one query per page, not per batch: the loop would wait on it
+                        queued = await asyncio.to_thread(self.store.unlabeled_rows, state.job_id, after=after,
+                                                         limit=page)
+                        if not queued:
+                            exhausted = True
+                            break
+                        after = queued[-1].position
+                    rows, queued = queued[: self.batch_size], queued[self.batch_size :]
                     tasks.add(asyncio.create_task(self._label(state, classifier, task, rows)))
                 if not tasks:
                     return
