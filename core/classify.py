@@ -152,17 +152,21 @@ class Classifier:
                       *, temperature: float) -> dict[str, str]:
         answers: dict[str, str] = {}
         open_items = list(items)
-        for _ in range(self.max_rounds):
-            if not open_items:
-                break
-            answers.update(await self._ask(open_items, task, result, temperature))
+        rounds = 0
+        while open_items and rounds < self.max_rounds:
+            answered = await self._ask(open_items, task, result, temperature)
+            if answered is None:  # the server refused json_schema: ask again with the template, free
+                continue
+            rounds += 1
+            answers.update(answered)
             open_items = [item for item in open_items if item.id not in answers]
         return answers
 
     async def _ask(self, items: Sequence[Item], task: ClassifyTask, result: BatchResult,
-                   temperature: float) -> dict[str, str]:
+                   temperature: float) -> dict[str, str] | None:
         """One request for `items`: their labels by the caller's ids (only ids answered once,
-        or repeated with the same label, and only allowed labels)."""
+        or repeated with the same label, and only allowed labels); None when the server refused
+        the JSON schema (from then on this classifier uses the line template)."""
         shown = list(items)
         self._rng.shuffle(shown)
         local = {str(n): item.id for n, item in enumerate(shown, 1)}  # short ids: fewer tokens, no look-alikes
@@ -174,8 +178,10 @@ class Classifier:
                 completion = await self.llm.complete(messages, schema=schema, max_tokens=40 + 16 * len(shown),
                                                      temperature=temperature)
             except SchemaNotSupported:
+                if not structured:  # cannot happen without a schema; never loop on it
+                    return {}
                 self.structured = False
-                return {}
+                return None
         result.requests += 1
         self.requests += 1
         for usage in (result.usage, self.usage):

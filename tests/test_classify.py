@@ -91,3 +91,12 @@ def test_parsing_tolerates_what_models_write() -> None:
     text = '```json\n{"labels": [{"id": "2", "label": "no"}, {"id": "2", "label": "yes"}, {"id": "3", "label": "no"}]}```'
     assert resolve(parse_answer(text, structured=True) or [], local, labels) == {"c": "no"}
     assert parse_answer("Sure, here you go!", structured=True) is None
+
+
+async def test_a_refused_schema_does_not_use_up_a_round(settings: Settings, fake_llm: FakeOpenAI) -> None:
+    # One batch: the 400 on json_schema, then three spoiled answers; the fourth round must still come.
+    fake_llm.reject_json_schema = True
+    items, truth = _items(10)
+    fake_llm.inject_labeling("repeat", times=3)
+    result, _ = await _classify(settings, items, batch_size=10, max_rounds=4)
+    assert {i: v.label for i, v in result.verdicts.items()} == truth and result.requests == 4
