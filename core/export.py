@@ -22,6 +22,7 @@ import yaml
 
 from core.quality import neutralise_cell
 from core.spec import DatasetSpec, OutputFormat, TaskType
+from core.verify import verification_lines
 from storage.jobs import StoredRow
 from storage.models import Job
 from storage.store import Store
@@ -206,7 +207,8 @@ def _utc(moment: datetime | None) -> str:
 
 
 # Rows that were fine but not needed are not a quality problem; say so in the card.
-_REASON_NOTES = {"over quota": "over quota (a good row arriving after its label was full)"}
+_REASON_NOTES = {"over quota": "over quota (a good row arriving after its label was full)",
+                 "label disagreement": "label disagreement (a second look without the label gave another one)"}
 
 
 def _spec_fields(spec: DatasetSpec) -> dict[str, object]:
@@ -257,6 +259,7 @@ def _card(store: Store, job: Job, spec: DatasetSpec, rows: list[StoredRow], file
                   for reason, n in sorted(rejected.items(), key=lambda kv: (-kv[1], kv[0]))]
     else:
         lines.append("- Rows rejected: none")
+    lines += verification_lines(store, job.id, job.model, spec)
     lines += [
         "",
         "## Cost",

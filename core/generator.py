@@ -38,6 +38,7 @@ from core.prompts import ParseError, max_tokens_for, parse_structured, parse_tem
 from core.quality import DuplicateIndex, RowSignature, dedupe_key, row_text, validate_row
 from core.settings import Settings
 from core.spec import DatasetSpec, TaskType
+from core.verify import Verifier, judge_description
 from storage.jobs import NewRow
 from storage.leases import JobClaimedElsewhere, LeaseLost, new_owner
 from storage.store import Store
@@ -172,6 +173,9 @@ class Generator:
         # using it; a backend without a limiter (the embedded model) gives a fixed number.
         self.limiter = getattr(llm, "limiter", None) if not llm.max_concurrency else None
         self._fixed_concurrency = max(1, llm.max_concurrency or settings.concurrency or 16)
+        # Verification requests run in the generation request's slot, so the engine's limit bounds
+        # them; the verifier's own limit only has to stay out of the way.
+        self.verifier = Verifier.for_engine(llm, settings, concurrency=1024)  # None: DATAGEN_VERIFY off
         self._db_lock = threading.Lock()  # one writer at a time, also across cancellation clean-up
 
     @property
@@ -194,7 +198,7 @@ class Generator:
             guidance_json=(guidance or Guidance()).model_dump_json(),
             kind=kind,
             conversation_id=conversation_id,
-            model=getattr(self.llm, "description", ""),
+            model=getattr(self.llm, "description", "") + judge_description(self.verifier),
         )
 
     async def run(self, job_id: int, on_progress: ProgressCallback | None = None) -> JobResult:
@@ -246,7 +250,8 @@ class Generator:
         reporter = _ProgressReporter(on_progress, self.settings.progress_interval)
         status, error = "done", None
         try:
-            await asyncio.to_thread(self.store.start_job, job_id, model=getattr(self.llm, "description", ""))
+            await asyncio.to_thread(self.store.start_job, job_id,
+                                    model=getattr(self.llm, "description", "") + judge_description(self.verifier))
             await self._generate(state, reporter)
         except asyncio.CancelledError:
             if state.lease_lost is not None:  # stopped by the heartbeat, not by our caller
@@ -262,6 +267,8 @@ class Generator:
                 pass
             self._flush_sync(state)
             self._finish_sync(state, "cancelled", None, time.monotonic() - started)
+            if self.verifier is not None:
+                await self.verifier.aclose()
             raise
         except JobClaimedElsewhere:
             raise
@@ -272,6 +279,8 @@ class Generator:
             status, error = "failed", f"internal error: {exc!r}"
         self._schedule_flush(state)
         await self._drain(state)
+        if self.verifier is not None:
+            await self.verifier.aclose()
         elapsed = time.monotonic() - started
         await asyncio.to_thread(self._finish_sync, state, status, error, elapsed)
         await reporter.report(self._progress(state), force=True)
@@ -442,7 +451,10 @@ class Generator:
         # so the processing overlaps the next round's latency instead of delaying it. Its rows
         # still count as in flight until processed, so nothing extra is asked for. Two yields:
         # the requests started by the other answers of the round go out before this processing.
-        if self.limiter is not None or self._fixed_concurrency > 1:  # one at a time (embedded model): nothing arrives together
+        # With verification the slot is handed on after the verification request (below), so
+        # requests in flight never exceed the limit, verification requests included.
+        one_at_a_time = self.limiter is None and self._fixed_concurrency == 1  # the embedded model
+        if not one_at_a_time and self.verifier is None:
             state.waiting -= 1
             slot[0] = False
             refill()
@@ -473,6 +485,12 @@ class Generator:
             self._schedule_flush(state)
             return
         state.structured_parse_failures = 0
+        if self.verifier is not None:
+            raws = await self._verify(state, raws)
+            if slot[0]:
+                state.waiting -= 1
+                slot[0] = False
+                refill()
 
         accepted_before = state.rows_accepted
         quality_rejects = 0
@@ -488,6 +506,23 @@ class Generator:
         elif quality_rejects or not raws:
             state.fruitless_requests += 1  # only "over quota" rows: neutral, the job is ending
         self._schedule_flush(state)
+
+    async def _verify(self, state: _JobState, raws: list[dict]) -> list[dict]:
+        """The rows a judge labels as intended without seeing the label (core/verify.py); the
+        others are stored rejected ("label disagreement") and their quota stays open."""
+        assert self.verifier is not None
+        screened = await self.verifier.screen(state.spec, raws)
+        prompt, completion = screened.usage.prompt_tokens, screened.usage.completion_tokens
+        state.usage.prompt_tokens += prompt
+        state.usage.completion_tokens += completion
+        state.pending_usage[0] += screened.requests
+        state.pending_usage[1] += prompt
+        state.pending_usage[2] += completion
+        for row in screened.rejected:
+            state.pending.append(row)
+            state.rejected[row.reason or "unknown"] += 1
+        state.rows_seen += len(screened.rejected)
+        return screened.kept
 
     def _judge_batch(self, state: _JobState, raws: list[dict], *, source: str) -> list[NewRow]:
         """`_judge` for each row of one answer, in order, with the duplicate signatures of the
@@ -570,6 +605,8 @@ class Generator:
             "too long": "kept writing rows that are too long",
             "missing field": "kept leaving out required fields",
             "empty": "kept leaving fields empty",
+            "label disagreement": "wrote rows that a second look without the label labeled differently",
+            "not verified": "could not be verified (the judge model gave no usable answer)",
         }
         if reasons:
             top = ", ".join(f"{reason} ×{n}" for reason, n in reasons.most_common(3))

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     batch_size: int = Field(10, ge=1, le=200, validation_alias=env("DATAGEN_BATCH_SIZE"))
     max_count: int = Field(10_000, ge=1, validation_alias=env("DATAGEN_MAX_COUNT"))
 
+    # --- Label verification (core/verify.py) ------------------------------------------------
+    # auto: on for server models, off for the embedded model (too small to judge; docs/engine.md).
+    verify: Literal["on", "off", "auto"] = Field("auto", validation_alias=env("DATAGEN_VERIFY"))
+    judge_model: str | None = Field(None, validation_alias=env("DATAGEN_JUDGE_MODEL"))
+
     # --- Storage and delivery --------------------------------------------------------------
     database_url: str = Field(default_factory=_default_database_url, validation_alias=env("DATABASE_URL"))
     output_dir: Path = Field(Path("."), validation_alias=env("DATAGEN_OUTPUT_DIR"))

@@ -208,3 +208,12 @@ class JobQueries:
             return {row_id: StoredRow(id=row_id, label=label, fields=json.loads(fields), source=source)
                     for row_id, label, fields, source in session.exec(query).all()}
 
+    def rejected_per_label(self, job_id: int, reason: str) -> dict[str, int]:
+        """Rows rejected for `reason` per intended label (e.g. "label disagreement")."""
+        query = (
+            select(Example.label, func.count())
+            .where(Example.job_id == job_id, col(Example.accepted).is_(False), Example.reason == reason)
+            .group_by(Example.label)
+        )
+        with Session(self.engine) as session:
+            return {label: count for label, count in session.exec(query).all()}

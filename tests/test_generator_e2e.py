@@ -61,15 +61,16 @@ def assert_exact_and_clean(result: JobResult, store: Store, spec: DatasetSpec) -
 async def test_seed_order_exact_counts_in_few_batched_requests(settings: Settings, fake_llm: FakeOpenAI) -> None:
     result, store, spec = await generate(settings, SEED_ORDER)
     assert_exact_and_clean(result, store, spec)
-    # Batches, not one row per request: one request per label here.
-    assert len(fake_llm.requests) == 2
-    body = fake_llm.requests[0]
+    # Batches, not one row per request: one request per label here, and one verification request
+    # per answer (DATAGEN_VERIFY is on for server models).
+    assert len(fake_llm.generation_requests) == 2 and len(fake_llm.requests) == 4
+    body = fake_llm.generation_requests[0]
     assert body["response_format"]["type"] == "json_schema"
     assert body["response_format"]["json_schema"]["schema"]["properties"]["examples"]["items"]["properties"]["label"][
         "enum"] == ["positive", "negative"]
     job = store.get_job(result.job_id)
     assert job is not None and job.status == "done"
-    assert job.prompt_tokens > 0 and job.completion_tokens > 0 and job.requests == 2
+    assert job.prompt_tokens > 0 and job.completion_tokens > 0 and job.requests == 4
     assert result.prompt_tokens == job.prompt_tokens
 
 
@@ -77,7 +78,7 @@ async def test_language_and_tone_reach_the_prompt(settings: Settings, fake_llm: 
     order = {**SEED_ORDER, "language": "Polish", "tone": "sarcastic"}
     result, store, spec = await generate(settings, order)
     assert_exact_and_clean(result, store, spec)
-    prompts = [body["messages"][-1]["content"] for body in fake_llm.requests]
+    prompts = [body["messages"][-1]["content"] for body in fake_llm.generation_requests]
     assert all("Write every example in Polish." in p and "Tone: sarcastic." in p for p in prompts)
 
 
@@ -87,7 +88,7 @@ async def test_rate_limit_with_retry_after_is_honoured(settings: Settings, fake_
     result, store, spec = await generate(settings, SEED_ORDER)
     assert_exact_and_clean(result, store, spec)
     assert time.monotonic() - started >= 0.95  # waited as the server asked
-    assert len(fake_llm.requests) == 3  # the 429 and two good answers
+    assert len(fake_llm.generation_requests) == 3  # the 429 and two good answers
 
 
 async def test_server_errors_are_retried(settings: Settings, fake_llm: FakeOpenAI) -> None:
@@ -157,7 +158,7 @@ async def test_server_without_json_schema_gets_the_line_template(settings: Setti
     fake_llm.reject_json_schema = True
     result, store, spec = await generate(settings, INTENTS)
     assert_exact_and_clean(result, store, spec)
-    later = [body for body in fake_llm.requests if "response_format" not in body]
+    later = [body for body in fake_llm.generation_requests if "response_format" not in body]
     assert later and all("Q: <sentence>\nA: <label>" in body["messages"][-1]["content"] for body in later)
 
 

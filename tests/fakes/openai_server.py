@@ -52,9 +52,10 @@ control of status, body and headers. Responders run on the server thread.
 
 Labeling and verification (core/classify.py's "Classify each row ... [id] text" requests): it
 answers every id with the row's true class, which it knows
-- for texts it wrote itself: the label it was asked for (`true_labels`), the correct option of a
-  quiz question (`true_answers`), even when `mislabel_share` made it write a share of rows with
-  another allowed label (structured answers; every round(1/share)-th row, deterministically);
+- for texts it wrote itself (or a responder wrote): the label it was asked for (`true_labels`),
+  the correct option of a quiz question (`true_answers`), even when `mislabel_share` made it
+  write a share of rows with the neighbouring allowed label (`mislabeled`; exactly round(n*share)
+  of the first n rows; classification in both formats, quizzes in structured answers);
 - for texts made by `marked_text(label)`: a marker word the text carries (works across processes);
   a text with two markers is ambiguous: asked again, it alternates between them;
 - otherwise: the first allowed label.
@@ -92,6 +93,7 @@ _COUNT_RE = re.compile(r"Produce exactly (\d+)")
 _LABEL_RE = re.compile(r'the label "([^"]*)"')
 _CLASSIFY_RE = re.compile(r"Classify each .*? Allowed labels: (\[.*?\])\.")
 _ROW_RE = re.compile(r"^\[([^\]]+)\] (.*)$", re.MULTILINE)
+_ALLOWED_RE = re.compile(r'"([^"]+)"')
 _MARKER_RE = re.compile(r"\bzz([0-9a-z]{4})\b")
 _QUIZ_RE = re.compile(r"^(.*?) a\) (.*?) b\) (.*?) c\) (.*?) d\) (.*)$")
 LABELING_FAULTS = ("drop", "repeat", "reorder", "invent")
@@ -270,6 +272,7 @@ class FakeOpenAI(ThreadedLoopbackServer):
                                         content_type="application/json")
                 return web.json_response(answer.body, status=answer.status, headers=answer.headers)
             content = answer if isinstance(answer, str) else json.dumps(answer)
+            self._note_scripted(body, answer)
             return web.json_response(self._completion(body, content))
         content = self._default_content(body, schema, fault)
         return web.json_response(self._completion(body, content))
@@ -329,7 +332,8 @@ class FakeOpenAI(ThreadedLoopbackServer):
             text = json.dumps(data, ensure_ascii=False)
         else:
             text = self._template_answer(prompt, count if count is not None else 5, label, kind, fault)
-            self._note_template_truth(text, label)
+            allowed = _ALLOWED_RE.findall(prompt.split("allowed labels are:", 1)[-1].split(".", 1)[0])
+            text = self._note_template_truth(text, label, allowed)
         if kind == "malformed":
             # Truncated mid-way, as when the model hits max_tokens or the stream breaks.
             return text[: max(5, len(text) // 2)] if fault and fault.params.get("style") != "prose" else \
@@ -489,9 +493,8 @@ class FakeOpenAI(ThreadedLoopbackServer):
                 truth = asked if asked is not None else row["label"]
                 key = _flat(row["text"])
                 self.true_labels[key] = truth
-                others = [label for label in enum if label != truth]
-                if others and self._mislabel_next():
-                    row["label"] = others[0]
+                if truth in enum and len(enum) > 1 and self._mislabel_next():
+                    row["label"] = enum[(enum.index(truth) + 1) % len(enum)]  # the neighbouring class
                     self.mislabeled.add(key)
             elif isinstance(row.get("question"), str) and row.get("answer") in ("a", "b", "c", "d"):
                 key = _flat(row["question"])
@@ -500,9 +503,23 @@ class FakeOpenAI(ThreadedLoopbackServer):
                     row["answer"] = "abcd"["abcd".index(row["answer"]) - 1]
                     self.mislabeled.add(key)
 
-    def _note_template_truth(self, text: str, asked: str | None) -> None:
-        question, options = None, {}
-        for line in text.splitlines():
+    def _note_scripted(self, body: dict[str, Any], answer: Any) -> None:
+        """Rows a responder wrote are texts the fake wrote too: their labels are the truth."""
+        if isinstance(answer, dict):
+            for row in _rows_of(answer) or []:
+                if isinstance(row, dict) and isinstance(row.get("text"), str) and isinstance(row.get("label"), str):
+                    self.true_labels.setdefault(_flat(row["text"]), row["label"])
+
+    @property
+    def generation_requests(self) -> list[dict[str, Any]]:
+        """The requests that are not labeling/verification requests."""
+        return [body for body in self.requests
+                if not _CLASSIFY_RE.search("\n".join(str(m.get("content", "")) for m in body.get("messages", [])))]
+
+    def _note_template_truth(self, text: str, asked: str | None, labels: list[str]) -> str:
+        """Record the truth of a template answer; mislabel `mislabel_share` of its classification rows."""
+        question, options, lines = None, {}, text.splitlines()
+        for number, line in enumerate(lines):
             if line.startswith("Q: "):
                 question, options = _flat(line[3:]), {}
             elif question and len(line) > 3 and line[1:3] == ") ":
@@ -511,6 +528,10 @@ class FakeOpenAI(ThreadedLoopbackServer):
                 self.true_answers[question] = options[line[8:].lower()]
             elif question and line.startswith("A: ") and asked is not None:
                 self.true_labels[question] = asked
+                if asked in labels and len(labels) > 1 and self._mislabel_next():
+                    lines[number] = f"A: {labels[(labels.index(asked) + 1) % len(labels)]}"
+                    self.mislabeled.add(question)
+        return "\n".join(lines)
 
     def _truth(self, text: str, labels: list[str]) -> str:
         by_marker = {label_marker(label): label for label in labels}

@@ -1,0 +1,167 @@
+"""Label verification: a second look at generated rows, without their intended labels.
+
+The engine calls `Verifier.screen(spec, raws)` on each answer's rows before it judges them
+(quota, duplicates) and stores them as accepted. The rows go to a judge (core.classify: several
+per request, shuffled, by id) that sees only the text (classification) or the question and its
+options (multiple choice: the judge answers the quiz). A row whose verified label differs from
+the intended one is rejected with reason "label disagreement" and the engine replaces it, so the
+ordered counts still hold. A row the judge could not answer at all is rejected "not verified":
+an unverified row is never delivered while verification is on.
+
+`DATAGEN_VERIFY=on|off|auto` (auto, the default: on for server models, off for the embedded one,
+which is too small to judge: see docs/engine.md), `DATAGEN_JUDGE_MODEL` (default: the generating
+model, on the same server).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.classify import Classifier, ClassifyTask, Item, one_line
+from core.llm import LLMBackend, LLMError, Usage
+from core.quality import validate_row
+from core.settings import Settings
+from core.spec import DatasetSpec, TaskType
+from storage.jobs import NewRow
+
+log = logging.getLogger(__name__)
+
+DISAGREEMENT = "label disagreement"
+NOT_VERIFIED = "not verified"
+LETTERS = ("a", "b", "c", "d")
+
+
+@dataclass
+class Screened:
+    kept: list[Any]  # the rows to judge as usual, in their order (invalid rows too: the engine rejects them)
+    rejected: list[NewRow]  # disagreements and unverifiable rows, to store as rejected
+    usage: Usage = field(default_factory=Usage)
+    requests: int = 0
+
+
+def verification_enabled(settings: Settings, llm: LLMBackend) -> bool:
+    mode = settings.verify
+    return mode == "on" or (mode == "auto" and not llm.is_local)
+
+
+def verifiable(spec: DatasetSpec) -> bool:
+    """Tasks with a categorical column to check: classification labels and quiz answers."""
+    return spec.task in (TaskType.classification, TaskType.multiple_choice)
+
+
+class Verifier:
+    def __init__(self, judge: LLMBackend, *, concurrency: int, batch_size: int = 20, owns_judge: bool = False) -> None:
+        self.judge = judge
+        self.owns_judge = owns_judge  # a separate DATAGEN_JUDGE_MODEL backend, closed with the verifier
+        # Temperature 0 and one sample: the question is "which label", not how sure.
+        self.classifier = Classifier(judge, batch_size=batch_size, concurrency=concurrency, samples=1)
+
+    @classmethod
+    def for_engine(cls, llm: LLMBackend, settings: Settings, concurrency: int) -> "Verifier | None":
+        if not verification_enabled(settings, llm):
+            return None
+        judge, owns = llm, False
+        if settings.judge_model and not llm.is_local and settings.judge_model != settings.model:
+            from core.llm_openai import OpenAIBackend
+
+            judge = OpenAIBackend.from_settings(settings.model_copy(update={"model": settings.judge_model}))
+            owns = True
+        return cls(judge, concurrency=concurrency, owns_judge=owns)
+
+    async def aclose(self) -> None:
+        if self.owns_judge:
+            await self.judge.aclose()
+
+    async def screen(self, spec: DatasetSpec, raws: list[Any]) -> Screened:
+        """Ask the judge about every valid row of one answer; keep those it labels as intended."""
+        if not verifiable(spec):
+            return Screened(list(raws), [])
+        labels = list(spec.labels)
+        items: list[Item] = []
+        intended: dict[str, tuple[str, dict[str, str]]] = {}
+        for index, raw in enumerate(raws):
+            clean, _ = validate_row(spec.task, raw, labels)
+            if clean is None:
+                continue  # the engine rejects it with its own reason
+            if spec.task == TaskType.classification:
+                text, label = clean["text"], clean["label"]
+            else:
+                options = " ".join(f"{letter}) {one_line(clean[f'option_{letter}'], 300)}" for letter in LETTERS)
+                text, label = f"{one_line(clean['question'], 600)} {options}", clean["answer"]
+            items.append(Item(str(index), text))
+            intended[str(index)] = (label, clean)
+        if not items:
+            return Screened(list(raws), [])
+        try:
+            result = await self.classifier.classify(items, self.task(spec))
+        except LLMError as exc:  # the judge is down after its retries: these rows stay unverified
+            log.warning("verification failed: %s", exc)
+            verdicts: dict[str, str] = {}
+            screened = Screened([], [])
+        else:
+            verdicts = {item_id: verdict.label for item_id, verdict in result.verdicts.items()}
+            screened = Screened([], [], result.usage, result.requests)
+        for index, raw in enumerate(raws):
+            key = str(index)
+            if key not in intended:
+                screened.kept.append(raw)
+                continue
+            label, clean = intended[key]
+            verified = verdicts.get(key)
+            if verified == label:
+                screened.kept.append(raw)
+                continue
+            reason = NOT_VERIFIED if verified is None else DISAGREEMENT
+            fields = {**clean, "verified_label": verified or ""}
+            row_label = label if spec.task == TaskType.classification else ""
+            screened.rejected.append(NewRow(fields, label=row_label, accepted=False, reason=reason))
+        return screened
+
+    @staticmethod
+    def task(spec: DatasetSpec) -> ClassifyTask:
+        about = "; ".join(part for part in (spec.topic, spec.instructions) if part)
+        if spec.task == TaskType.multiple_choice:
+            return ClassifyTask(labels=LETTERS, noun="multiple-choice question",
+                                instructions="Answer each question: its label is the letter of the correct option."
+                                + (f" Topic: {about}" if about else ""))
+        return ClassifyTask(labels=tuple(spec.labels), instructions=about)
+
+
+def agreement_per_label(accepted: dict[str, int], disagreements: dict[str, int]) -> dict[str, float]:
+    """Share of checked rows the judge labeled as intended, per label (labels with checked rows)."""
+    shares = {}
+    for label in sorted(set(accepted) | set(disagreements)):
+        checked = accepted.get(label, 0) + disagreements.get(label, 0)
+        if checked:
+            shares[label] = accepted.get(label, 0) / checked
+    return shares
+
+
+#: Appended to a job's model description when its rows were verified (the card reads it back).
+VERIFIED_BY = "; labels verified by "
+
+
+def judge_description(verifier: "Verifier | None") -> str:
+    return f"{VERIFIED_BY}{verifier.judge.description}" if verifier is not None else ""
+
+
+def agreement(store: Any, job_id: int) -> dict[str, float]:
+    """Per label, the share of checked rows whose verified label matched (accepted rows were all
+    checked; rows rejected for disagreement were the others). The number the chat can show."""
+    return agreement_per_label(store.accepted_counts(job_id), store.rejected_per_label(job_id, DISAGREEMENT))
+
+
+def verification_lines(store: Any, job_id: int, model: str, spec: DatasetSpec) -> list[str]:
+    """The card's "Label verification" lines ([] when the job's rows were not verified)."""
+    if VERIFIED_BY not in model or not verifiable(spec):
+        return []
+    shares = agreement(store, job_id)
+    what = "answer" if spec.task == TaskType.multiple_choice else "label"
+    lines = ["", "## Label verification", "",
+             f"Every row was shown to {model.split(VERIFIED_BY, 1)[1]} without its {what}; rows it "
+             f"{'answered' if what == 'answer' else 'labeled'} differently were rejected and replaced.", "",
+             "| Label | Agreement |" if what == "label" else "| Questions | Agreement |", "|---|---:|"]
+    lines += [f"| {label or 'all'} | {share:.0%} |" for label, share in shares.items()]
+    return lines
