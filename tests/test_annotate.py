@@ -217,3 +217,29 @@ async def test_storage_resume_skips_labeled_rows(database_url: str, settings: Se
     assert [row.label for row in store.iter_annotation_rows(job_id)] == truth
     texts = {row.position: row.fields["text"] for row in store.iter_annotation_rows(job_id)}
     assert not set(labeling_texts(fake_llm, start)) & {texts[p] for p in before}
+
+
+async def test_sigterm_stops_like_ctrl_c_and_says_how_to_resume(fake_llm: FakeOpenAI, tmp_path: Path) -> None:
+    fake_llm.latency = 0.05
+    source = tmp_path / "in.csv"
+    write_csv(source, 400)
+    database_url = f"sqlite:///{tmp_path}/db.sqlite"
+    env = cli_env(fake_llm, database_url, DATAGEN_CONCURRENCY="2")
+    command = [sys.executable, "-m", "bot.cli", "annotate", str(source), "--labels", ",".join(LABELS),
+               "-o", str(tmp_path / "out.csv")]
+    store = Store.from_url(database_url)
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True)
+    deadline = time.monotonic() + 60
+    while True:
+        jobs = store.unfinished_jobs(kind="annotation")
+        if jobs and sum(n for label, n in store.label_counts(jobs[0].id).items() if label) >= 40:
+            break
+        assert process.poll() is None and time.monotonic() < deadline
+        await asyncio.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = await asyncio.to_thread(process.communicate, timeout=30)
+    assert process.returncode == 130, stderr
+    assert f"--resume {jobs[0].id}" in stderr and "rows labeled" in stderr
+    assert store.get_job(jobs[0].id).status == "cancelled"  # type: ignore[union-attr]
+    assert not (tmp_path / "out.csv").exists()

@@ -202,7 +202,8 @@ async def test_unreachable_server_fails_with_a_clear_error(settings: Settings) -
 
 async def test_requests_run_concurrently_up_to_the_limit(settings: Settings, fake_llm: FakeOpenAI) -> None:
     fake_llm.latency = 0.1
-    limited = settings.model_copy(update={"concurrency": 6, "batch_size": 5})
+    # Generation requests only (verification shares the slots: tests/test_verify.py checks that).
+    limited = settings.model_copy(update={"concurrency": 6, "batch_size": 5, "verify": "off"})
     started = time.monotonic()
     result, store, spec = await generate(limited, {**INTENTS, "count": 150})
     assert_exact_and_clean(result, store, spec)
