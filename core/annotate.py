@@ -115,13 +115,16 @@ class Annotator:
             for key in row:
                 if key not in columns:
                     columns.append(key)
-            if order.text_column is None:
+            if position == 0 and order.text_column is None:
                 from core.row_sources import guess_text_column
 
                 order.text_column = guess_text_column(list(row))
                 if order.text_column is None:
-                    raise AnnotationFailed(f"which column holds the text? The file has {', '.join(row)}; "
+                    raise AnnotationFailed(f"which column holds the text? The file has {', '.join(map(str, row))}; "
                                            "name it with --text-column")
+            elif position == 0 and order.text_column not in row:
+                raise AnnotationFailed(f"the file has no column {order.text_column!r}; it has "
+                                       f"{', '.join(map(str, row))}")
             if position < stored:
                 continue
             value = row.get(order.text_column)

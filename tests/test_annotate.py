@@ -183,9 +183,12 @@ async def test_bad_input_gets_a_clear_answer(settings: Settings, fake_llm: FakeO
         (tmp_path / "in.pdf", "x,y", "use CSV, TSV, XLSX"),
         (tmp_path / "in.csv", "only", "at least two distinct labels"),
         (tmp_path / "in.csv", "x,y", "which column holds the text"),
+        (tmp_path / "in.csv", "x,y", "no column 'body'; it has a, b"),
     ]
     for source, labels, expected in cases:
-        code = await asyncio.to_thread(run_annotate, settings, source, labels, tmp_path / "out.csv")
+        column = "body" if "body" in expected else None
+        code = await asyncio.to_thread(run_annotate, settings, source, labels, tmp_path / "out.csv",
+                                       text_column=column)
         assert code == 2 and expected in capsys.readouterr().err
     assert fake_llm.requests == []  # nothing reached the model
 
