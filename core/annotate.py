@@ -9,8 +9,8 @@
 - Every input row is stored with its position before labeling; labels are written in place as
   each batch is answered, so a kill loses at most the batches in flight and a resume labels only
   rows still without a label.
-- Labeling is core.classify (ids, re-asks, two samples for confidence), at most `concurrency`
-  requests in flight, rows read from storage a batch at a time: memory does not grow with the file.
+- Labeling is core.classify (ids, re-asks, two samples for confidence), as many requests in
+  flight as the backend's adaptive limit allows (or DATAGEN_CONCURRENCY), rows read from storage a batch at a time: memory does not grow with the file.
 - The chat flow (preview of ~10 rows, corrections as few-shot) uses the same pieces: `preview`
   labels a few rows without storing them; corrections go into `AnnotationOrder.examples`.
 """
@@ -86,9 +86,21 @@ class Annotator:
         self.llm = llm
         self.store = store
         self.settings = settings
-        self.concurrency = max(1, llm.max_concurrency or settings.concurrency)
+        # As the engine: a server backend sizes its own concurrency (core/concurrency.py) and holds
+        # each request to it; a backend without a limiter (the embedded model) gives a fixed number.
+        self.limiter = getattr(llm, "limiter", None) if not llm.max_concurrency else None
+        self._fixed_concurrency = max(1, llm.max_concurrency or settings.concurrency or 16)
         self.batch_size = batch_size or max(llm.batch_size or settings.batch_size, 20 if not llm.is_local else 5)
         self._db_lock = threading.Lock()
+
+    @property
+    def concurrency(self) -> int:
+        """Batches to have in flight now (each waits for one request at a time)."""
+        return self.limiter.current if self.limiter is not None else self._fixed_concurrency
+
+    def _classifier(self, samples: int) -> Classifier:
+        # The batches in flight bound the requests; the classifier's own limit stays out of the way.
+        return Classifier(self.llm, batch_size=self.batch_size, concurrency=1024, samples=samples)
 
     # --- jobs and loading ---------------------------------------------------------------------
 
@@ -143,8 +155,7 @@ class Annotator:
 
     async def preview(self, order: AnnotationOrder, texts: list[str]) -> BatchResult:
         """Label a few rows (the chat's preview) without storing anything."""
-        classifier = Classifier(self.llm, batch_size=self.batch_size, concurrency=self.concurrency,
-                                samples=order.samples)
+        classifier = self._classifier(order.samples)
         return await classifier.classify([Item(str(i), text) for i, text in enumerate(texts)], order.task())
 
     async def run(self, job_id: int, on_progress: ProgressCallback | None = None) -> AnnotationResult:
@@ -156,8 +167,7 @@ class Annotator:
         counts = await asyncio.to_thread(self.store.label_counts, job_id)
         state = _RunState(job_id=job_id, total=total, labeled=total - counts.get(None, 0))
         reporter = _ProgressReporter(on_progress, self.settings.progress_interval)
-        classifier = Classifier(self.llm, batch_size=self.batch_size, concurrency=self.concurrency,
-                                samples=order.samples)
+        classifier = self._classifier(order.samples)
         status, error = "done", None
         await asyncio.to_thread(self.store.start_job, job_id, model=getattr(self.llm, "description", ""))
         try:
