@@ -39,7 +39,7 @@ async def verification_run(verify: str, folder: Path) -> dict[str, float]:
         fake.mislabel_share = MISLABEL_SHARE
         settings = Settings(openai_api_key="bench", openai_base_url=fake.base_url, llm="openai",
                             database_url=f"sqlite:///{folder}/quality-{verify}.sqlite", verify=verify,
-                            progress_interval=5, request_timeout=60, _env_file=None)
+                            concurrency=16, progress_interval=5, request_timeout=60, _env_file=None)
         store = Store.from_url(settings.database_url)
         llm = OpenAIBackend.from_settings(settings)
         generator = Generator(llm, store, settings)
