@@ -111,6 +111,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Plus your {rows} uploaded rows ({uploaded}); the file will have {totals}. New rows are checked against yours.",
         "pl": "Do tego Twoje {rows} wgrane wiersze ({uploaded}); plik będzie miał {totals}. Nowe wiersze są porównywane z Twoimi.",
     },
+    "duration_unknown": {
+        "en": "It depends on the model: a served model makes hundreds of rows a minute, the embedded one a few "
+        "dozen. The preview shows its speed, and a running job shows its progress ({cmd_status}).",
+        "pl": "To zależy od modelu: model na serwerze robi setki wierszy na minutę, wbudowany kilkadziesiąt. "
+        "Podgląd pokaże jego tempo, a trwające zadanie pokazuje postęp ({cmd_status}).",
+    },
     "summary_read_as_change": {
         "en": "I read “{text}” as a change to the order (above). If it was feedback on how the examples should "
         "read, press {button}.",

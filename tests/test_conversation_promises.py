@@ -91,3 +91,23 @@ def test_text_read_as_an_order_change_after_a_preview_can_be_taken_as_feedback(
     full_job = prompts[-1]
     assert "more formal" in full_job and "Tone: formal." not in full_job, full_job[-1500:]
     assert "Saved dataset-" in out
+
+
+def test_questions_get_answers_and_feedback_after_a_preview_stays_feedback(fake_llm: FakeOpenAI, tmp_path: Path) -> None:
+    lines = ["what can you do?", "can you do NER?", "how long will this take?",
+             "40 support tickets, labels: complaint, question, praise, in English, CSV", "1",
+             "complaints should sound angry about a late or broken order", "I need -10 examples", "/status"]
+    result = _run(lines, fake_llm, tmp_path, tmp_path / "out")
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    assert "Example orders" in out  # what the bot makes, with examples
+    assert "can't make named entity recognition (NER) datasets yet" in out  # a plain "not yet"
+    assert "It depends on the model" in out
+    assert "didn't understand" not in out, out
+    noted = out.index("Noted: “complaints should sound angry about a late or broken order”")
+    assert "can't be negative (-10)" in out[noted:]
+    status = out[out.rindex("Order ready"):]
+    assert "Examples: 40" in status and "Tone: neutral" in status  # the feedback changed neither topic nor tone
+    assert "Your feedback so far" not in status or "angry" in status
+    prompts = [str(body) for body in fake_llm.requests if "Produce exactly" in str(body)]
+    assert prompts and not any("late or broken order" in p for p in prompts[:1])  # first preview: before the feedback

@@ -231,6 +231,9 @@ async def understand(turn: Turn, event: Text) -> tuple[Phase | Literal["changed"
     """Read order text: "changed" (the draft took the change; the caller decides what follows),
     "yes" (a bare yes: the caller's phase knows to what), or the phase after answering it here."""
     text, interp, phase = event.text, event.interp, turn.state.phase
+    answered = answer_question(turn, interp)
+    if answered and not has_changes(interp):
+        return reask(turn) if phase != Phase.start or turn.state.draft is not None else phase, interp
     if phase in (Phase.start, Phase.done) and has_changes(interp):
         fresh = intake.apply(intake.SpecDraft(), interp)
         if fresh is not None and not fresh.required_missing():
@@ -254,6 +257,22 @@ async def understand(turn: Turn, event: Text) -> tuple[Phase | Literal["changed"
     # A greeting or small talk before any order gets the introduction, not a complaint.
     turn.say("welcome" if phase == Phase.start and turn.state.draft is None else "not_understood")
     return reask(turn), interp
+
+
+def answer_question(turn: Turn, interp: Any) -> bool:
+    """What the rules say the bot must tell (a refused number, a kind it cannot make yet, the
+    balance question) and answers to questions ("what can you do?"); True if anything was said."""
+    said = False
+    if interp.intent == intake.Intent.ask_capabilities:
+        turn.say("help")
+        said = True
+    elif interp.intent == intake.Intent.ask_duration:
+        turn.say("duration_unknown")
+        said = True
+    for remark in interp.remarks:
+        turn.replies.append(Say(remark.text(turn.lang, command_prefix=turn.dialog.command_prefix)))
+        said = True
+    return said
 
 
 async def on_text(turn: Turn, event: Text) -> Phase:

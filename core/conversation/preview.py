@@ -6,6 +6,7 @@ import asyncio
 import re
 from dataclasses import dataclass
 
+from core import intake
 from core.conversation import collecting, jobs
 from core.conversation.guidance import make_guidance
 from core.conversation.collecting import Text
@@ -142,7 +143,13 @@ async def on_confirm_text(turn: Turn, event: Text) -> Phase:
 async def on_text(turn: Turn, event: Text) -> Phase:
     """After a preview, text is feedback unless the rules read a change of the order or a yes/no."""
     interp = event.interp
-    if collecting.has_changes(interp):
+    if collecting.answer_question(turn, interp) and not collecting.has_changes(interp):
+        turn.replies.append(Say(turn.t("pick_option"), collecting.after_preview_choices(turn)))
+        return Phase.rating
+    kind = intake.classify_after_preview(event.text, turn.state.draft_or_empty(), interp)
+    if kind == intake.AfterPreview.feedback:
+        return add_feedback(turn, event.text)  # how rows should read, even if it names a tone or topic
+    if collecting.has_changes(interp):  # an order change, or unsure: applied, with "It was feedback" offered
         before = turn.state.draft
         collecting.apply_interpretation(turn, interp)
         if turn.state.draft is not None:

@@ -136,7 +136,7 @@ FALLBACKS: dict[str, Handler] = {
 S, CO, CF, PV, RA, GE, DO, UC, UO = (Phase.start, Phase.collecting, Phase.confirm, Phase.previewing, Phase.rating,
                                      Phase.generating, Phase.done, Phase.upload_columns, Phase.upload_offer)
 LEADS_TO: dict[tuple[Phase, str], tuple[Phase, ...]] = {
-    (S, "text"): (CO, CF), (S, "upload"): (S, UC, UO),
+    (S, "text"): (S, CO, CF), (S, "upload"): (S, UC, UO),
     (CO, "text"): (CO, CF), (CO, "upload"): (CO, UC, UO), (CO, "press:task"): (CO, CF), (CO, "press:set"): (CO, CF),
     (CF, "text"): (CF, CO, PV), (CF, "upload"): (CF, UC, UO), (CF, "press:preview"): (PV, CF, CO),
     (CF, "press:generate"): (GE, CF, CO), (CF, "press:change"): (CF, CO), (CF, "press:cancel"): (S,),
