@@ -86,5 +86,29 @@ def slack() -> None:
     raise typer.Exit(run_slack(_settings()))
 
 
+@app.command()
+def worker(
+    jobs: Optional[int] = typer.Option(None, "--jobs", help="Jobs generated at once (default DATAGEN_WORKER_JOBS)."),
+) -> None:
+    """Generate queued jobs for chat processes running with DATAGEN_WORKERS=external (PostgreSQL)."""
+    import asyncio
+    import logging
+
+    settings = _settings()
+    if not settings.database_url.startswith(("postgres", "postgresql")):
+        typer.echo("error: `datagen worker` needs DATABASE_URL to point at PostgreSQL (the job queue lives there)",
+                   err=True)
+        raise typer.Exit(2)
+    from core.queue import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    for chatty in ("httpx", "httpx2", "openai"):  # one line per request otherwise
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    try:
+        asyncio.run(run_worker(settings, jobs=jobs))
+    except KeyboardInterrupt:
+        pass
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

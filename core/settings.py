@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     # Seconds one process's claim on a job lasts without renewal (renewed every third of it);
     # a killed process's job is taken over after that (at once on the same host).
     lease_seconds: float = Field(30.0, gt=0, validation_alias=env("DATAGEN_LEASE_SECONDS"))
+    # --- Workers (PostgreSQL only; docs/deploy.md) ------------------------------------------
+    workers: Literal["inprocess", "external"] = Field("inprocess", validation_alias=env("DATAGEN_WORKERS"))
+    worker_jobs: int = Field(4, ge=1, le=256, validation_alias=env("DATAGEN_WORKER_JOBS"))
+    max_jobs_per_user: int = Field(2, ge=1, le=1000, validation_alias=env("DATAGEN_MAX_JOBS_PER_USER"))
+    worker_stalled_after: float = Field(30.0, ge=1, validation_alias=env("DATAGEN_WORKER_STALLED_AFTER"))
     rate_limit_patience: float = Field(300.0, gt=0, validation_alias=env("DATAGEN_RATE_LIMIT_PATIENCE"))
     batch_size: int = Field(10, ge=1, le=200, validation_alias=env("DATAGEN_BATCH_SIZE"))
     max_count: int = Field(10_000, ge=1, validation_alias=env("DATAGEN_MAX_COUNT"))

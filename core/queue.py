@@ -1,0 +1,180 @@
+"""Jobs handed to `datagen worker` processes through procrastinate, a PostgreSQL task queue.
+
+Why procrastinate: a maintained PostgreSQL-only queue (no broker to run besides the database we
+already need), asyncio-native, with priorities, per-key locks and worker heartbeats with
+stalled-job detection: exactly the three things below, none of them written here.
+
+- Fairness: a job's queue priority is minus its row count, so of the jobs waiting, the smallest
+  order is taken first; a 20-row order queued with a 100,000-row one finishes first.
+- Per-user limit: each job carries one of `DATAGEN_MAX_JOBS_PER_USER` procrastinate locks of its
+  user (job id modulo the limit); jobs sharing a lock never run at the same time, so one user
+  has at most that many jobs generating.
+- Kill safety: each worker sends a heartbeat; every worker looks, every few seconds, for jobs
+  whose worker stopped sending them (SIGKILL, a lost machine) and puts them back in the queue.
+  The next worker resumes the job from its stored rows. The job's lease (storage/leases.py)
+  makes sure that even then only one process generates it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from typing import Any
+
+import procrastinate
+from procrastinate.exceptions import AlreadyEnqueued
+from sqlalchemy import text
+
+from core.settings import Settings
+from storage.db import make_engine
+
+log = logging.getLogger(__name__)
+
+TASK = "datagen.generate_job"
+QUEUE = "datagen"
+
+
+def conninfo(database_url: str) -> str:
+    """libpq form of a SQLAlchemy URL ("postgresql+psycopg://..." -> "postgresql://...")."""
+    for prefix in ("postgresql+psycopg://", "postgres://"):
+        if database_url.startswith(prefix):
+            return "postgresql://" + database_url[len(prefix):]
+    return database_url
+
+
+def ensure_schema(database_url: str) -> None:
+    """Install procrastinate's tables once; concurrent starters wait on an advisory lock."""
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
+            if conn.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar() is None:
+                schema = procrastinate.schema.SchemaManager.get_schema()
+                conn.exec_driver_sql(schema.replace("%", "%%"))
+    finally:
+        engine.dispose()
+
+
+def make_app(database_url: str) -> procrastinate.App:
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo(database_url)))
+    app.task(name=TASK, queue=QUEUE, pass_context=False)(_generate_job)
+    return app
+
+
+class JobQueue:
+    """The chat side: hand a job to the workers."""
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self.app = make_app(database_url)
+        self._opened = False
+
+    async def submit(self, job_id: int, *, rows: int, user: str, per_user: int) -> None:
+        if not self._opened:
+            await asyncio.to_thread(ensure_schema, self.database_url)
+            await self.app.open_async()
+            self._opened = True
+        slot = job_id % max(1, per_user)
+        try:
+            await self.app.configure_task(
+                TASK, priority=-rows, lock=f"user:{user or 'anonymous'}:{slot}", queueing_lock=f"job:{job_id}",
+            ).defer_async(job_id=job_id)
+        except AlreadyEnqueued:  # waiting in the queue already (a chat process restarted)
+            pass
+
+    async def aclose(self) -> None:
+        if self._opened:
+            await self.app.close_async()
+            self._opened = False
+
+
+# --- the worker side --------------------------------------------------------------------------
+
+class _Worker:
+    """What one `datagen worker` process shares between the jobs it runs: one backend (so one
+    adaptive concurrency for the provider), one store."""
+
+    def __init__(self, settings: Settings) -> None:
+        from core.llm import make_backend
+        from storage.store import Store
+
+        self.settings = settings
+        self.store = Store.from_url(settings.database_url)
+        self.llm = make_backend(settings)
+
+
+_worker: _Worker | None = None
+
+
+async def _generate_job(job_id: int) -> None:
+    from core.generator import Generator
+    from storage.leases import JobClaimedElsewhere
+
+    assert _worker is not None, "run_worker() sets up the worker"
+    worker = _worker
+    job = await asyncio.to_thread(worker.store.get_job, job_id)
+    if job is None or job.status in ("done", "failed", "cancelled"):
+        return
+    generator = Generator(worker.llm, worker.store, worker.settings)
+    run = asyncio.create_task(generator.run(job_id))
+    watcher = asyncio.create_task(_stop_when_cancelled(worker, job_id, run))
+    try:
+        result = await run
+        log.info("job %s: %s", job_id, result.status)
+    except JobClaimedElsewhere as exc:
+        log.info("job %s: %s", job_id, exc)
+    except asyncio.CancelledError:
+        if not watcher.done():
+            raise  # the worker itself is stopping: the job stays resumable
+        log.info("job %s: cancelled by its user", job_id)
+    finally:
+        watcher.cancel()
+
+
+async def _stop_when_cancelled(worker: _Worker, job_id: int, run: asyncio.Task[Any]) -> None:
+    """The user pressed Cancel in a chat served by another process: it marked the job cancelled."""
+    while not run.done():
+        await asyncio.sleep(1.0)
+        job = await asyncio.to_thread(worker.store.get_job, job_id)
+        if job is not None and job.status == "cancelled":
+            run.cancel()
+            return
+
+
+async def _requeue_stalled(app: procrastinate.App, stalled_after: float) -> None:
+    """Put back in the queue the jobs of workers that stopped sending heartbeats."""
+    while True:
+        await asyncio.sleep(max(1.0, stalled_after / 3))
+        try:
+            for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after):
+                log.warning("queue job %s (datagen job %s) lost its worker; queued again", job.id,
+                            job.task_kwargs.get("job_id"))
+                await app.job_manager.retry_job(job)
+        except Exception:  # the database blinked: next round
+            log.warning("could not look for stalled jobs", exc_info=True)
+
+
+async def run_worker(settings: Settings, *, jobs: int | None = None, wait: bool = True) -> None:
+    """`datagen worker`: take jobs from the queue until stopped (SIGINT/SIGTERM: running jobs stop
+    and stay resumable by another worker)."""
+    global _worker
+    await asyncio.to_thread(ensure_schema, settings.database_url)
+    _worker = _Worker(settings)
+    app = make_app(settings.database_url)
+    stalled_after = settings.worker_stalled_after
+    async with app.open_async():
+        sweeper = asyncio.create_task(_requeue_stalled(app, stalled_after))
+        try:
+            await app.run_worker_async(
+                queues=[QUEUE], concurrency=jobs or settings.worker_jobs, wait=wait,
+                name=f"{socket.gethostname()}/{os.getpid()}", update_heartbeat_interval=max(0.5, stalled_after / 4),
+                stalled_worker_timeout=stalled_after, shutdown_graceful_timeout=5, delete_jobs="successful",
+                fetch_job_polling_interval=1.0,
+            )
+        finally:
+            sweeper.cancel()
+            await _worker.llm.aclose()
+            _worker.store.close()
+            _worker = None

@@ -1,0 +1,116 @@
+"""Where a job is generated: the seam between the conversation and the engine.
+
+    runner = make_runner(settings, store, generator_factory)
+    result = await runner.run(job_id, on_progress, user="U1")   # progress callbacks, then the result
+    await runner.cancel(job_id)                                   # the user pressed Cancel
+
+- `InProcessRunner` (the default, SQLite or PostgreSQL): the job runs in this process's event loop.
+  Cancelling the awaiting task cancels the job.
+- `QueueRunner` (`DATAGEN_WORKERS=external`, PostgreSQL): the job is handed to the procrastinate
+  queue (core/queue.py) and a `datagen worker` process, on any machine, generates it; this process
+  follows it in the database (rows stored, status) and reports progress, so the chat that owns
+  the conversation delivers the file whichever worker made it. Cancelling the awaiting task only
+  stops following (a restart of the chat process must not stop the job); `cancel()` stops the job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from core.generator import Generator, JobProgress, JobResult, ProgressCallback
+from core.settings import Settings
+from core.spec import DatasetSpec
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+FINISHED = ("done", "failed", "cancelled")
+
+
+class JobRunner(Protocol):
+    #: True when `run` generates in this process (a bot resuming after a restart then skips jobs
+    #: another live process holds); False when workers generate and this process only follows.
+    runs_here: bool
+
+    async def run(self, job_id: int, on_progress: ProgressCallback | None = None, *, user: str = "") -> JobResult: ...
+
+    async def cancel(self, job_id: int) -> None: ...
+
+
+class InProcessRunner:
+    runs_here = True
+
+    def __init__(self, generator: Callable[[], Awaitable[Generator]]) -> None:
+        self._generator = generator
+
+    async def run(self, job_id: int, on_progress: ProgressCallback | None = None, *, user: str = "") -> JobResult:
+        return await (await self._generator()).run(job_id, on_progress)
+
+    async def cancel(self, job_id: int) -> None:
+        """Nothing to do: cancelling the task awaiting `run` cancels the job."""
+
+
+class QueueRunner:
+    runs_here = False
+
+    def __init__(self, settings: Settings, store: Store, *, poll_interval: float = 1.0) -> None:
+        from core.queue import JobQueue  # procrastinate: only when workers are external
+
+        self.settings = settings
+        self.store = store
+        self.queue = JobQueue(settings.database_url)
+        self.poll_interval = poll_interval
+
+    async def run(self, job_id: int, on_progress: ProgressCallback | None = None, *, user: str = "") -> JobResult:
+        job = await asyncio.to_thread(self.store.get_job, job_id)
+        if job is None:
+            raise KeyError(f"job {job_id} does not exist")
+        spec = DatasetSpec.model_validate_json(job.spec_json, context={"max_count": 10**12})
+        quotas = spec.quotas()
+        if job.status not in FINISHED:
+            await self.queue.submit(job_id, rows=sum(quotas.values()), user=user,
+                                    per_user=self.settings.max_jobs_per_user)
+        last_done = -1
+        while True:
+            job = await asyncio.to_thread(self.store.get_job, job_id)
+            assert job is not None
+            counts = await asyncio.to_thread(self.store.accepted_counts, job_id)
+            progress = JobProgress(job_id=job_id, accepted={label: counts.get(label, 0) for label in quotas},
+                                   quotas=dict(quotas), rejected=0, duplicates=0, prompt_tokens=job.prompt_tokens,
+                                   completion_tokens=job.completion_tokens, requests=job.requests)
+            if on_progress is not None and (progress.done != last_done or job.status in FINISHED):
+                last_done = progress.done
+                outcome = on_progress(progress)
+                if inspect.isawaitable(outcome):
+                    await outcome
+            if job.status in FINISHED:
+                rejected = await asyncio.to_thread(self.store.rejected_reasons, job_id)
+                return JobResult(
+                    job_id=job_id, status=job.status, error=job.error, accepted=progress.accepted,
+                    rejected=rejected,
+                    duplicates=sum(n for reason, n in rejected.items() if reason in ("duplicate", "near-duplicate")),
+                    prompt_tokens=job.prompt_tokens, completion_tokens=job.completion_tokens,
+                    elapsed=job.elapsed_seconds,
+                )
+            await asyncio.sleep(self.poll_interval)
+
+    async def cancel(self, job_id: int) -> None:
+        """Mark the job cancelled; the worker generating it sees that within a second and stops."""
+        job = await asyncio.to_thread(self.store.get_job, job_id)
+        if job is not None and job.status not in FINISHED:
+            await asyncio.to_thread(self.store.update_job, job_id, status="cancelled")
+
+    async def aclose(self) -> None:
+        await self.queue.aclose()
+
+
+def make_runner(settings: Settings, store: Store, generator: Callable[[], Awaitable[Generator]]) -> JobRunner:
+    if settings.workers == "external":
+        if not settings.database_url.startswith(("postgres", "postgresql")):
+            raise ValueError("DATAGEN_WORKERS=external needs DATABASE_URL to point at PostgreSQL (the job queue lives there)")
+        return QueueRunner(settings, store)
+    return InProcessRunner(generator)

@@ -1,0 +1,161 @@
+"""`datagen worker` processes on a real PostgreSQL (procrastinate): a SIGKILLed worker's job is
+finished by another from its stored rows, none lost or repeated, never two at once; small orders
+go first; the chat side follows a job it handed to the workers (core/runner.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.quality import dedupe_key, row_text
+from core.queue import JobQueue
+from core.runner import QueueRunner
+from core.settings import Settings
+from core.spec import DatasetSpec
+from storage.store import Store
+from tests.fakes.openai_server import FakeOpenAI
+
+REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.postgres
+
+
+def order(count: int) -> dict:
+    return {"task": "classification", "topic": "support tickets", "labels": ["billing", "bug"], "count": count}
+
+
+@pytest.fixture
+def workers(postgres_url: str, fake_llm: FakeOpenAI, tmp_path: Path) -> Iterator[list[subprocess.Popen[str]]]:
+    """Start `datagen worker` processes with `start(jobs)`; all are killed at the end."""
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+
+
+def start_worker(started: list[subprocess.Popen[str]], database_url: str, fake: FakeOpenAI, tmp_path: Path,
+                 jobs: int = 2) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OPENAI_API_KEY": "k", "OPENAI_BASE_URL": fake.base_url,
+           "DATAGEN_LLM": "openai", "DATABASE_URL": database_url, "DATAGEN_CONCURRENCY": "2",
+           "DATAGEN_BATCH_SIZE": "5", "DATAGEN_WORKER_STALLED_AFTER": "2", "DATAGEN_LEASE_SECONDS": "3"}
+    log = open(tmp_path / f"worker{len(started)}.log", "w")
+    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "worker", "--jobs", str(jobs)], env=env,
+                               cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, text=True)
+    started.append(process)
+    return process
+
+
+def assert_exact(store: Store, job_id: int, count: int) -> None:
+    job = store.get_job(job_id)
+    assert job is not None and job.status == "done", job and (job.status, job.error)
+    rows = store.accepted_rows(job_id)
+    assert Counter(row.label for row in rows) == {"billing": count // 2, "bug": count // 2}
+    spec = DatasetSpec.model_validate_json(job.spec_json)
+    keys = [dedupe_key(row_text(spec.task, row.fields)) for row in rows]
+    assert len(keys) == len(set(keys)), "a row was stored twice"
+
+
+async def wait_for(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+async def test_a_sigkilled_worker_s_job_is_finished_by_another(postgres_url: str, fake_llm: FakeOpenAI,
+                                                              tmp_path: Path, workers: list) -> None:
+    fake_llm.latency = 0.1
+    store = Store.from_url(postgres_url)
+    job_id = store.create_job(DatasetSpec.from_data(order(600)).to_json())
+    queue = JobQueue(postgres_url)
+    await queue.submit(job_id, rows=600, user="U1", per_user=2)
+    first, second = (start_worker(workers, postgres_url, fake_llm, tmp_path) for _ in range(2))
+    await wait_for(lambda: sum(store.accepted_counts(job_id).values()) >= 100, 60, "100 rows")
+    lease = store.lease_of(job_id)
+    assert lease is not None
+    holder = {first.pid: first, second.pid: second}[int(lease[0].split("/")[1])]
+    other = second if holder is first else first
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(10)
+    rows_at_kill = sum(store.accepted_counts(job_id).values())
+    assert rows_at_kill < 600, "killed mid-job"
+    owners: list[str] = []
+
+    def finished() -> bool:
+        current = store.lease_of(job_id)
+        if current is not None and (not owners or owners[-1] != current[0]):
+            owners.append(current[0])
+        job = store.get_job(job_id)
+        return job is not None and job.status == "done"
+
+    await wait_for(finished, 90, "the other worker to finish the job")
+    assert_exact(store, job_id, 600)
+    # After the kill, the job was held by the surviving worker only (never by two at once).
+    assert all(f"/{other.pid}/" in owner or f"/{holder.pid}/" in owner for owner in owners), owners
+    assert any(f"/{other.pid}/" in owner for owner in owners) or store.lease_of(job_id) is None
+    assert other.poll() is None, "the surviving worker keeps serving"
+    await queue.aclose()
+    store.close()
+
+
+async def test_a_small_order_queued_with_a_large_one_finishes_first(postgres_url: str, fake_llm: FakeOpenAI,
+                                                                   tmp_path: Path, workers: list) -> None:
+    fake_llm.latency = 0.05
+    store = Store.from_url(postgres_url)
+    queue = JobQueue(postgres_url)
+    large = store.create_job(DatasetSpec.from_data(order(400)).to_json())
+    small = store.create_job(DatasetSpec.from_data(order(20)).to_json())
+    await queue.submit(large, rows=400, user="U1", per_user=2)  # queued first
+    await queue.submit(small, rows=20, user="U2", per_user=2)
+    start_worker(workers, postgres_url, fake_llm, tmp_path, jobs=1)  # one job at a time: the order matters
+
+    def both_done() -> bool:
+        return all((job := store.get_job(j)) is not None and job.status == "done" for j in (large, small))
+
+    await wait_for(both_done, 90, "both jobs")
+    large_job, small_job = store.get_job(large), store.get_job(small)
+    assert large_job and small_job and small_job.finished_at and large_job.finished_at
+    assert small_job.finished_at < large_job.finished_at
+    assert_exact(store, small, 20)
+    assert_exact(store, large, 400)
+    await queue.aclose()
+    store.close()
+
+
+async def test_the_chat_side_follows_a_job_and_one_user_runs_one_job_at_a_time(
+    postgres_url: str, fake_llm: FakeOpenAI, tmp_path: Path, workers: list, settings: Settings
+) -> None:
+    fake_llm.latency = 0.05
+    chat_settings = settings.model_copy(update={"database_url": postgres_url, "workers": "external",
+                                                "max_jobs_per_user": 1})
+    store = Store.from_url(postgres_url)
+    runner = QueueRunner(chat_settings, store, poll_interval=0.2)
+    jobs = [store.create_job(DatasetSpec.from_data(order(100)).to_json()) for _ in range(3)]
+    start_worker(workers, postgres_url, fake_llm, tmp_path, jobs=3)
+    seen: dict[int, list[int]] = {job: [] for job in jobs}
+
+    async def follow(job_id: int, user: str):  # type: ignore[no-untyped-def]
+        return await runner.run(job_id, lambda progress: seen[job_id].append(progress.done), user=user)
+
+    results = await asyncio.wait_for(
+        asyncio.gather(follow(jobs[0], "U1"), follow(jobs[1], "U1"), follow(jobs[2], "U2")), 120)
+    assert [result.status for result in results] == ["done"] * 3
+    for job_id in jobs:
+        assert_exact(store, job_id, 100)
+        assert seen[job_id][-1] == 100 and seen[job_id] == sorted(seen[job_id])
+    a, b = store.get_job(jobs[0]), store.get_job(jobs[1])
+    assert a and b and a.started_at and b.started_at and a.finished_at and b.finished_at
+    assert a.finished_at <= b.started_at or b.finished_at <= a.started_at, "U1's two jobs overlapped"
+    await runner.aclose()
+    store.close()
