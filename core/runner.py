@@ -40,6 +40,8 @@ class JobRunner(Protocol):
 
     async def cancel(self, job_id: int) -> None: ...
 
+    async def aclose(self) -> None: ...
+
 
 class InProcessRunner:
     runs_here = True
@@ -52,6 +54,9 @@ class InProcessRunner:
 
     async def cancel(self, job_id: int) -> None:
         """Nothing to do: cancelling the task awaiting `run` cancels the job."""
+
+    async def aclose(self) -> None:
+        """The generator belongs to the dialog."""
 
 
 class QueueRunner:

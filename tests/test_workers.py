@@ -159,3 +159,37 @@ async def test_the_chat_side_follows_a_job_and_one_user_runs_one_job_at_a_time(
     assert a.finished_at <= b.started_at or b.finished_at <= a.started_at, "U1's two jobs overlapped"
     await runner.aclose()
     store.close()
+
+
+async def test_a_chat_with_external_workers_delivers_and_survives_a_chat_restart(
+    postgres_url: str, fake_llm: FakeOpenAI, tmp_path: Path, workers: list, settings: Settings
+) -> None:
+    """DATAGEN_WORKERS=external: the preview runs in the chat process, the order on a worker; the
+    chat process that owns the conversation reports progress and delivers the file, also when it
+    restarted in the middle (it follows the job again, it does not generate it)."""
+    from tests.dialog_support import csv_rows, documents, find_choice, label_counts, new_user, previews, texts
+
+    tuned = settings.model_copy(update={"database_url": postgres_url, "workers": "external", "batch_size": 5,
+                                        "concurrency": 2})
+    start_worker(workers, postgres_url, fake_llm, tmp_path)
+    user = await new_user(tuned)
+    summary = await user.send("Produce 60 examples: 20 positive and 40 negative tweets about trains.")
+    shown = previews(await user.press(summary, "preview"))[0]
+    fake_llm.latency = 0.15
+    replies = await user.press([shown], "generate", settle=False)
+    await asyncio.sleep(0.3)
+    job_id = int(find_choice(user.take() + replies, "canceljob").value)
+    await wait_for(lambda: sum(user.dialog.store.accepted_counts(job_id).values()) >= 5, 30, "first rows")
+    await user.dialog.aclose()  # the chat process restarts; the worker goes on
+    user = await new_user(tuned, chat=user.chat)
+    try:
+        await asyncio.wait_for(user.dialog.wait_idle(), 60)
+        replies = user.take()
+        assert f"continuing job #{job_id}" in texts(replies)
+        rows = csv_rows(documents(replies)[0])
+        assert label_counts(rows) == {"positive": 20, "negative": 40}
+        job = user.dialog.store.get_job(job_id)
+        assert job is not None and job.status == "done"
+        assert f"job {job_id}: done" in (tmp_path / "worker0.log").read_text(), "a worker generated it"
+    finally:
+        await user.dialog.aclose()

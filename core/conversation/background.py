@@ -122,8 +122,7 @@ async def run_dataset(dialog: "Dialog", chat: ChatRef, job_id: int) -> None:
         text = running_text(done0, total0, 0, 0)
         throttle.should_send(text, final=True)
         await dialog.send(chat, Progress(job_id, text, done0, total0, False, cancel))
-        generator = await dialog.get_generator()
-        result = await generator.run(job_id, report)
+        result = await dialog.job_runner().run(job_id, report, user=chat.user)
     except JobClaimedElsewhere as exc:  # another replica or worker runs it and will answer
         log.info("job %s: %s", job_id, exc)
         return

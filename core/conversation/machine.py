@@ -33,6 +33,7 @@ from core.conversation.turn import JobLost, Turn
 from core.events import ChatRef, Event, OutputChannel, Reply, Say
 from core.generator import Generator
 from core.llm import LLMBackend, make_backend
+from core.runner import JobRunner, make_runner
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class Dialog:
         self._owns_store = store is None
         self._owns_llm = llm is None
         self._generator: Generator | None = None
+        self._runner: JobRunner | None = None  # where orders run: here, or on `datagen worker`s
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}  # job id -> its background task
         self.user_cancelled: set[int] = set()
@@ -104,6 +106,9 @@ class Dialog:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)  # each puts its job back to "pending"
+        if self._runner is not None:
+            await self._runner.aclose()
+            self._runner = None
         if self._owns_llm and self.llm is not None:
             try:
                 await self.llm.aclose()
@@ -273,6 +278,13 @@ class Dialog:
             self._generator = Generator(llm, self.store, self.settings)  # type: ignore[arg-type]
         return self._generator
 
+    def job_runner(self) -> JobRunner:
+        """Orders (not previews) run through this: in this process, or handed to the workers
+        (DATAGEN_WORKERS=external) and followed here (core/runner.py)."""
+        if self._runner is None:
+            self._runner = make_runner(self.settings, self.store, self.get_generator)  # type: ignore[arg-type]
+        return self._runner
+
     def spawn(self, job_id: int, coro: Awaitable[None]) -> None:
         task = asyncio.create_task(coro, name=f"job-{job_id}")  # type: ignore[arg-type]
         task.add_done_callback(_log_task_failure)
@@ -296,6 +308,7 @@ class Dialog:
         self.user_cancelled.add(job_id)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+        await self.job_runner().cancel(job_id)  # a worker elsewhere may be generating it
         return True
 
     async def job_counts(self, job_id: int, job: Any = None) -> tuple[int, int]:
@@ -335,7 +348,8 @@ class Dialog:
             conversation = self.store.get_conversation(job.conversation_id)
             if conversation is None or conversation.channel != self.channel:
                 continue
-            if self.store.is_claimed(job.id):  # a live process (another replica, a worker) has it
+            here = job.kind == "preview" or self.job_runner().runs_here
+            if here and self.store.is_claimed(job.id):  # a live process (another replica) has it
                 continue
             state = ConversationState.load(conversation.state, conversation.data_json)
             chat = ChatRef(conversation.external_id, conversation.user_id)
