@@ -322,10 +322,15 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 def export_job(store: Store, job_id: int, path: Path, fmt: OutputFormat | str | None = None) -> ExportResult:
     """Write the dataset to `path` and its card to `<name>.card.md` beside it."""
+    from core.export_stream import write_rows  # streams rows to the file: bounded memory for huge jobs
+
     path = Path(path)
-    job, spec, rows = _load(store, job_id)
+    job = store.get_job(job_id)
+    if job is None:
+        raise ExportError(f"job {job_id} does not exist")
+    spec = DatasetSpec.model_validate_json(job.spec_json, context={"max_count": 10**12})
     chosen = format_for_path(path, spec.format, fmt)
-    _write_atomically(path, _render(spec, rows, chosen))
+    rows = write_rows(store, job_id, spec, chosen, path)
     card_path = card_path_for(path)
-    _write_atomically(card_path, _card(store, job, spec, rows, path.name).encode("utf-8"))
+    _write_atomically(card_path, _card(store, job, spec, rows, path.name).encode("utf-8"))  # type: ignore[arg-type]
     return ExportResult(path=path, card_path=card_path, rows=len(rows))

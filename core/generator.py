@@ -315,17 +315,19 @@ class Generator:
             index=DuplicateIndex(), batch_counter=job.requests,
             recent={label: deque(maxlen=8) for label in quotas}, schema=response_schema(spec),
         )
-        stored = self.store.accepted_rows(job_id)
-        texts = [row_text(spec.task, row.fields) for row in stored]
-        for start in range(0, len(texts), 1000):  # signatures in chunks: one numpy pass each
-            chunk = texts[start : start + 1000]
-            for text, signature in zip(chunk, state.index.signatures(chunk)):
+        # Stored rows a chunk at a time (a resumed 1,000,000-row job must not load them all at
+        # once), with the duplicate signatures of each chunk in one numpy pass.
+        after = 0
+        while stored := self.store.accepted_rows_after(job_id, after, 1000):
+            after = stored[-1].id
+            texts = [row_text(spec.task, row.fields) for row in stored]
+            for text, signature in zip(texts, state.index.signatures(texts)):
                 state.index.add(text, signature)
-        for row in stored:
-            if row.source != "uploaded":
-                state.accepted[row.label] = state.accepted.get(row.label, 0) + 1
-                if row.label in state.recent:
-                    state.recent[row.label].append(row_text(spec.task, row.fields))
+            for row, text in zip(stored, texts):
+                if row.source != "uploaded":
+                    state.accepted[row.label] = state.accepted.get(row.label, 0) + 1
+                    if row.label in state.recent:
+                        state.recent[row.label].append(text)
         if spec.task == TaskType.multiple_choice:
             state.mc_position = state.accepted.get("", 0)
         # Stored in one transaction, so "any of them stored" means "all of them stored".

@@ -169,6 +169,19 @@ class JobQueries:
             return [StoredRow(id=row_id, label=label, fields=json.loads(fields), source=source)
                     for row_id, label, fields, source in session.exec(query).all()]
 
+    def accepted_rows_after(self, job_id: int, after_id: int, limit: int) -> list[StoredRow]:
+        """The next `limit` accepted rows with an id above `after_id`, in id order: a huge job
+        read a chunk at a time (core/export_stream.py)."""
+        query = (
+            select(Example.id, Example.label, Example.fields_json, Example.source)
+            .where(Example.job_id == job_id, col(Example.accepted).is_(True), col(Example.id) > after_id)
+            .order_by(col(Example.id))
+            .limit(limit)
+        )
+        with Session(self.engine) as session:
+            return [StoredRow(id=row_id, label=label, fields=json.loads(fields), source=source)
+                    for row_id, label, fields, source in session.exec(query).all()]
+
     def accepted_counts(self, job_id: int) -> dict[str, int]:
         """Accepted rows per label that count toward the quotas (synthetic and kept)."""
         query = (

@@ -280,3 +280,30 @@ def test_any_text_round_trips_through_csv(tmp_path_factory: pytest.TempPathFacto
         assert [json.loads(line)["text"] for line in render_dataset(store, job_id, "jsonl").decode().splitlines()] == texts
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("fmt", list(OutputFormat))
+@pytest.mark.parametrize("what", ["sentiment", "uploaded", "quiz", "empty"])
+def test_export_job_streams_the_same_bytes_as_the_in_memory_render(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: OutputFormat, what: str
+) -> None:
+    """export_job writes the file a chunk of rows at a time (bounded memory for huge jobs); the
+    bytes and the card must be those of the in-memory render, across chunk boundaries too."""
+    import core.export_stream
+
+    monkeypatch.setattr(core.export_stream, "CHUNK", 2)  # several chunks even for these few rows
+    rows = TRICKY * 3
+    if what == "quiz":
+        job_id = make_job(store, QUIZ, [(row, "") for row in QUIZ_ROWS * 3])
+    elif what == "uploaded":
+        job_id = make_job(store, SENTIMENT, rows, sources=["uploaded", "synthetic", "kept"] * 3)
+    elif what == "empty":
+        job_id = make_job(store, SENTIMENT, [])
+    else:
+        job_id = make_job(store, SENTIMENT, rows, rejected={"duplicate": 2})
+    target = tmp_path / f"out-{what}{'.csv' if fmt == OutputFormat.csv else '.json' if fmt == OutputFormat.json else '.jsonl'}"
+    result = export_job(store, job_id, target, fmt)
+    assert target.read_bytes() == render_dataset(store, job_id, fmt)
+    in_memory_card = [line for line in render_card(store, job_id).split("\n") if not line.startswith("- Exported:")]
+    streamed_card = result.card_path.read_text(encoding="utf-8").replace(f"File: `{target.name}`\n\n", "")
+    assert [line for line in streamed_card.split("\n") if not line.startswith("- Exported:")] == in_memory_card

@@ -1,0 +1,107 @@
+"""`export_job`'s file writer, streaming: rows go from the database to the file a chunk at a time,
+so a 1,000,000-row job exports in bounded memory (the in-memory `render_dataset` builds every
+row's dict, then the whole file: several times the file's size). The bytes are the same as
+`render_dataset`'s (tests/test_export.py checks it); the card gets, per row, only what it counts.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from core.quality import neutralise_cell
+from core.spec import DatasetSpec, OutputFormat, TaskType
+from storage.jobs import StoredRow
+from storage.store import Store
+
+#: Rows read from the database per query.
+CHUNK = 5000
+
+
+@dataclass(slots=True)
+class CountedRow:
+    """What the dataset card reads of a row (label, source, a quiz's answer): ~60 bytes, not ~1 KB."""
+
+    label: str
+    source: str
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+def _rows(store: Store, job_id: int) -> Iterator[StoredRow]:
+    """Accepted rows in id order, CHUNK at a time (keyset pagination: no server-side cursor)."""
+    after = 0
+    while True:
+        chunk = store.accepted_rows_after(job_id, after, CHUNK)
+        if not chunk:
+            return
+        yield from chunk
+        after = chunk[-1].id
+
+
+def write_rows(store: Store, job_id: int, spec: DatasetSpec, fmt: OutputFormat, path: Path) -> list[CountedRow]:
+    """Write the job's rows to `path` atomically; returns what the card needs of each written row."""
+    from core.export import _UNICODE_LINE_BREAKS, _chat_example, system_prompt
+
+    with_source = store.has_rows(job_id, source="uploaded")
+    columns = [*spec.columns, *(["source"] if with_source else [])]
+    answers: dict[str, dict[str, str]] = {}  # one shared {"answer": x} per letter
+    counted: list[CountedRow] = []
+    system = system_prompt(spec)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            writer = _Writer(handle, fmt, columns)
+            for row in _rows(store, job_id):
+                record = {column: str(row.fields.get(column, "")) for column in spec.columns}
+                if with_source:
+                    record["source"] = "uploaded" if row.source == "uploaded" else "synthetic"
+                if fmt == OutputFormat.openai_jsonl:
+                    line = json.dumps(_chat_example(spec, system, record), ensure_ascii=False)
+                    writer.line(line.translate(_UNICODE_LINE_BREAKS))
+                elif fmt == OutputFormat.jsonl:
+                    writer.line(json.dumps(record, ensure_ascii=False).translate(_UNICODE_LINE_BREAKS))
+                else:
+                    writer.record(record)
+                answer = row.fields.get("answer", "") if spec.task == TaskType.multiple_choice else None
+                counted.append(CountedRow(row.label, row.source,
+                                          answers.setdefault(answer, {"answer": answer}) if answer is not None else {}))
+            writer.close()
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return counted
+
+
+class _Writer:
+    """CSV rows, JSON array items or JSONL lines, as `core.export` lays them out in memory."""
+
+    def __init__(self, handle: IO[str], fmt: OutputFormat, columns: list[str]) -> None:
+        self.handle, self.fmt, self.columns = handle, fmt, columns
+        self.count = 0
+        if fmt == OutputFormat.csv:
+            self.csv = csv.writer(handle)  # RFC 4180, \r\n line ends as csv.writer in memory
+            self.csv.writerow(columns)
+
+    def record(self, record: dict[str, str]) -> None:
+        if self.fmt == OutputFormat.csv:
+            self.csv.writerow([neutralise_cell(record[column]) for column in self.columns])
+        else:  # one item of `json.dumps(records, indent=2)`
+            item = json.dumps(record, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+            self.handle.write(("[\n  " if self.count == 0 else ",\n  ") + item)
+        self.count += 1
+
+    def line(self, text: str) -> None:
+        self.handle.write(text + "\n")
+        self.count += 1
+
+    def close(self) -> None:
+        if self.fmt == OutputFormat.json:
+            self.handle.write("[]\n" if self.count == 0 else "\n]\n")
