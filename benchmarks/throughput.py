@@ -119,8 +119,8 @@ def adaptive(latency: float, batch_size: int, curator: str | None) -> None:
             print(f"{name:<34} {figures['rows_per_s']:>7.0f} {figures['elapsed']:>7.2f} "
                   f"{figures['mean_concurrency']:>10.1f} {figures['final_concurrency']:>6} "
                   f"{int(figures['rate_limited']):>6} {figures['rows_per_s'] / ideal:>6.2f} {what}")
-            if name == "unlimited" and curator:
-                curator_run(curator, url, count, batch_size, figures["rows_per_s"])
+            if curator:
+                curator_run(curator, url, rows, batch_size, figures["rows_per_s"])
         finally:
             process.terminate()
             process.wait(10)
@@ -139,15 +139,19 @@ def curator_run(python: str, base_url: str, count: int, batch_size: int, ours: f
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "prompts.json"
         path.write_text(json.dumps(prompts))
-        out = subprocess.run([python, str(REPO / "benchmarks" / "curator_driver.py"), base_url, str(path)],
-                             capture_output=True, text=True, cwd=tmp, timeout=900)
+        try:
+            out = subprocess.run([python, str(REPO / "benchmarks" / "curator_driver.py"), base_url, str(path)],
+                                 capture_output=True, text=True, cwd=tmp, timeout=300)
+        except subprocess.TimeoutExpired:
+            print(f"{'  curator':<34} did not finish within 300 s")
+            return
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
     if out.returncode != 0 or not lines:
         print(f"  curator failed ({out.returncode}): {(out.stderr or out.stdout).strip()[-300:]}")
         return
     figures = json.loads(lines[-1])
-    print(f"{'bespokelabs-curator (same server)':<34} {figures['rows_per_s']:>7.0f} {figures['elapsed']:>7.2f} "
-          f"   (datagen / curator: {ours / figures['rows_per_s']:.1f}x; curator parsed {figures['rows']} rows)")
+    print(f"{'  bespokelabs-curator, same server':<34} {figures['rows_per_s']:>7.0f} {figures['elapsed']:>7.2f} "
+          f"   (datagen / curator: {ours / figures['rows_per_s']:.1f}x; curator returned {figures['rows']} of {count} rows)")
 
 
 def throughput(base_url: str, latency: float, batch_size: int, rounds: int) -> None:

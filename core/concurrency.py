@@ -166,10 +166,14 @@ class AdaptiveLimiter:
             return  # sent before the last change: measured a load that no longer exists
         self._window.append(latency)
         baseline = self.baseline
+        if baseline is None and len(self._window) >= 4:
+            # Until the first round trip is complete, its first answers stand for the baseline
+            # (so slow start begins a round earlier); only growth is gated by it, never a decrease.
+            baseline = statistics.median(self._window[:4])
         if (self.slow_start and baseline is not None and latency <= baseline * self.tolerance
                 and self._window_peak >= 0.8 * self._window_limit):
             # One more slot per fast answer (the limit doubles every round trip), as TCP's slow
-            # start does; the window below decides about slow ones. Not before a first baseline.
+            # start does; the window below decides about slow ones.
             self.limit = min(float(self.ceiling), self.limit + 1)
             if self.current != self.changes[-1][1]:
                 self.changes.append((self._clock(), self.current))
@@ -177,6 +181,7 @@ class AdaptiveLimiter:
             return
         median = statistics.median(self._window)
         used = self._window_peak >= 0.8 * self.current
+        baseline = self.baseline
         self._history.append(median)
         if baseline is not None and median > baseline * self.tolerance:
             # The server queues: more in flight only makes answers slower. Back off in proportion

@@ -44,8 +44,9 @@ def test_slow_start_doubles_while_latency_stays_flat() -> None:
     for _ in range(6):
         round_trip(limiter, clock, 0.3)
         seen.append(limiter.current)
-    # The first round trip measures the baseline; then one more slot per answer.
-    assert seen == [8, 8, 16, 32, 64, 128, 256]
+    # One more slot per answer, from the fourth answer of the first round trip on (its first four
+    # give a provisional baseline).
+    assert seen == [8, 13, 26, 52, 104, 208, 256]
     round_trip(limiter, clock, 0.3)
     assert limiter.current == 256, "never above the ceiling"
 
@@ -104,13 +105,13 @@ def test_latency_growth_backs_off_a_server_that_queues() -> None:
     limiter = make(clock, initial=8)
     round_trip(limiter, clock, 0.3)  # baseline 0.3 at 8
     round_trip(limiter, clock, 0.3)
-    assert limiter.current == 16
-    round_trip(limiter, clock, 0.6)  # twice as slow at 16: the server queues
-    assert limiter.current == 10 and not limiter.slow_start  # x (0.3 * 1.3 / 0.6)
+    assert limiter.current == 26
+    round_trip(limiter, clock, 0.6)  # twice as slow at 26: the server queues
+    assert limiter.current == 16 and not limiter.slow_start  # x (0.3 * 1.3 / 0.6)
     round_trip(limiter, clock, 0.35)  # within tolerance: grow again, additively
-    assert limiter.current == 11
+    assert limiter.current == 17
     round_trip(limiter, clock, 3.0)  # ten times slower: halved, not more
-    assert limiter.current == 5
+    assert limiter.current == 8
 
 
 def test_noise_within_tolerance_does_not_back_off() -> None:
@@ -118,7 +119,7 @@ def test_noise_within_tolerance_does_not_back_off() -> None:
     limiter = make(clock, initial=8, tolerance=1.3)
     for latency in (0.30, 0.36, 0.33, 0.38, 0.31):
         round_trip(limiter, clock, latency)
-    assert limiter.decreases == 0 and limiter.current == 128
+    assert limiter.decreases == 0 and limiter.current == 208
 
 
 def test_sustained_429s_never_go_below_the_floor_and_keep_sending() -> None:
