@@ -190,6 +190,7 @@ async def test_a_chat_with_external_workers_delivers_and_survives_a_chat_restart
         assert label_counts(rows) == {"positive": 20, "negative": 40}
         job = user.dialog.store.get_job(job_id)
         assert job is not None and job.status == "done"
-        assert f"job {job_id}: done" in (tmp_path / "worker0.log").read_text(), "a worker generated it"
+        log = (tmp_path / "worker0.log").read_text()
+        assert f"job {job_id}: done" in log, f"a worker generated it; its log:\n{log}"
     finally:
         await user.dialog.aclose()
