@@ -22,7 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
@@ -178,6 +178,7 @@ class Annotator:
             if state.labeled < total:
                 raise AnnotationFailed(f"{total - state.labeled} rows got no usable answer; run again to retry them")
         except asyncio.CancelledError:
+            self._write_now(state)  # answers already in are stored before the job is marked
             self._finish(job_id, "cancelled", None, time.monotonic() - started)
             raise
         except AnnotationFailed as exc:
@@ -213,12 +214,16 @@ class Annotator:
                 done, tasks = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
                 for finished in done:
                     finished.result()  # AnnotationFailed and bugs propagate from here
+                self._check_writer(state)
                 await reporter.report(state.progress())
         finally:
             for pending in tasks:
                 pending.cancel()
             if tasks:
                 await asyncio.gather(*tasks, return_exceptions=True)
+        while state.writer is not None and not state.writer.done():
+            await asyncio.shield(state.writer)
+        self._check_writer(state)
 
     async def _label(self, state: "_RunState", classifier: Classifier, task: ClassifyTask,
                      rows: list[RowToLabel]) -> None:
@@ -235,19 +240,41 @@ class Annotator:
         state.consecutive_errors = 0
         labels = [(int(item_id), verdict.label, verdict.confidence, verdict.other)
                   for item_id, verdict in result.verdicts.items()]
-        # Shielded: a cancel must not drop an answer already paid for while it is being stored.
-        write = asyncio.ensure_future(asyncio.to_thread(self._write, state.job_id, labels, result))
-        await asyncio.shield(write)
+        state.pending += labels
+        state.pending_usage[0] += result.requests
+        state.pending_usage[1] += result.usage.prompt_tokens
+        state.pending_usage[2] += result.usage.completion_tokens
+        if state.writer is None or state.writer.done():
+            self._check_writer(state)
+            state.writer = asyncio.create_task(self._write_pending(state))
         state.labeled += len(labels)
         state.prompt_tokens += result.usage.prompt_tokens
         state.completion_tokens += result.usage.completion_tokens
         state.requests += result.requests
 
-    def _write(self, job_id: int, labels: list[tuple[int, str, str, str | None]], result: BatchResult) -> None:
+    async def _write_pending(self, state: "_RunState") -> None:
+        """Commit the answered labels; batches answered during a commit go into the next one
+        together (group commit: at 64 requests in flight, one commit per batch costs CPU)."""
+        while state.pending or any(state.pending_usage):
+            labels, usage = state.take_pending()
+            # Shielded: a cancel must not drop answers already paid for while they are stored.
+            await asyncio.shield(asyncio.ensure_future(asyncio.to_thread(self._write, state.job_id, labels, usage)))
+
+    def _write_now(self, state: "_RunState") -> None:
+        labels, usage = state.take_pending()
+        if labels or any(usage):
+            self._write(state.job_id, labels, usage)
+
+    @staticmethod
+    def _check_writer(state: "_RunState") -> None:
+        writer = state.writer
+        if writer is not None and writer.done() and not writer.cancelled() and writer.exception() is not None:
+            raise AnnotationFailed(f"could not store labels: {writer.exception()}")
+
+    def _write(self, job_id: int, labels: list[tuple[int, str, str, str | None]], usage: list[int]) -> None:
         with self._db_lock:
-            self.store.set_labels(job_id, labels, requests=result.requests,
-                                  prompt_tokens=result.usage.prompt_tokens,
-                                  completion_tokens=result.usage.completion_tokens)
+            self.store.set_labels(job_id, labels, requests=usage[0], prompt_tokens=usage[1],
+                                  completion_tokens=usage[2])
 
     def _finish(self, job_id: int, status: str, error: str | None, elapsed: float) -> None:
         with self._db_lock:
@@ -263,6 +290,14 @@ class _RunState:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     consecutive_errors: int = 0
+    pending: list[tuple[int, str, str, str | None]] = field(default_factory=list)  # answered, not yet committed
+    pending_usage: list[int] = field(default_factory=lambda: [0, 0, 0])  # requests, prompt, completion tokens
+    writer: "asyncio.Task[None] | None" = None
+
+    def take_pending(self) -> tuple[list[tuple[int, str, str, str | None]], list[int]]:
+        labels, usage = self.pending, self.pending_usage
+        self.pending, self.pending_usage = [], [0, 0, 0]
+        return labels, usage
 
     def progress(self) -> JobProgress:
         # The engine's progress record, so the displays of `datagen generate` show it as they are.
