@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
+from core import language
 from core.llm import LLMBackend, LLMError, SchemaNotSupported, Usage
 from core.prompts import ParseError, max_tokens_for, parse_structured, parse_template, render_messages, response_schema
 from core.quality import DuplicateIndex, RowSignature, dedupe_key, row_text, validate_row
@@ -330,6 +331,8 @@ class Generator:
                         state.recent[row.label].append(text)
         if spec.task == TaskType.multiple_choice:
             state.mc_position = state.accepted.get("", 0)
+        if self.settings.language_check:
+            language.prepare(spec.language)  # loads the detector here, in the worker thread
         # Stored in one transaction, so "any of them stored" means "all of them stored".
         guidance_stored = self.store.has_rows(job_id, source="kept") or self.store.has_rows(job_id, source="uploaded")
         if not guidance_stored and (guidance.keep or guidance.existing):
@@ -531,7 +534,8 @@ class Generator:
         valid rows computed together (one numpy pass per answer instead of one per row)."""
         spec = state.spec
         labels = list(spec.labels)
-        checked = [validate_row(spec.task, raw, labels) for raw in raws]
+        ordered = spec.language if self.settings.language_check else None
+        checked = [validate_row(spec.task, raw, labels, language=ordered) for raw in raws]
         texts = [row_text(spec.task, clean) for clean, _ in checked if clean is not None]
         signatures = iter(state.index.signatures(texts, normalised=True))  # validate_row normalised them
         return [self._judge(state, raw, source=source, checked=(clean, reason),

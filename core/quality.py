@@ -13,6 +13,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import xxhash
 
+from core.language import REASON as LANGUAGE_REASON
+from core.language import wrong_language
 from core.spec import COLUMNS, TaskType
 
 # --- normalisation --------------------------------------------------------------------------
@@ -160,11 +162,13 @@ def validate_row(
     *,
     min_chars: int = 3,
     max_chars: int = 2000,
+    language: str | None = None,
 ) -> tuple[dict[str, str] | None, str | None]:
     """A clean row with exactly the task's columns, or the reason it is rejected.
 
     `min_chars` applies to the main text (sentence / question); `max_chars` to every field, so a
-    quiz option "1789" or a one-word answer stays valid.
+    quiz option "1789" or a one-word answer stays valid. With `language` (the order's), a main
+    text clearly written in another language is rejected as "wrong language" (core.language).
     """
     if not isinstance(raw, Mapping):
         return None, "missing field"
@@ -219,6 +223,8 @@ def validate_row(
         if letter is None:
             return None, "bad answer"
         clean["answer"] = letter
+    if language is not None and wrong_language(main, language):
+        return None, LANGUAGE_REASON
     return {column: clean[column] for column in columns}, None
 
 
@@ -421,10 +427,22 @@ class DuplicateIndex:
         if exact not in self._exact:
             self._insert(exact, key, band_list)
 
+    def minhashes(self, texts: Sequence[str]) -> np.ndarray:
+        """The MinHash signatures (shape (len(texts), 40), uint32) dedupe uses: the share of equal
+        values of two rows estimates their similarity (core.variety's spread)."""
+        if not texts:
+            return np.zeros((0, _NUM_PERM), dtype=np.uint32)
+        return self._minhash_many(list(map(dedupe_key, texts)))
+
     # -- internals -------------------------------------------------------------------------
 
     def _band_keys_many(self, keys: list[str]) -> np.ndarray:
         """The LSH band keys of each dedupe key: an array of shape (len(keys), _BANDS)."""
+        bands = self._minhash_many(keys).reshape(len(keys), _BANDS, _ROWS_PER_BAND).astype(np.uint64)
+        # A random linear hash per band (different coefficients per band, so bands never collide).
+        return (bands * self._band_mix).sum(axis=2)
+
+    def _minhash_many(self, keys: list[str]) -> np.ndarray:
         lengths = [len(key) for key in keys]
         if min(lengths) >= _SHINGLE:
             # Every 5-character window of the joined keys at once, then only those inside one key.
@@ -444,10 +462,7 @@ class DuplicateIndex:
         # them (multiply-shift hashing); the minimum under each of these permutations is the
         # MinHash, taken per text over its own run of shingles (every text has at least one).
         # (Permutations along the first axis: reducing along the contiguous one is ~2x faster.)
-        signatures = np.minimum.reduceat(np.multiply.outer(self._multipliers, hashes), offsets, axis=1).T
-        bands = signatures.reshape(len(keys), _BANDS, _ROWS_PER_BAND).astype(np.uint64)
-        # A random linear hash per band (different coefficients per band, so bands never collide).
-        return (bands * self._band_mix).sum(axis=2)
+        return np.minimum.reduceat(np.multiply.outer(self._multipliers, hashes), offsets, axis=1).T
 
     def _band_keys_one(self, key: str) -> np.ndarray:
         """The same as `_band_keys_many([key])[0]`, cheaper for one key: the vectorised shingle

@@ -62,6 +62,15 @@ class Settings(BaseSettings):
     preview_quiet: float = Field(5.0, ge=0, validation_alias=env("DATAGEN_PREVIEW_QUIET"))
     max_upload_bytes: int = Field(10 * 1024 * 1024, validation_alias=env("DATAGEN_MAX_UPLOAD_BYTES"))
 
+    # --- Trust: checks and figures on the rows ---------------------------------------------
+    # Reject rows not written in the ordered language (core.language); "off" for a model whose
+    # rows are meant to mix languages.
+    language_check: bool = Field(True, validation_alias=env("DATAGEN_LANGUAGE_CHECK"))
+    # USD per 1M input/output tokens for models core.estimate has no price for: "model=0.2/0.8,...".
+    prices: str = Field("", validation_alias=env("DATAGEN_PRICES"))
+    # An order whose estimated cost is higher is refused before it starts (unset: no limit).
+    max_cost_usd: float | None = Field(None, ge=0, validation_alias=env("DATAGEN_MAX_COST_USD"))
+
     # --- Telegram --------------------------------------------------------------------------
     telegram_bot_token: str | None = Field(None, validation_alias=env("TELEGRAM_BOT_TOKEN"))
     telegram_api_base_url: str | None = Field(None, validation_alias=env("TELEGRAM_API_BASE_URL"))

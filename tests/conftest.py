@@ -41,6 +41,8 @@ def settings(fake_llm: FakeOpenAI, tmp_path: Path) -> Settings:
         output_dir=tmp_path,
         request_timeout=5,
         max_retries=4,
+        # The fake server writes pseudo-words in no language; tests about the check turn it on.
+        language_check=False,
         _env_file=None,  # a developer's .env must not leak into tests
     )
 
