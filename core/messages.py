@@ -438,6 +438,26 @@ TEXTS: dict[str, dict[str, str]] = {
         "pl": "Plik {filename} jest zagnieżdżony zbyt głęboko (ponad {limit} poziomów). Wyślij płaską listę obiektów "
         "w rodzaju {{\"text\": ..., \"label\": ...}}.",
     },
+    # --- trust: variety, cost estimate ----------------------------------------------------
+    "variety_line": {
+        "en": "{level} variety: {percent}% of 2-word phrases unique",
+        "pl": "{level} różnorodność: {percent}% dwuwyrazowych fraz się nie powtarza",
+    },
+    "variety_high": {"en": "high", "pl": "wysoka"},
+    "variety_medium": {"en": "medium", "pl": "średnia"},
+    "variety_low": {"en": "low", "pl": "niska"},
+    "estimate_tokens": {"en": "about {tokens} tokens", "pl": "około {tokens} tokenów"},
+    "estimate_cost": {"en": "about {cost}", "pl": "około {cost}"},
+    "estimate_under_minute": {"en": "under a minute", "pl": "poniżej minuty"},
+    "estimate_one_minute": {"en": "about a minute", "pl": "około minuty"},
+    "estimate_minutes": {"en": "about {n} minutes", "pl": "około {n} min"},
+    "estimate_hours": {"en": "about {n} hours", "pl": "około {n} godz."},
+    "estimate_over_budget": {
+        "en": "This order would cost about {cost}, more than the limit of {limit} per order. Order fewer rows, "
+        "or ask whoever runs the bot to raise DATAGEN_MAX_COST_USD.",
+        "pl": "To zamówienie kosztowałoby około {cost}, więcej niż limit {limit} na zamówienie. Zamów mniej "
+        "wierszy albo poproś osobę, która prowadzi bota, o podniesienie DATAGEN_MAX_COST_USD.",
+    },
     # --- button labels --------------------------------------------------------------------
     "btn_preview": {"en": "Generate preview", "pl": "Generuj podgląd"},
     "btn_change": {"en": "Change something", "pl": "Zmień coś"},
