@@ -41,7 +41,7 @@ def generate(
     spec: Path = typer.Argument(..., help="Spec file (YAML or JSON): task, labels, count, ..."),
     output: Path = typer.Option(..., "-o", "--output", help="Where to write the dataset."),
     format: Optional[str] = typer.Option(
-        None, "--format", "-f", help="csv | json | jsonl | openai_jsonl (default: the spec's, else the file's suffix)."
+        None, "--format", "-f", help="csv | json | jsonl | openai_jsonl | xlsx (default: the spec's, else the file's suffix)."
     ),
     resume: Optional[int] = typer.Option(None, "--resume", help="Continue an interrupted job by its id."),
 ) -> None:

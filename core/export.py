@@ -8,6 +8,7 @@ order they were stored (by id), so the same job always exports the same bytes.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -18,7 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import openpyxl
 import yaml
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from core.quality import neutralise_cell
 from core.spec import DatasetSpec, OutputFormat, TaskType
@@ -33,8 +37,10 @@ SUFFIXES: dict[OutputFormat, str] = {
     OutputFormat.json: ".json",
     OutputFormat.jsonl: ".jsonl",
     OutputFormat.openai_jsonl: ".jsonl",
+    OutputFormat.xlsx: ".xlsx",
 }
-_FORMAT_BY_SUFFIX = {".csv": OutputFormat.csv, ".json": OutputFormat.json, ".jsonl": OutputFormat.jsonl}
+_FORMAT_BY_SUFFIX = {".csv": OutputFormat.csv, ".json": OutputFormat.json, ".jsonl": OutputFormat.jsonl,
+                     ".xlsx": OutputFormat.xlsx}
 _LETTERS = ("a", "b", "c", "d")
 
 
@@ -124,6 +130,27 @@ def _csv(spec: DatasetSpec, records: list[dict[str, str]]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
+def _xlsx(spec: DatasetSpec, records: list[dict[str, str]]) -> bytes:
+    """One sheet, a header row, every cell a string: openpyxl would store "=..." as a formula
+    (the CSV neutralising prefix is not needed here, so the text stays exactly as generated)."""
+    columns = list(records[0]) if records else list(spec.columns)
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet("data")
+    sheet.freeze_panes = "A2"
+
+    def text_cell(value: str) -> WriteOnlyCell:
+        cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))  # control characters: not XML
+        cell.data_type = "s"
+        return cell
+
+    sheet.append([text_cell(column) for column in columns])
+    for record in records:
+        sheet.append([text_cell(record[column]) for column in columns])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
 def _json(records: list[dict[str, str]]) -> bytes:
     return (json.dumps(records, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
@@ -173,6 +200,8 @@ def _render(spec: DatasetSpec, rows: list[StoredRow], fmt: OutputFormat) -> byte
         return _json(records)
     if fmt == OutputFormat.jsonl:
         return _jsonl(records)
+    if fmt == OutputFormat.xlsx:
+        return _xlsx(spec, records)
     # The fine-tuning format allows only `messages` per line, so no `source` here; the card
     # says how many rows were uploaded.
     system = system_prompt(spec)
@@ -299,9 +328,18 @@ class Delivery:
 
 
 def render_delivery(store: Store, job_id: int, fmt: OutputFormat | str, file_name: str) -> Delivery:
-    """The dataset file and its card in memory, for chat channels."""
+    """The dataset file and its card in memory, for chat channels.
+
+    A CSV sent in a chat starts with a UTF-8 BOM: the people who order in a chat open it in
+    Excel, which reads a CSV without one in the machine's ANSI code page (Polish letters become
+    "Ä…"). `datagen generate` files keep none, for the programs of people who script.
+    """
     job, spec, rows = _load(store, job_id)
-    return Delivery(_render(spec, rows, parse_format(fmt)), _card(store, job, spec, rows, file_name), rows)
+    chosen = parse_format(fmt)
+    data = _render(spec, rows, chosen)
+    if chosen == OutputFormat.csv:
+        data = codecs.BOM_UTF8 + data
+    return Delivery(data, _card(store, job, spec, rows, file_name), rows)
 
 
 # --- files ----------------------------------------------------------------------------------

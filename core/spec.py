@@ -24,6 +24,7 @@ class OutputFormat(str, Enum):
     json = "json"
     jsonl = "jsonl"
     openai_jsonl = "openai_jsonl"  # OpenAI fine-tuning chat format
+    xlsx = "xlsx"  # Excel workbook: what non-technical users open anyway
 
 
 # The columns each task produces (DESIGN.md's public contract).

@@ -26,12 +26,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FILE_SUFFIX = {OutputFormat.csv: "csv", OutputFormat.json: "json", OutputFormat.jsonl: "jsonl", OutputFormat.openai_jsonl: "jsonl"}
+FILE_SUFFIX = {OutputFormat.csv: "csv", OutputFormat.json: "json", OutputFormat.jsonl: "jsonl", OutputFormat.openai_jsonl: "jsonl",
+               OutputFormat.xlsx: "xlsx"}
 MIME_TYPE = {
     OutputFormat.csv: "text/csv",
     OutputFormat.json: "application/json",
     OutputFormat.jsonl: "application/jsonl",
     OutputFormat.openai_jsonl: "application/jsonl",
+    OutputFormat.xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 
 
