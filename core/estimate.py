@@ -5,9 +5,9 @@
     estimate.text("en")   # "about 1,240,000 tokens, about $0.31, about 2 minutes"
     budget_problem(estimate, max_cost_usd=1.0, lang="en")   # None, or the refusal to show
 
-The model: prompt tokens are paid per request (instructions, examples), completion tokens per
-row the model writes; rejected rows are written and paid for too, so both scale with
-1 / acceptance. Requests = rows per label / (batch size x acceptance), rounded up per label;
+The model: prompt tokens are paid per request (instructions, examples, and from a label's second
+request on the last MAX_RECENT texts of that label), completion tokens per row the model writes;
+rejected rows are written and paid for too, so both scale with 1 / acceptance. Requests = rows per label / (batch size x acceptance), rounded up per label;
 time = rounds of `concurrency` requests x the preview's latency per round.
 
 Prices: USD per million input / output tokens of common models (list prices, 2025), overridable
@@ -17,11 +17,13 @@ time only, and a budget cannot refuse it (there is nothing to compare).
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from core import messages
+from core.prompts import MAX_RECENT
 
 #: USD per 1,000,000 tokens: (input, output). A dated model name ("gpt-4o-mini-2024-07-18")
 #: matches its family by the longest prefix.
@@ -84,6 +86,29 @@ class PreviewFigures:
     judged: int  # rows accepted + rejected for quality (not "over quota")
     seconds: float  # generation time
     concurrency: int = 1  # requests that ran at once (a preview sends one per label)
+    # Share of a written row's characters that are its main text: later requests repeat up to
+    # MAX_RECENT earlier texts of their label ("do not repeat these"), which a preview's first
+    # requests do not carry yet. 0 leaves that growth out.
+    text_share: float = 0.0
+
+
+def preview_figures(
+    *,
+    requests: int,
+    prompt_tokens: int,
+    completion_tokens: int,
+    seconds: float,
+    rows: Sequence[tuple[Mapping[str, str], str]],
+    rejected: Mapping[str, int],
+    concurrency: int,
+) -> PreviewFigures:
+    """PreviewFigures from a finished preview job: its counters (Job), its accepted rows as
+    (fields, main text) pairs and its rejections by reason (Store.rejected_reasons)."""
+    judged = len(rows) + sum(n for reason, n in rejected.items() if reason != "over quota")
+    row_chars = sum(len(json.dumps(dict(fields), ensure_ascii=False)) for fields, _ in rows)
+    text_chars = sum(len(text) for _, text in rows)
+    return PreviewFigures(requests, prompt_tokens, completion_tokens, len(rows), judged, seconds, concurrency,
+                          text_chars / row_chars if row_chars else 0.0)
 
 
 @dataclass(frozen=True)
@@ -121,11 +146,15 @@ def estimate_order(
     prompt_per_request = preview.prompt_tokens / max(1, preview.requests)
     completion_per_row = preview.completion_tokens / accepted  # rejected rows included: they are paid for
     rows_per_request = max(1.0, batch_size * acceptance)
-    requests = sum(math.ceil(quota / rows_per_request) for quota in quotas.values() if quota > 0)
+    per_label = [math.ceil(quota / rows_per_request) for quota in quotas.values() if quota > 0]
+    requests = sum(per_label)
+    # Every request after a label's first repeats up to MAX_RECENT of its earlier texts.
+    context_per_request = MAX_RECENT * preview.text_share * preview.completion_tokens / max(1, preview.judged)
+    later_requests = sum(n - 1 for n in per_label)
     rows = sum(max(0, quota) for quota in quotas.values())
     rounds_in_preview = max(1, math.ceil(preview.requests / max(1, preview.concurrency)))
     seconds_per_round = preview.seconds / rounds_in_preview
-    prompt_tokens = round(prompt_per_request * requests)
+    prompt_tokens = round(prompt_per_request * requests + context_per_request * later_requests)
     completion_tokens = round(completion_per_row * rows)
     price = price_of(model, prices)
     cost = None if price is None else (prompt_tokens * price[0] + completion_tokens * price[1]) / 1_000_000

@@ -3,6 +3,8 @@ fake OpenAI-compatible server compared with the tokens the whole order then real
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from core.estimate import (
@@ -11,11 +13,13 @@ from core.estimate import (
     PriceError,
     budget_problem,
     estimate_order,
+    preview_figures,
     parse_prices,
     price_of,
 )
 from core.generator import Generator
 from core.llm_openai import OpenAIBackend
+from core.quality import row_text
 from core.settings import Settings
 from core.spec import DatasetSpec, split_evenly
 from storage.store import Store
@@ -59,6 +63,10 @@ def test_scaling_from_a_preview() -> None:
     assert estimate.completion_tokens == round(500 / 9 * 1000)
     assert estimate.cost_usd == pytest.approx((56_000 * 0.15 + 55_556 * 0.60) / 1e6)
     assert estimate.seconds == pytest.approx(7 * 4.0)  # 112 requests in rounds of 16, 4 s per round
+    # Later requests repeat the label's last 8 texts: half of a written row's 50 tokens each.
+    with_context = estimate_order({"a": 500, "b": 500}, replace(preview, text_share=0.5), model="gpt-4o-mini",
+                                  batch_size=10, concurrency=16)
+    assert with_context.prompt_tokens == estimate.prompt_tokens + 8 * 25 * (55 + 55)
 
 
 def test_budget_refuses_over_the_limit_only_when_the_cost_is_known() -> None:
@@ -91,14 +99,14 @@ async def run_job(settings: Settings, store: Store, spec: DatasetSpec) -> int:
     return job_id
 
 
-def figures(store: Store, job_id: int, concurrency: int) -> PreviewFigures:
+def figures(store: Store, job_id: int, spec: DatasetSpec, concurrency: int) -> PreviewFigures:
     job = store.get_job(job_id)
     assert job is not None
-    rejected = store.rejected_reasons(job_id)
-    accepted = len(store.accepted_rows(job_id))
-    judged = accepted + sum(n for reason, n in rejected.items() if reason != "over quota")
-    return PreviewFigures(job.requests, job.prompt_tokens, job.completion_tokens, accepted, judged,
-                          job.elapsed_seconds, concurrency)
+    return preview_figures(
+        requests=job.requests, prompt_tokens=job.prompt_tokens, completion_tokens=job.completion_tokens,
+        seconds=job.elapsed_seconds, rows=[(row.fields, row_text(spec.task, row.fields)) for row in store.accepted_rows(job_id)],
+        rejected=store.rejected_reasons(job_id), concurrency=concurrency,
+    )
 
 
 async def test_estimate_from_a_preview_is_within_a_quarter_of_the_tokens_used(
@@ -108,7 +116,7 @@ async def test_estimate_from_a_preview_is_within_a_quarter_of_the_tokens_used(
     spec = DatasetSpec.from_data(ORDER)
     preview_spec = DatasetSpec.from_data({**ORDER, "count": PREVIEW_SIZE,
                                           "label_counts": split_evenly(PREVIEW_SIZE, ORDER["labels"])})
-    preview = figures(store, await run_job(settings, store, preview_spec), concurrency=len(ORDER["labels"]))
+    preview = figures(store, await run_job(settings, store, preview_spec), preview_spec, concurrency=3)
     estimate = estimate_order(spec.quotas(), preview, model="gpt-4o-mini", batch_size=settings.batch_size,
                               concurrency=settings.concurrency)
     # Budget below the estimate: refused before anything runs.
