@@ -232,8 +232,8 @@ def test_format_choice(name: str, spec_format: str, explicit: str | None, expect
 
 
 def test_unknown_format_and_job_are_clear_errors(store: Store, tmp_path: Path) -> None:
-    with pytest.raises(ExportError, match="unknown format 'xlsx'"):
-        format_for_path(Path("x.csv"), OutputFormat.csv, "xlsx")
+    with pytest.raises(ExportError, match="unknown format 'parquet'"):
+        format_for_path(Path("x.csv"), OutputFormat.csv, "parquet")
     with pytest.raises(ExportError, match="job 999 does not exist"):
         export_job(store, 999, tmp_path / "x.csv")
 

@@ -86,7 +86,7 @@ def test_format_flag_wins_over_the_suffix(fake_llm: FakeOpenAI, tmp_path: Path) 
     [
         ("task: classification\nlabels: [only]\ncount: 3\n", [], "at least 2 distinct labels"),
         ("labels: [a, b\n", [], "cannot parse spec.yaml"),
-        ("labels: [a, b]\ncount: 4\n", ["--format", "xlsx"], "unknown format 'xlsx'"),
+        ("labels: [a, b]\ncount: 4\n", ["--format", "parquet"], "unknown format 'parquet'"),
         ("labels: [a, b]\ncount: 4\n", ["--resume", "42"], "there is no job 42"),
     ],
 )

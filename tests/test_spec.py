@@ -52,7 +52,7 @@ def test_label_counts_alone_give_the_labels() -> None:
         ({"labels": ["a", "b"]}, "count is required"),
         ({"labels": ["a", "b"], "count": 0}, "between 1 and 10,000"),
         ({"labels": ["a", "b"], "count": 10_001}, "between 1 and 10,000"),
-        ({"labels": ["a", "b"], "count": 5, "format": "xlsx"}, "format"),
+        ({"labels": ["a", "b"], "count": 5, "format": "parquet"}, "format"),
         ({"labels": ["a", "b"], "count": 5, "task": "summarise"}, "task"),
         ({"labels": ["a", "b"], "count": 5, "colour": "red"}, "colour: unknown field"),
         ({"task": "qa", "labels": ["a", "b"], "count": 5}, "qa takes no labels"),
