@@ -5,8 +5,8 @@
     estimate.text("en")   # "about 1,240,000 tokens, about $0.31, about 2 minutes"
     budget_problem(estimate, max_cost_usd=1.0, lang="en")   # None, or the refusal to show
 
-The model: prompt tokens are paid per request (instructions, examples, and from a label's second
-request on the last MAX_RECENT texts of that label), completion tokens per row the model writes;
+The model: prompt tokens are paid per request (instructions, examples, and once the first round
+of requests has answered, the last MAX_RECENT texts of the label), completion tokens per row the model writes;
 rejected rows are written and paid for too, so both scale with 1 / acceptance. Requests = rows per label / (batch size x acceptance), rounded up per label;
 time = rounds of `concurrency` requests x the preview's latency per round.
 
@@ -148,9 +148,10 @@ def estimate_order(
     rows_per_request = max(1.0, batch_size * acceptance)
     per_label = [math.ceil(quota / rows_per_request) for quota in quotas.values() if quota > 0]
     requests = sum(per_label)
-    # Every request after a label's first repeats up to MAX_RECENT of its earlier texts.
+    # Requests sent once answers have come back repeat up to MAX_RECENT earlier texts of their
+    # label; the first round (one per label at least, `concurrency` at most) goes out before any.
     context_per_request = MAX_RECENT * preview.text_share * preview.completion_tokens / max(1, preview.judged)
-    later_requests = sum(n - 1 for n in per_label)
+    later_requests = requests - min(requests, max(concurrency, len(per_label)))
     rows = sum(max(0, quota) for quota in quotas.values())
     rounds_in_preview = max(1, math.ceil(preview.requests / max(1, preview.concurrency)))
     seconds_per_round = preview.seconds / rounds_in_preview

@@ -63,10 +63,11 @@ def test_scaling_from_a_preview() -> None:
     assert estimate.completion_tokens == round(500 / 9 * 1000)
     assert estimate.cost_usd == pytest.approx((56_000 * 0.15 + 55_556 * 0.60) / 1e6)
     assert estimate.seconds == pytest.approx(7 * 4.0)  # 112 requests in rounds of 16, 4 s per round
-    # Later requests repeat the label's last 8 texts: half of a written row's 50 tokens each.
+    # Requests after the first round of 16 repeat the label's last 8 texts: half of a written
+    # row's 50 tokens each.
     with_context = estimate_order({"a": 500, "b": 500}, replace(preview, text_share=0.5), model="gpt-4o-mini",
                                   batch_size=10, concurrency=16)
-    assert with_context.prompt_tokens == estimate.prompt_tokens + 8 * 25 * (55 + 55)
+    assert with_context.prompt_tokens == estimate.prompt_tokens + 8 * 25 * (112 - 16)
 
 
 def test_budget_refuses_over_the_limit_only_when_the_cost_is_known() -> None:
