@@ -44,6 +44,10 @@ PRICES: dict[str, tuple[float, float]] = {
 }
 
 
+#: Where core.concurrency's adaptive limiter starts (it then grows while the server keeps up).
+ADAPTIVE_START = 8
+
+
 class PriceError(ValueError):
     """DATAGEN_PRICES cannot be read; the message says which part."""
 
@@ -140,7 +144,10 @@ def estimate_order(
     concurrency: int,
     prices: str = "",
 ) -> Estimate:
-    """The whole order's tokens, time and cost, scaled from the preview's figures."""
+    """The whole order's tokens, time and cost, scaled from the preview's figures.
+
+    `concurrency`: requests in flight; with adaptive concurrency (DATAGEN_CONCURRENCY unset) pass
+    ADAPTIVE_START, where the limiter begins: the time then errs long, never short."""
     accepted = max(1, preview.accepted)
     acceptance = min(1.0, accepted / max(1, preview.judged))
     prompt_per_request = preview.prompt_tokens / max(1, preview.requests)

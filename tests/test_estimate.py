@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from core.estimate import (
+    ADAPTIVE_START,
     Estimate,
     PreviewFigures,
     PriceError,
@@ -119,7 +120,7 @@ async def test_estimate_from_a_preview_is_within_a_quarter_of_the_tokens_used(
                                           "label_counts": split_evenly(PREVIEW_SIZE, ORDER["labels"])})
     preview = figures(store, await run_job(settings, store, preview_spec), preview_spec, concurrency=3)
     estimate = estimate_order(spec.quotas(), preview, model="gpt-4o-mini", batch_size=settings.batch_size,
-                              concurrency=settings.concurrency)
+                              concurrency=settings.concurrency or ADAPTIVE_START)
     # Budget below the estimate: refused before anything runs.
     assert estimate.cost_usd is not None
     assert budget_problem(estimate, estimate.cost_usd / 2, "en") is not None
