@@ -79,6 +79,13 @@ def price_of(model: str, overrides: str = "") -> tuple[float, float] | None:
     return table[max(families, key=len)] if families else None
 
 
+def cost_of(model: str, prompt_tokens: int, completion_tokens: int, prices: str = "") -> float | None:
+    """USD a job cost at list prices; `model` may be a backend's description ("gpt-4o-mini via
+    api.openai.com"). None when the model has no price."""
+    price = price_of(model.split(" via ", 1)[0], prices)
+    return None if price is None else (prompt_tokens * price[0] + completion_tokens * price[1]) / 1_000_000
+
+
 @dataclass(frozen=True)
 class PreviewFigures:
     """What a preview (or any finished job) measured."""
@@ -164,8 +171,7 @@ def estimate_order(
     seconds_per_round = preview.seconds / rounds_in_preview
     prompt_tokens = round(prompt_per_request * requests + context_per_request * later_requests)
     completion_tokens = round(completion_per_row * rows)
-    price = price_of(model, prices)
-    cost = None if price is None else (prompt_tokens * price[0] + completion_tokens * price[1]) / 1_000_000
+    cost = cost_of(model, prompt_tokens, completion_tokens, prices)
     return Estimate(requests, prompt_tokens, completion_tokens, math.ceil(requests / concurrency) * seconds_per_round, cost)
 
 

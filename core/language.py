@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import re
 import threading
-from functools import lru_cache
 
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
@@ -35,6 +34,9 @@ _ALIASES: dict[str, tuple[Language, ...]] = {
     "mandarin": (Language.CHINESE,),
     "farsi": (Language.PERSIAN,),
 }
+#: Detectors kept per process (one per ordered language, ~60 MB of models each).
+MAX_DETECTORS = 4
+_detectors: dict[tuple[Language, ...], LanguageDetector] = {}
 _build_lock = threading.Lock()
 
 
@@ -57,14 +59,18 @@ def is_checked(language: str | None) -> bool:
     return bool(ordered) and Language.ENGLISH not in ordered
 
 
-@lru_cache(maxsize=8)
 def _detector(ordered: tuple[Language, ...]) -> LanguageDetector:
-    with _build_lock:  # two jobs starting at once must not each load the models
-        return (
-            LanguageDetectorBuilder.from_languages(*ordered, Language.ENGLISH)
-            .with_preloaded_language_models()
-            .build()
-        )
+    detector = _detectors.get(ordered)
+    if detector is None:
+        with _build_lock:  # two jobs starting at once must not each load the models
+            detector = _detectors.get(ordered)
+            if detector is None:
+                detector = (LanguageDetectorBuilder.from_languages(*ordered, Language.ENGLISH)
+                            .with_preloaded_language_models().build())
+                if len(_detectors) >= MAX_DETECTORS:
+                    _detectors.pop(next(iter(_detectors)))  # the oldest; its models are freed with it
+                _detectors[ordered] = detector
+    return detector
 
 
 def prepare(language: str | None) -> None:

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
 from core import language as lang_check
 from core import messages
-from core.quality import DuplicateIndex
+from core.quality import DuplicateIndex, row_text
+from core.spec import TaskType
 
 #: Above this many rows the similarity spread is estimated on a fixed sample (all pairs of 2,000
 #: rows take ~0.3 s; a 100,000-row job would take hours).
@@ -82,6 +84,16 @@ class VarietyReport:
             lines.append("Lengths are in characters.")
         lines.append("")
         return lines
+
+
+class _Row(Protocol):
+    label: str
+    fields: dict[str, str]
+
+
+def pairs_of(task: TaskType, rows: Iterable[_Row]) -> list[tuple[str, str]]:
+    """(label, main text) of stored rows (storage's StoredRow), what measure() and the chart take."""
+    return [(row.label, row_text(task, row.fields)) for row in rows]
 
 
 def distinct_ngrams(texts: Sequence[str], n: int) -> float:

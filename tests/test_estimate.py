@@ -13,6 +13,7 @@ from core.estimate import (
     PreviewFigures,
     PriceError,
     budget_problem,
+    cost_of,
     estimate_order,
     preview_figures,
     parse_prices,
@@ -35,6 +36,11 @@ def test_prices_match_dated_names_by_the_longest_family() -> None:
     assert price_of("llama3.1:8b") is None
     assert price_of("llama3.1:8b", "llama3.1=0.05/0.08") == (0.05, 0.08)
     assert price_of("gpt-4o-mini", "gpt-4o-mini=1/2") == (1.0, 2.0)  # the operator's price wins
+
+
+def test_cost_of_a_finished_job_from_the_backend_description() -> None:
+    assert cost_of("gpt-4o-mini via api.openai.com", 1_000_000, 1_000_000) == pytest.approx(0.75)
+    assert cost_of("fake-model via 127.0.0.1:8000", 10, 10) is None
 
 
 @pytest.mark.parametrize("bad", ["gpt-4o=0.1", "=1/2", "m=a/b", "m=-1/2", "m=inf/1"])

@@ -156,3 +156,17 @@ async def test_with_the_check_off_the_english_rows_get_through(settings: Setting
     texts = {row.fields["text"] for row in store.accepted_rows(job_id)}
     assert len(texts & set(script.english_sent)) == 5
     assert "wrong language" not in rejected
+
+
+def test_prepare_from_several_threads_keeps_one_detector_per_language() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core import language
+
+    language._detectors.pop(languages_of("Czech"), None)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _: language.prepare("Czech"), range(4)))
+    detector = language._detectors[languages_of("Czech")]
+    language.prepare("Czech")
+    assert language._detectors[languages_of("Czech")] is detector
+    assert len(language._detectors) <= language.MAX_DETECTORS
