@@ -84,21 +84,34 @@ def test_datagen_generate_format_xlsx(fake_llm: FakeOpenAI, tmp_path: Path) -> N
 
 
 async def test_a_chat_order_in_xlsx_is_delivered_as_a_workbook(settings: Settings, fake_llm: FakeOpenAI) -> None:
-    # Not offered by the format question yet; a "format=xlsx" button value (forged or from a later
-    # version) must still end in a workbook, not an internal error.
-    from core.events import ButtonPress
     from tests.dialog_support import documents, find_choice, new_user, previews
 
     user = await new_user(settings)
     try:
-        await user.send("Produce 6 examples: 3 positive and 3 negative product reviews.")
-        replies = await user.send(ButtonPress("set", "format=xlsx"))
+        replies = await user.send("Produce 6 examples as xlsx: 3 positive and 3 negative product reviews.")
         find_choice(replies, "preview")
         replies = await user.press(replies, "preview")
         done = await user.press([previews(replies)[0]], "generate")
         dataset = documents(done)[0]
         assert dataset.filename.endswith(".xlsx")
+        assert dataset.mime_type == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         rows = sheet_rows(dataset.data)
         assert Counter(label for _, label in rows[1:]) == {"positive": 3, "negative": 3}
+    finally:
+        await user.dialog.aclose()
+
+
+async def test_the_format_question_offers_xlsx(settings: Settings, fake_llm: FakeOpenAI) -> None:
+    from tests.dialog_support import all_choices, new_user
+
+    user = await new_user(settings)
+    try:
+        replies = await user.send("I need a dataset")
+        for _ in range(10):
+            offered = [c for c in all_choices(replies) if c.value.startswith("format=")]
+            if offered:
+                break
+            replies = await user.send("1")
+        assert [c.label for c in offered] == ["CSV", "XLSX", "JSON", "JSONL"]
     finally:
         await user.dialog.aclose()

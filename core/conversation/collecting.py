@@ -24,7 +24,7 @@ EXTRACTION_TIMEOUT = 8.0  # seconds the user waits at most for the LLM to read a
 COUNT_CHOICES = (10, 50, 100, 500, 1000)
 LANGUAGE_CHOICES = ("English", "Polish", "German", "Spanish")
 TONE_CHOICES = ("neutral", "casual", "formal", "enthusiastic")
-FORMAT_CHOICES = ("csv", "json", "jsonl")
+FORMAT_CHOICES = ("csv", "xlsx", "json", "jsonl")
 TASK_PRESET_ORDER = ("sentiment", "intent", "toxicity", "quiz", "qa", "custom")
 SETTABLE = ("count", "language", "tone", "format", "topic")
 

@@ -35,7 +35,8 @@ _OPENAI_FORMAT_RE = re.compile(
 _FORMAT_PATTERNS: list[tuple[re.Pattern[str], OutputFormat]] = [
     (re.compile(r"\bjsonl\b|json ?lines|jsonlines|ndjson"), OutputFormat.jsonl),
     (re.compile(r"\bjson\b(?!\s*lines)"), OutputFormat.json),
-    (re.compile(r"\bcsv\b|\bexcel\b|spreadsheet|arkusz\w*"), OutputFormat.csv),
+    (re.compile(r"\bcsv\b|\bexcel\b|spreadsheet|arkusz\w*"), OutputFormat.csv),  # a chat's CSV has a BOM: Excel reads it
+    (re.compile(r"\bxlsx\b"), OutputFormat.xlsx),
 ]
 
 # --- tones ---------------------------------------------------------------------------------
