@@ -8,6 +8,10 @@ row's true class and answers verification requests truthfully). Prints, with ver
 and on: mislabeled rows delivered, requests and prompt+completion tokens per accepted row, and
 what verification costs on top (extra requests and tokens per accepted row), plus the time
 against the fake's 0.3 s per request at concurrency 16.
+
+Then the other trust figures (core.estimate, core.variety, core.chart): the estimate a 5-row
+preview gives against what the order used, the variety report of the delivered rows, and the
+time the figures and the chart take.
 """
 
 from __future__ import annotations
@@ -117,8 +121,81 @@ async def embedded_judge() -> None:
           f"{len(result.unresolved)} never answered, {result.requests} requests, {elapsed:.0f} s")
 
 
+async def trust_figures(folder: Path) -> None:
+    """The estimate a 5-row preview gives against what the 1,000-row order used, the variety
+    figures of the delivered rows (core.variety) and the chart's cost (core.chart). The fake
+    writes random pseudo-words: high variety by construction, so these check the figures' cost
+    and the estimate, not any model."""
+    from core.chart import render_chart
+    from core.estimate import estimate_order, preview_figures
+    from core.generator import Generator
+    from core.llm_openai import OpenAIBackend
+    from core.quality import row_text
+    from core.settings import Settings
+    from core.spec import DatasetSpec, split_evenly
+    from core.variety import measure, pairs_of
+    from storage.store import Store
+    from tests.fakes.openai_server import FakeOpenAI
+
+    with FakeOpenAI(latency=LATENCY) as fake:
+        settings = Settings(openai_api_key="bench", openai_base_url=fake.base_url, llm="openai", verify="off",
+                            database_url=f"sqlite:///{folder}/trust.db", concurrency=16, progress_interval=1.0,
+                            request_timeout=60, _env_file=None)
+        store = Store.from_url(settings.database_url)
+        llm = OpenAIBackend.from_settings(settings)
+        generator = Generator(llm, store, settings)
+
+        async def job(spec: DatasetSpec) -> int:
+            job_id = generator.create_job(spec)
+            result = await generator.run(job_id)
+            if result.status != "done":
+                raise SystemExit(f"job failed: {result.error}")
+            return job_id
+
+        labels = ORDER["labels"]
+        spec = DatasetSpec.from_data(ORDER)
+        preview_spec = DatasetSpec.from_data({**ORDER, "count": 5, "label_counts": split_evenly(5, labels)})
+        preview_id = await job(preview_spec)
+        preview = store.get_job(preview_id)
+        assert preview is not None
+        figures = preview_figures(
+            requests=preview.requests, prompt_tokens=preview.prompt_tokens, completion_tokens=preview.completion_tokens,
+            seconds=preview.elapsed_seconds,
+            rows=[(row.fields, row_text(spec.task, row.fields)) for row in store.accepted_rows(preview_id)],
+            rejected=store.rejected_reasons(preview_id), concurrency=len(labels),
+        )
+        estimate = estimate_order(spec.quotas(), figures, model="gpt-4o-mini", batch_size=settings.batch_size,
+                                  concurrency=16)
+        started = time.perf_counter()
+        order_id = await job(spec)
+        elapsed = time.perf_counter() - started
+        order = store.get_job(order_id)
+        assert order is not None
+        used = order.prompt_tokens + order.completion_tokens
+        print(f"\nEstimate from a 5-row preview vs the {spec.count:,}-row order (gpt-4o-mini prices, concurrency 16)")
+        print(f"  shown to the user: {estimate.text('en')}")
+        print(f"  tokens   estimated {estimate.tokens:>10,}  used {used:>10,}  ratio {estimate.tokens / used:.2f}")
+        print(f"  requests estimated {estimate.requests:>10,}  used {order.requests:>10,}  "
+              f"ratio {estimate.requests / order.requests:.2f}")
+        print(f"  time     estimated {estimate.seconds:>9.1f}s  took {elapsed:>9.1f}s  ratio {estimate.seconds / elapsed:.2f}")
+        pairs = pairs_of(spec.task, store.accepted_rows(order_id))
+        started = time.perf_counter()
+        report = measure(pairs, store.rejected_reasons(order_id), language=spec.language, check_language=True)
+        measured = time.perf_counter() - started
+        started = time.perf_counter()
+        png = render_chart(pairs, spec.topic)
+        charted = time.perf_counter() - started
+        print(f"\nVariety of the {report.rows:,} delivered rows ({measured:.2f} s to compute)")
+        print("  " + "\n  ".join(line for line in report.card_section() if line))
+        print(f"\nChart: {len(png) / 1024:.0f} KB PNG in {charted:.2f} s (first call includes importing matplotlib)")
+        await llm.aclose()
+        store.close()
+
+
 def main() -> None:
     verification()
+    with tempfile.TemporaryDirectory() as folder:
+        asyncio.run(trust_figures(Path(folder)))
     if "--embedded-judge" in sys.argv:
         asyncio.run(embedded_judge())
 
