@@ -162,7 +162,7 @@ async def trust_figures(folder: Path) -> None:
             requests=preview.requests, prompt_tokens=preview.prompt_tokens, completion_tokens=preview.completion_tokens,
             seconds=preview.elapsed_seconds,
             rows=[(row.fields, row_text(spec.task, row.fields)) for row in store.accepted_rows(preview_id)],
-            rejected=store.rejected_reasons(preview_id), concurrency=len(labels),
+            rejected=store.rejected_reasons(preview_id), concurrency=len(labels), verified=False,
         )
         estimate = estimate_order(spec.quotas(), figures, model="gpt-4o-mini", batch_size=settings.batch_size,
                                   concurrency=16)

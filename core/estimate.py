@@ -5,6 +5,8 @@
     estimate.text("en")   # "about 1,240,000 tokens, about $0.31, about 2 minutes"
     budget_problem(estimate, max_cost_usd=1.0, lang="en")   # None, or the refusal to show
 
+With label verification, each generation answer is followed by a judge request showing its
+rows (core/verify.py): requests double and the judge's prompt grows with the rows per answer.
 The model: prompt tokens are paid per request (instructions, examples, and once the first round
 of requests has answered, the last MAX_RECENT texts of the label), completion tokens per row the model writes;
 rejected rows are written and paid for too, so both scale with 1 / acceptance. Requests = rows per label / (batch size x acceptance), rounded up per label;
@@ -101,6 +103,9 @@ class PreviewFigures:
     # MAX_RECENT earlier texts of their label ("do not repeat these"), which a preview's first
     # requests do not carry yet. 0 leaves that growth out.
     text_share: float = 0.0
+    # Label verification (DATAGEN_VERIFY) was on: every generation answer was followed by one
+    # judge request showing its rows, so half the requests were the judge's.
+    verified: bool = False
 
 
 def preview_figures(
@@ -112,6 +117,7 @@ def preview_figures(
     rows: Sequence[tuple[Mapping[str, str], str]],
     rejected: Mapping[str, int],
     concurrency: int,
+    verified: bool = False,
 ) -> PreviewFigures:
     """PreviewFigures from a finished preview job: its counters (Job), its accepted rows as
     (fields, main text) pairs and its rejections by reason (Store.rejected_reasons)."""
@@ -119,7 +125,7 @@ def preview_figures(
     row_chars = sum(len(json.dumps(dict(fields), ensure_ascii=False)) for fields, _ in rows)
     text_chars = sum(len(text) for _, text in rows)
     return PreviewFigures(requests, prompt_tokens, completion_tokens, len(rows), judged, seconds, concurrency,
-                          text_chars / row_chars if row_chars else 0.0)
+                          text_chars / row_chars if row_chars else 0.0, verified)
 
 
 @dataclass(frozen=True)
@@ -169,8 +175,16 @@ def estimate_order(
     rows = sum(max(0, quota) for quota in quotas.values())
     rounds_in_preview = max(1, math.ceil(preview.requests / max(1, preview.concurrency)))
     seconds_per_round = preview.seconds / rounds_in_preview
-    prompt_tokens = round(prompt_per_request * requests + context_per_request * later_requests)
-    completion_tokens = round(completion_per_row * rows)
+    prompt_tokens = prompt_per_request * requests + context_per_request * later_requests
+    if preview.verified:
+        # A judge request per generation answer; it shows that answer's rows, and the order's
+        # answers carry more rows than the preview's did.
+        preview_rows_per_answer = preview.judged / max(1, preview.requests / 2)
+        text_tokens = preview.text_share * preview.completion_tokens / max(1, preview.judged)
+        prompt_tokens += requests * (prompt_per_request + max(0.0, rows_per_request - preview_rows_per_answer) * text_tokens)
+        requests *= 2
+    prompt_tokens = round(prompt_tokens)
+    completion_tokens = round(completion_per_row * rows)  # the judge's answers are in the preview's too
     cost = cost_of(model, prompt_tokens, completion_tokens, prices)
     return Estimate(requests, prompt_tokens, completion_tokens, math.ceil(requests / concurrency) * seconds_per_round, cost)
 

@@ -107,24 +107,27 @@ async def run_job(settings: Settings, store: Store, spec: DatasetSpec) -> int:
     return job_id
 
 
-def figures(store: Store, job_id: int, spec: DatasetSpec, concurrency: int) -> PreviewFigures:
+def figures(store: Store, job_id: int, spec: DatasetSpec, concurrency: int, verified: bool) -> PreviewFigures:
     job = store.get_job(job_id)
     assert job is not None
     return preview_figures(
         requests=job.requests, prompt_tokens=job.prompt_tokens, completion_tokens=job.completion_tokens,
         seconds=job.elapsed_seconds, rows=[(row.fields, row_text(spec.task, row.fields)) for row in store.accepted_rows(job_id)],
-        rejected=store.rejected_reasons(job_id), concurrency=concurrency,
+        rejected=store.rejected_reasons(job_id), concurrency=concurrency, verified=verified,
     )
 
 
+@pytest.mark.parametrize("verify", ["off", "on"])
 async def test_estimate_from_a_preview_is_within_a_quarter_of_the_tokens_used(
-    settings: Settings, fake_llm: FakeOpenAI
+    settings: Settings, fake_llm: FakeOpenAI, verify: str
 ) -> None:
+    settings = settings.model_copy(update={"verify": verify})
     store = Store.from_url(settings.database_url)
     spec = DatasetSpec.from_data(ORDER)
     preview_spec = DatasetSpec.from_data({**ORDER, "count": PREVIEW_SIZE,
                                           "label_counts": split_evenly(PREVIEW_SIZE, ORDER["labels"])})
-    preview = figures(store, await run_job(settings, store, preview_spec), preview_spec, concurrency=3)
+    preview = figures(store, await run_job(settings, store, preview_spec), preview_spec, concurrency=3,
+                      verified=verify == "on")
     estimate = estimate_order(spec.quotas(), preview, model="gpt-4o-mini", batch_size=settings.batch_size,
                               concurrency=settings.concurrency or ADAPTIVE_START)
     # Budget below the estimate: refused before anything runs.
