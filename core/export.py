@@ -368,7 +368,12 @@ def export_job(store: Store, job_id: int, path: Path, fmt: OutputFormat | str | 
         raise ExportError(f"job {job_id} does not exist")
     spec = DatasetSpec.model_validate_json(job.spec_json, context={"max_count": 10**12})
     chosen = format_for_path(path, spec.format, fmt)
-    rows = write_rows(store, job_id, spec, chosen, path)
+    if chosen == OutputFormat.xlsx:  # a workbook is built whole (openpyxl), not streamed line by line
+        _, spec, stored = _load(store, job_id)
+        _write_atomically(path, _render(spec, stored, chosen))
+        rows: list = stored
+    else:
+        rows = write_rows(store, job_id, spec, chosen, path)
     card_path = card_path_for(path)
     _write_atomically(card_path, _card(store, job, spec, rows, path.name).encode("utf-8"))  # type: ignore[arg-type]
     return ExportResult(path=path, card_path=card_path, rows=len(rows))
