@@ -1,10 +1,11 @@
-"""The embedded model (SmolLM2-135M-Instruct via llama.cpp) on this CPU: a real 20-row order.
+"""The embedded model (SmolLM2-135M-Instruct via llama.cpp, in its own process) on this CPU: a real 20-row order.
 
     python benchmarks/local_model.py                    # about 1 minute on 2 cores
     python benchmarks/local_model.py --rows 40 --raw-tokens 512 --threads-sweep
 
 Prints:
-- llama.cpp's raw generation speed for the same model and thread settings: a plain completion
+- how long the model's process takes to start (spawn + load the model) until it answers;
+- llama.cpp's raw generation speed (measured in a separate process, like the bot's) for the same model and thread settings: a plain completion
   of N tokens, no schema, no chat template (the limit for anything built on top);
 - a sentiment order (half positive, half negative) through the real Generator: wall time,
   accepted rows per minute, completion tokens/s and its ratio to the raw speed, prompt and
@@ -23,6 +24,7 @@ import asyncio
 import json
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,7 +37,8 @@ sys.path.insert(0, str(REPO))
 
 from core.generator import Generator  # noqa: E402
 from core.llm import Completion, Messages  # noqa: E402
-from core.llm_local import LocalLlamaBackend, usable_cpu_count  # noqa: E402
+from core.llm_local import LocalLlamaBackend  # noqa: E402
+from core.local_model import usable_cpu_count  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.spec import DatasetSpec  # noqa: E402
 from storage.store import Store  # noqa: E402
@@ -78,28 +81,29 @@ class LabelAgreement:
         await self.backend.aclose()
 
 
-def raw_tokens_per_second(backend: LocalLlamaBackend, tokens: int) -> float:
-    llama = backend.loaded_llama()
-    with backend.call_lock:
-        llama.create_completion(RAW_PROMPT, max_tokens=8, seed=1)  # warm-up
-        started = time.perf_counter()
-        # A stop list that never matches + a fixed seed: the model generates all N tokens.
-        response = llama.create_completion(RAW_PROMPT, max_tokens=tokens, temperature=0.8, seed=7, stop=["\x00"])
-        elapsed = time.perf_counter() - started
-    return response["usage"]["completion_tokens"] / elapsed
+def raw_tokens_per_second(model_path: Path, threads: int, tokens: int) -> float:
+    """llama.cpp alone, in a child process (the bot never loads llama.cpp in its own process)."""
+    done = subprocess.run([sys.executable, __file__, "--raw-only", str(model_path), str(threads), str(tokens)],
+                          capture_output=True, text=True, check=True)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def _raw_only(model_path: str, threads: int, tokens: int) -> None:
+    from llama_cpp import Llama
+
+    llama = Llama(model_path=model_path, n_ctx=1024, n_threads=threads, n_threads_batch=threads, verbose=False)
+    llama.create_completion(RAW_PROMPT, max_tokens=8, seed=1)  # warm-up
+    started = time.perf_counter()
+    # A stop list that never matches + a fixed seed: the model generates all N tokens.
+    response = llama.create_completion(RAW_PROMPT, max_tokens=tokens, temperature=0.8, seed=7, stop=["\x00"])
+    print(response["usage"]["completion_tokens"] / (time.perf_counter() - started))
+    llama.close()
 
 
 def threads_sweep(backend: LocalLlamaBackend, tokens: int) -> None:
-    from llama_cpp import Llama
-
     for threads in sorted({1, max(1, usable_cpu_count() // 2), usable_cpu_count()}):
-        llama = Llama(model_path=str(backend.model_path), n_ctx=1024, n_threads=threads,
-                      n_threads_batch=usable_cpu_count(), verbose=False)
-        started = time.perf_counter()
-        response = llama.create_completion(RAW_PROMPT, max_tokens=tokens, temperature=0.8, seed=7, stop=["\x00"])
-        rate = response["usage"]["completion_tokens"] / (time.perf_counter() - started)
+        rate = raw_tokens_per_second(backend.model_path, threads, tokens)
         print(f"  n_threads={threads}: {rate:6.1f} tokens/s (raw)")
-        llama.close()
 
 
 async def run_order(backend: LocalLlamaBackend, rows: int) -> float:
@@ -141,7 +145,16 @@ async def run_order(backend: LocalLlamaBackend, rows: int) -> float:
     return result.completion_tokens / elapsed
 
 
+async def start_model(backend: LocalLlamaBackend) -> float:
+    started = time.perf_counter()
+    await backend.load()
+    return time.perf_counter() - started
+
+
 def main() -> None:
+    if len(sys.argv) == 5 and sys.argv[1] == "--raw-only":
+        _raw_only(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=20)
     parser.add_argument("--raw-tokens", type=int, default=256)
@@ -150,18 +163,17 @@ def main() -> None:
 
     settings = Settings(_env_file=None, openai_api_key=None, llm="local")
     backend = LocalLlamaBackend.from_settings(settings)
-    started = time.perf_counter()
-    backend.loaded_llama()
-    print(f"model: {backend.description}, {backend.model_path.stat().st_size / 1e6:.0f} MB, "
-          f"loaded in {time.perf_counter() - started:.2f} s; CPUs {usable_cpu_count()}, "
-          f"generation threads {backend.threads}; load average {os.getloadavg()[0]:.2f}")
-    raw = raw_tokens_per_second(backend, args.raw_tokens)
-    print(f"llama.cpp raw: {raw:.1f} tokens/s ({args.raw_tokens}-token plain completion)")
+    start_seconds = asyncio.run(start_model(backend))
+    print(f"model: {backend.description}, {backend.model_path.stat().st_size / 1e6:.0f} MB, its process "
+          f"started and loaded in {start_seconds:.2f} s; CPUs {usable_cpu_count()}, "
+          f"llama.cpp threads {backend.threads}; load average {os.getloadavg()[0]:.2f}")
+    raw = raw_tokens_per_second(backend.model_path, backend.threads, args.raw_tokens)
+    print(f"llama.cpp raw: {raw:.1f} tokens/s ({args.raw_tokens}-token plain completion, {backend.threads} threads)")
     if args.threads_sweep:
         threads_sweep(backend, args.raw_tokens)
     engine_rate = asyncio.run(run_order(backend, args.rows))
-    print(f"engine / raw tokens/s: {engine_rate / raw:.2f}  (includes prompt reading, grammar, "
-          "parsing, dedupe, storage)")
+    print(f"engine / raw tokens/s: {engine_rate / raw:.2f}  (includes the HTTP hop to the model's process, "
+          "prompt reading, grammar, parsing, dedupe, storage)")
 
 
 if __name__ == "__main__":

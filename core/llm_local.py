@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import IO, Any
 
 import aiohttp
+import openai
 
-from core.llm import BackendDied, Completion, LLMError, Messages, Usage, register_backend
+from core.llm import BackendDied, Completion, LLMError, Messages, SchemaNotSupported, Usage, register_backend
 from core.llm_openai import OpenAIBackend
 from core.local_model import (
     SERVER_HINT,
@@ -70,7 +71,7 @@ _SIGNAL_MEANING = {
     signal.SIGBUS: "bus error",
     signal.SIGABRT: "aborted",
     signal.SIGFPE: "arithmetic error",
-    signal.SIGKILL: "killed, often by the system when memory runs out",
+    signal.SIGKILL: "the system may have run out of memory",
 }
 
 
@@ -287,8 +288,12 @@ class LocalLlamaBackend:
                 max_tokens=min(max_tokens or self.max_answer_tokens, self.max_answer_tokens),
                 extra={"seed": seed},
             )
+        except SchemaNotSupported:
+            raise
         except LLMError as exc:
-            reason = await asyncio.to_thread(self.process.died, generation)
+            # A dead child shows up as a broken connection; only then wait for its exit status.
+            broken = isinstance(exc.__cause__, openai.APIConnectionError)
+            reason = await asyncio.to_thread(self.process.died, generation, 3.0 if broken else 0.0)
             if reason is not None:
                 raise BackendDied(f"the embedded model crashed ({reason}); {SERVER_HINT}") from exc
             raise
