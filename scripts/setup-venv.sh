@@ -10,21 +10,24 @@ STAMP="$2"
 PY="${PYTHON:-python3}"
 # Keep in step with the `local` extra in pyproject.toml.
 LLAMA_REQUIREMENT="llama-cpp-python>=0.3.2"
-LLAMA_MINUTES="${LLAMA_MINUTES:-6}"  # measured on a fresh 2-core machine, see README "Quick start"
+
+case ",$EXTRAS," in *,local,*) LOCAL=1 ;; *) LOCAL=0 ;; esac
+LLAMA_ARGS="${CMAKE_ARGS:-$(sh scripts/llama-cmake-args.sh)}"
 
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-if [ -f "$STAMP" ] && [ ! pyproject.toml -nt "$STAMP" ]; then
+if [ -f "$STAMP" ] && [ ! pyproject.toml -nt "$STAMP" ] \
+    && { [ "$LOCAL" = 0 ] || [ "$(cat .venv/.llama-build 2>/dev/null)" = "$LLAMA_ARGS" ]; }; then
   exit 0
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 
-case ",$EXTRAS," in
-  *,local,*)
-    LLAMA_ARGS="${CMAKE_ARGS:-$(sh scripts/llama-cmake-args.sh)}"
+case "$LOCAL" in
+  1)
     # The marker records how the installed llama.cpp was built: a build from before (natively, with
     # -march=native, possibly crashing with SIGILL) or with other flags is rebuilt.
     if [ "$(cat .venv/.llama-build 2>/dev/null)" != "$LLAMA_ARGS" ] || ! .venv/bin/python -c "import llama_cpp" 2>/dev/null; then
-      echo "Compiling the embedded model's runtime (llama.cpp), about $LLAMA_MINUTES minutes on 2 cores, once."
+      # Measured on 2 vCPUs, empty pip cache (README "Quick start"): ~2-3 min idle, 32 min under load 15-20.
+      echo "Compiling the embedded model's runtime (llama.cpp), once: about 3 minutes on 2 idle cores, up to 30 on a busy machine."
       echo "(With OPENAI_API_KEY and no embedded model, install with: .venv/bin/pip install -e .  No compiler needed.)"
       .venv/bin/python -m pip uninstall --quiet --yes llama-cpp-python 2>/dev/null || true
       LOG=.venv/llama-build.log
@@ -39,7 +42,7 @@ case ",$EXTRAS," in
               pct = int(100 * nt[1] / nt[2])
               if (pct >= shown + 10 || nt[1] == nt[2]) { shown = pct - pct % 10; printf "  compiling llama.cpp: %3d%% (%d/%d files)\n", pct, nt[1], nt[2]; fflush() }
             }
-            /Successfully installed/ { print "  " $0; fflush() }'; then
+            /Successfully installed.*llama/ { print "  " $0; fflush() }'; then
         echo "Compiling llama.cpp failed; the last lines of $LOG:" >&2
         tail -n 25 "$LOG" >&2
         exit 1
