@@ -119,6 +119,7 @@ async def run_order(backend: LocalLlamaBackend, rows: int) -> float:
         started = time.perf_counter()
         result = await generator.run(generator.create_job(spec))
         elapsed = time.perf_counter() - started
+        await backend.aclose()
         sample = [row.fields for row in store.accepted_rows(result.job_id)][:6]
         store.close()
 
