@@ -148,6 +148,7 @@ class _JobState:
     writes: set[asyncio.Future[None]] = field(default_factory=set)  # commits running in worker threads
     owner: str | None = None  # this run's lease on the job (storage.leases): no write without it
     lease_lost: LeaseLost | None = None  # set by the heartbeat when another process took the job
+    heartbeat: asyncio.Task[None] | None = None  # renews the lease; stopped before the final status
 
     def open(self, label: str) -> int:
         return self.quotas[label] - self.accepted.get(label, 0)
@@ -214,7 +215,7 @@ class Generator:
         try:
             state = await asyncio.to_thread(self._load, job_id)
             state.owner = owner
-            heartbeat = asyncio.create_task(self._keep_lease(state, asyncio.current_task()))
+            heartbeat = state.heartbeat = asyncio.create_task(self._keep_lease(state, asyncio.current_task()))
             return await self._run_claimed(state, on_progress, started)
         finally:
             if heartbeat is not None:
@@ -267,6 +268,7 @@ class Generator:
             except asyncio.CancelledError:
                 pass
             self._flush_sync(state)
+            self._stop_heartbeat(state)
             self._finish_sync(state, "cancelled", None, time.monotonic() - started)
             if self.verifier is not None:
                 await self.verifier.aclose()
@@ -283,6 +285,7 @@ class Generator:
         if self.verifier is not None:
             await self.verifier.aclose()
         elapsed = time.monotonic() - started
+        self._stop_heartbeat(state)
         await asyncio.to_thread(self._finish_sync, state, status, error, elapsed)
         await reporter.report(self._progress(state), force=True)
         rejected = await asyncio.to_thread(self.store.rejected_reasons, job_id)
@@ -679,6 +682,14 @@ class Generator:
             self.store.add_examples(state.job_id, rows, requests=usage[0], prompt_tokens=usage[1],
                                     completion_tokens=usage[2], owner=state.owner,
                                     lease_seconds=self.settings.lease_seconds)
+
+    @staticmethod
+    def _stop_heartbeat(state: _JobState) -> None:
+        """Before the final status: finish_job releases the lease, and a renewal after that would
+        find it gone and cancel this finished run (the job "done" but its run ending cancelled).
+        Synchronous: a cancelled task never resumes past its await, even one already woken."""
+        if state.heartbeat is not None:
+            state.heartbeat.cancel()
 
     def _finish_sync(self, state: _JobState, status: str, error: str | None, elapsed: float) -> None:
         with self._db_lock:  # after any write still running in a worker thread

@@ -205,3 +205,33 @@ def test_two_generate_resume_at_once_one_refuses_and_the_file_is_exact(tmp_path:
     assert len(lines) == 1 + 200
     assert Counter(line.rsplit(",", 1)[1] for line in lines[1:]) == {"positive": 120, "negative": 80}
     store.close()
+
+
+class SlowReadsStore(Store):
+    """A database that answers the reads after a job's end slowly (a loaded machine): longer than
+    a heartbeat, so one beat falls after finish_job released the lease."""
+
+    def rejected_reasons(self, job_id: int) -> dict[str, int]:
+        import time
+
+        time.sleep(0.5)
+        return super().rejected_reasons(job_id)
+
+
+async def test_a_heartbeat_after_the_job_finished_does_not_cancel_the_run(database_url: str, settings: Settings,
+                                                                         fake_llm: FakeOpenAI) -> None:
+    """finish_job releases the lease; a renewal after it used to find the lease gone and cancel the
+    finished run: the job was "done" but the run ended in CancelledError (a worker's job "Aborted",
+    never reported done; in one process the chat never got the file)."""
+    settings = settings.model_copy(update={"database_url": database_url, "concurrency": 2, "batch_size": 5,
+                                           "lease_seconds": 0.3})
+    store = SlowReadsStore.from_url(database_url)
+    llm = OpenAIBackend.from_settings(settings)
+    generator = Generator(llm, store, settings)
+    job_id = generator.create_job(DatasetSpec.from_data(ORDER))
+    result = await asyncio.wait_for(generator.run(job_id), 60)
+    assert result.status == "done"
+    assert Counter(row.label for row in store.accepted_rows(job_id)) == {"positive": 120, "negative": 80}
+    assert not store.is_claimed(job_id)
+    await llm.aclose()
+    store.close()
