@@ -27,7 +27,7 @@ from core import messages as m
 from core.conversation import background, commands, table
 from core.conversation.classify import classify, is_internal, valid_unicode
 from core.conversation.collecting import reask
-from core.conversation.ports import ConversationStore
+from core.conversation.ports import ChatLock, ConversationStore
 from core.conversation.state import ConversationState, Phase
 from core.conversation.turn import JobLost, Turn
 from core.events import ChatRef, Event, OutputChannel, Reply, Say
@@ -148,6 +148,12 @@ class Dialog:
         async with self._locks.setdefault(chat.conversation, asyncio.Lock()):  # one event of a chat at a time
             turn: Turn | None = None
             try:
+                chat_lock = await self._hold_chat(chat)
+            except Exception:  # the database is unreachable: say so, change nothing
+                log.exception("could not lock conversation %s", chat.conversation)
+                await self.send(chat, Say(self.text("en", "internal_error")))
+                return
+            try:
                 turn = await self._load(chat)
                 await self._recover_lost_job(turn)
                 await self._dispatch(turn, event)
@@ -163,8 +169,28 @@ class Dialog:
                 # One bad event must not kill the bot or leak a stack trace to the user.
                 log.exception("event %r in conversation %s failed", type(event).__name__, chat.conversation)
                 replies = [Say(self.text(turn.lang if turn else "en", "internal_error"))]
+            finally:
+                await asyncio.to_thread(chat_lock.release)
         for reply in replies:
             await self.send(chat, reply)
+
+    async def _hold_chat(self, chat: ChatRef) -> ChatLock:
+        """Take the chat's lock across processes (replicas behind one URL), so that no other
+        process loads this chat's state until we saved it. Polled, so no thread waits on another
+        process; a cancelled wait gives back a lock its thread took meanwhile."""
+        lock = self.store.chat_lock(self.channel, chat.conversation)
+        delay = 0.005
+        while True:
+            attempt = asyncio.ensure_future(asyncio.to_thread(lock.try_acquire))
+            try:
+                taken = await asyncio.shield(attempt)
+            except asyncio.CancelledError:
+                attempt.add_done_callback(lambda done: _release_if_taken(done, lock))
+                raise
+            if taken:
+                return lock
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.1)
 
     async def _dispatch(self, turn: Turn, event: Any) -> None:
         key, payload = classify(turn, event)
@@ -202,12 +228,24 @@ class Dialog:
         return reask(turn)
 
     async def _recover_lost_job(self, turn: Turn) -> None:
-        """A chat "busy" with a job no task of this process runs (stopped while we were down and not
-        resumed, e.g. cancelled) goes back to where the user can act, through the table."""
+        """A chat "busy" with a job that no process runs (stopped while we were down and not
+        resumed, e.g. cancelled) goes back to where the user can act, through the table. A job
+        another replica generates (it holds the job's lease), or one waiting for or on a worker,
+        is not lost: that replica or the workers finish it and the chat hears of it."""
         state = turn.state
         job_id = {Phase.generating: state.job, Phase.previewing: state.preview_job}.get(state.phase)
-        if state.phase in (Phase.generating, Phase.previewing) and not (job_id and self.is_running(job_id)):
-            await self._dispatch(turn, JobLost(job_id))
+        if state.phase not in (Phase.generating, Phase.previewing) or (job_id and self.is_running(job_id)):
+            return
+        if job_id and await asyncio.to_thread(self._runs_elsewhere, job_id):
+            return
+        await self._dispatch(turn, JobLost(job_id))
+
+    def _runs_elsewhere(self, job_id: int) -> bool:
+        if self.store.is_claimed(job_id):
+            return True
+        job = self.store.get_job(job_id)
+        return (job is not None and job.kind != "preview" and not self.job_runner().runs_here
+                and job.status in ("pending", "running"))
 
     # --- state persistence -------------------------------------------------------------------
     # Database calls run in worker threads so that a busy database never holds the event loop
@@ -366,6 +404,11 @@ class Dialog:
             lang = m.normalise_language(conversation.language)
             await self.send(chat, Say(self.text(lang, "resumed", job=job.id, done=done, total=total)))
             self.spawn(job.id, self.run_dataset(chat, job.id))
+
+
+def _release_if_taken(attempt: asyncio.Future[bool], lock: ChatLock) -> None:
+    if not attempt.cancelled() and attempt.exception() is None and attempt.result():
+        lock.release()
 
 
 def _log_task_failure(task: asyncio.Task[None]) -> None:

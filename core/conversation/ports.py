@@ -25,7 +25,17 @@ class StoredJob(Protocol):
     conversation_id: int | None
 
 
+class ChatLock(Protocol):
+    """One chat's events one at a time across processes (replicas); never blocks."""
+
+    def try_acquire(self) -> bool: ...
+
+    def release(self) -> None: ...
+
+
 class ConversationStore(Protocol):
+    def chat_lock(self, channel: str, external_id: str) -> ChatLock: ...
+
     def get_or_create_conversation(self, channel: str, external_id: str, user_id: str = "") -> StoredConversation: ...
 
     def find_conversation(self, channel: str, external_id: str) -> StoredConversation | None: ...
