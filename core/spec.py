@@ -10,6 +10,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from core.rows.columns import Column, check_columns, stratified_column
+
 DEFAULT_MAX_COUNT = 10_000
 
 
@@ -17,6 +19,16 @@ class TaskType(str, Enum):
     classification = "classification"
     multiple_choice = "multiple_choice"
     qa = "qa"
+    # Presets of the general row model (core.rows.presets), and any columns (`columns:`).
+    entities = "entities"
+    translation = "translation"
+    red_team = "red_team"
+    simulated_users = "simulated_users"
+    custom = "custom"
+
+
+#: Red-team prompt categories when the order names none (the stratified `category` column).
+RED_TEAM_CATEGORIES = ("jailbreak", "prompt injection", "data extraction", "harmful request", "off-topic", "benign")
 
 
 class OutputFormat(str, Enum):
@@ -46,7 +58,8 @@ def split_evenly(total: int, labels: list[str]) -> dict[str, int]:
 
 
 class DatasetSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_enum_values=False)
+    model_config = ConfigDict(extra="forbid", use_enum_values=False, validate_by_name=True, validate_by_alias=True,
+                              serialize_by_alias=True)
 
     task: TaskType = TaskType.classification
     topic: str = ""
@@ -57,6 +70,21 @@ class DatasetSpec(BaseModel):
     tone: str = ""
     format: OutputFormat = OutputFormat.csv
     instructions: str = ""
+    # The general row model (core.rows); None keeps older specs and their JSON unchanged.
+    # task custom: the dataset's columns; `columns:` in files (`spec.columns` is the names tuple).
+    custom_columns: list[Column] | None = Field(default=None, alias="columns")
+    entity_types: list[str] | None = None  # task entities: PERSON, ORG, ... or slot names
+    empty_share: float | None = None  # task entities: at most this share of rows without any entity
+    target_language: str | None = None  # task translation: the target's language (None: same = paraphrase)
+    noise_share: float | None = None  # any text dataset: exactly this share of rows messy (`noise` column)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _columns_mean_custom(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("columns", data.get("custom_columns")) is not None \
+                and "task" not in data:
+            return {**data, "task": TaskType.custom}
+        return data
 
     @field_validator("labels")
     @classmethod
@@ -72,11 +100,16 @@ class DatasetSpec(BaseModel):
     @model_validator(mode="after")
     def _check(self, info: ValidationInfo) -> "DatasetSpec":
         max_count = (info.context or {}).get("max_count", DEFAULT_MAX_COUNT)
-        if self.task == TaskType.classification:
+        self._check_row_model_fields()
+        if self.stratified:
             if self.label_counts is not None and not self.labels:
                 self.labels = [str(k).strip() for k in self.label_counts]
+            if self.task == TaskType.red_team and not self.labels:
+                self.labels = list(RED_TEAM_CATEGORIES)
+            if self.task == TaskType.custom:
+                self._labels_from_column()
             if len(self.labels) < 2:
-                raise ValueError("classification needs at least 2 distinct labels")
+                raise ValueError(f"{self.task.value} needs at least 2 distinct labels")
             if self.label_counts is not None:
                 counts = {str(k).strip(): v for k, v in self.label_counts.items()}
                 if set(counts) != set(self.labels):
@@ -102,15 +135,68 @@ class DatasetSpec(BaseModel):
             raise ValueError(f"count must be between 1 and {max_count:,}, got {self.count:,}")
         return self
 
+    def _labels_from_column(self) -> None:
+        column = stratified_column(self.custom_columns or [])
+        assert column is not None
+        values = list(column.values)
+        if self.labels and sorted(v.casefold() for v in self.labels) != sorted(v.casefold() for v in values):
+            raise ValueError(f"labels {self.labels} must be the values of the stratified column {column.name!r}")
+        self.labels = values
+
+    def _check_row_model_fields(self) -> None:
+        task = self.task
+        if self.custom_columns is not None:
+            if task != TaskType.custom:
+                raise ValueError(f"{task.value} has its own columns; use task custom for columns")
+            check_columns(self.custom_columns)
+        elif task == TaskType.custom:
+            raise ValueError("custom needs columns (a list of name, type, description)")
+        if task == TaskType.entities:
+            types = [str(t).strip() for t in self.entity_types or []]
+            if not types or any(not t for t in types):
+                raise ValueError("entities needs entity_types (e.g. [PERSON, ORG, DATE])")
+            if len({t.casefold() for t in types}) != len(types):
+                raise ValueError(f"entity_types must be distinct, got {types}")
+            self.entity_types = types
+        elif self.entity_types is not None or self.empty_share is not None:
+            raise ValueError(f"{task.value} takes no entity_types or empty_share")
+        if self.empty_share is not None and not 0 <= self.empty_share <= 1:
+            raise ValueError("empty_share must be between 0 and 1")
+        if self.target_language is not None and task != TaskType.translation:
+            raise ValueError(f"{task.value} takes no target_language")
+        if self.noise_share is not None:
+            if not 0 < self.noise_share <= 1:
+                raise ValueError("noise_share must be more than 0 and at most 1 (0.2 = 20% of the rows messy)")
+            if task == TaskType.multiple_choice:
+                raise ValueError("multiple_choice takes no noise_share (messy rows are for text datasets)")
+            if self.custom_columns is not None and any(column.name == "noise" for column in self.custom_columns):
+                raise ValueError("with noise_share, the column name 'noise' is taken by the noise kind")
+
     # --- derived -------------------------------------------------------------------------
 
     @property
+    def stratified(self) -> bool:
+        """Whether one column has exact per-value counts (the labels and label_counts)."""
+        if self.task in (TaskType.classification, TaskType.red_team):
+            return True
+        if self.task == TaskType.simulated_users:
+            return bool(self.labels or self.label_counts)
+        if self.task == TaskType.custom:
+            return stratified_column(self.custom_columns or []) is not None
+        return False
+
+    @property
     def columns(self) -> tuple[str, ...]:
-        return COLUMNS[self.task]
+        """The dataset's columns, in the file's order (DESIGN.md's contract for the first three tasks)."""
+        if self.task in COLUMNS and self.noise_share is None:
+            return COLUMNS[self.task]
+        from core.rows.presets import row_model  # lazy: the presets import this module
+
+        return row_model(self).names
 
     def quotas(self) -> dict[str, int]:
         """Rows to produce per label; tasks without labels use one bucket named ''."""
-        if self.task == TaskType.classification:
+        if self.stratified:
             assert self.label_counts is not None
             return dict(self.label_counts)
         return {"": int(self.count or 0)}

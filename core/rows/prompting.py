@@ -1,0 +1,189 @@
+"""Prompts for the row-model presets (entities, translation, red team, simulated users, any
+columns) and the line template for servers without structured output.
+
+One request asks for `count` rows with some columns pinned (`pins`): the stratified column's
+value, the noise kind. The wordings 'Produce exactly N ...' and 'the <column> "<value>"' are read
+by the fake server in tests/fakes/openai_server.py; keep them in sync.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from core.prompts import ASPECTS, LENGTHS, MAX_AVOID, MAX_FEW_SHOT, MAX_RECENT, STYLES, SYSTEM_PROMPT, ParseError
+from core.rows.columns import ColumnType
+from core.rows.model import RowModel
+from core.rows.noise import CLEAN, KINDS, NOISE_COLUMN
+from core.rows.presets import noisy_column, preset, row_model
+from core.rows.spans import SpanError, parse_spans_line, spans_for_prompt
+from core.spec import DatasetSpec
+
+MAX_SHOWN_CHARS = 240
+
+
+class _Guidance(Protocol):  # core's Guidance (few_shot, avoid, feedback); a protocol keeps this module leaf-ward
+    few_shot: list[dict[str, Any]]
+    avoid: list[dict[str, Any]]
+    feedback: list[str]
+
+
+def _shorten(text: Any) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= MAX_SHOWN_CHARS else text[: MAX_SHOWN_CHARS - 1] + "…"
+
+
+def format_row(model: RowModel, row: Mapping[str, Any]) -> str:
+    """A row as `column: value` lines (few-shot and avoid lists, the line template)."""
+    lines = []
+    for column in model.columns:
+        value = row.get(column.name, "")
+        if column.type == ColumnType.spans:
+            shown = spans_for_prompt(value if isinstance(value, list) else [])
+        elif column.type == ColumnType.boolean:
+            shown = "true" if value is True else "false" if value is False else str(value)
+        else:
+            shown = _shorten(value)
+        lines.append(f"{column.name}: {shown}")
+    return "\n".join(lines)
+
+
+def describe_columns(model: RowModel, pins: Mapping[str, str]) -> list[str]:
+    lines = ["Columns of every example:"]
+    for column in model.columns:
+        what = column.description
+        if column.type == ColumnType.category:
+            allowed = ", ".join(f'"{value}"' for value in column.values)
+            what = (f"{what}; " if what else "") + f"one of {allowed}"
+        elif column.type == ColumnType.spans:
+            what = (f"{what}; " if what else "") + "a list of {text, type}, type one of " + \
+                ", ".join(column.values)
+        elif column.type == ColumnType.number:
+            what = (f"{what}; " if what else "") + "a number"
+        elif column.type == ColumnType.boolean:
+            what = (f"{what}; " if what else "") + "true or false"
+        lines.append(f"- {column.name}: {what or 'text'}")
+    return lines
+
+
+def diversity_hint(spec: DatasetSpec, batch_index: int) -> str:
+    """One line that differs per batch; the same topic and batch number give the same line."""
+    rng = random.Random(f"{spec.topic}|{spec.task.value}|{batch_index}")  # str seeds are stable across runs
+    return (f"For this batch: focus on {rng.choice(ASPECTS)}; length: {rng.choice(LENGTHS)}; "
+            f"style: {rng.choice(STYLES)}.")
+
+
+def _pin_lines(spec: DatasetSpec, model: RowModel, pins: Mapping[str, str]) -> list[str]:
+    lines = []
+    stratified = model.stratified
+    if stratified is not None and stratified.name in pins:
+        lines.append(f'Every example must have the {stratified.name} "{pins[stratified.name]}" '
+                     f"and must clearly deserve it.")
+    kind = pins.get(NOISE_COLUMN)
+    if kind == CLEAN:
+        lines.append(f'Every example must have the noise "{CLEAN}": well-written, without errors.')
+    elif kind:
+        lines.append(f'Every example must have the noise "{kind}": write the {noisy_column(model)} {KINDS[kind]}. '
+                     f"It is still realistic, and every other column stays correct for the messy text.")
+    return lines
+
+
+def render_row_messages(
+    spec: DatasetSpec,
+    *,
+    count: int,
+    pins: Mapping[str, str],
+    batch_index: int = 0,
+    guidance: _Guidance | None = None,
+    recent: Sequence[str] = (),
+    structured: bool = True,
+) -> list[dict[str, str]]:
+    """The chat messages for one batch of `count` rows with `pins` fixed."""
+    model, chosen = row_model(spec), preset(spec)
+    lines = [chosen.task_line(spec)]
+    if spec.topic and spec.topic not in lines[0]:
+        lines.append(f"Topic / domain: {spec.topic}.")
+    lines.append(f"Write every example in {spec.language or 'English'}.")
+    if spec.tone:
+        lines.append(f"Tone: {spec.tone}.")
+    if spec.instructions:
+        lines.append(f"Instructions from the user: {spec.instructions}")
+    if guidance is not None and guidance.feedback:
+        lines.append("Feedback from the user on earlier examples (follow it):")
+        lines += [f"- {_shorten(item)}" for item in guidance.feedback[-10:]]
+    lines.append("")
+    lines += describe_columns(model, pins)
+    lines.append("")
+    lines.append(f"Produce exactly {count} {chosen.noun}.")
+    lines += _pin_lines(spec, model, pins)
+    lines += chosen.batch_lines(spec, pins, batch_index)
+    lines.append(diversity_hint(spec, batch_index))
+    lines.append("Every example must differ from the others in wording, content and structure.")
+    if guidance is not None and guidance.few_shot:
+        lines += ["", "Good examples to imitate in style and quality (do not copy them):"]
+        lines += [format_row(model, row) for row in guidance.few_shot[:MAX_FEW_SHOT]]
+    if guidance is not None and guidance.avoid:
+        lines += ["", "The user rejected examples like these; do NOT write anything similar:"]
+        lines += [format_row(model, row) for row in guidance.avoid[:MAX_AVOID]]
+    if recent:
+        lines += ["", "Already written; do not repeat or paraphrase these:"]
+        lines += [f"- {_shorten(text)}" for text in list(recent)[-MAX_RECENT:]]
+    lines.append("")
+    if structured:
+        names = ", ".join(model.names)
+        lines.append(f'Answer with JSON only: {{"examples": [...]}}, each example an object with {names}.')
+    else:
+        lines.append("Use exactly this format for every example, with an empty line between examples, and nothing else:")
+        lines.append(template(model))
+    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "\n".join(lines)}]
+
+
+def template(model: RowModel) -> str:
+    parts = []
+    for column in model.columns:
+        if column.type == ColumnType.spans:
+            parts.append(f"{column.name}: <TYPE: exact text; TYPE: exact text, or none>")
+        else:
+            parts.append(f"{column.name}: <{column.name}>")
+    return "\n".join(parts)
+
+
+def parse_row_template(model: RowModel, text: str) -> list[dict[str, Any]]:
+    """Rows from a `column: value` answer; a row starts at the first column's line. Incomplete
+    rows are dropped; an answer with no row at all raises ParseError."""
+    names = model.names
+    line_re = re.compile(r"^\s*(?:\*\*)?(" + "|".join(map(re.escape, names)) + r")(?:\*\*)?\s*[:：]\s*(.*)$", re.I)
+    rows: list[dict[str, Any]] = []
+    current: dict[str, Any] | None = None
+    last: str | None = None
+
+    def close() -> None:
+        if current is not None and all(name in current for name in names
+                                       if model.column(name).type != ColumnType.spans):
+            rows.append(current)
+
+    for line in text.splitlines():
+        match = line_re.match(line)
+        if match:
+            name, value = match.group(1).lower(), match.group(2).strip()
+            if name == names[0]:
+                close()
+                current = {}
+            if current is None:
+                continue
+            if model.column(name).type == ColumnType.spans:
+                try:
+                    current[name] = parse_spans_line(value)
+                except SpanError:
+                    current[name] = value  # validation rejects it with the reason
+            else:
+                current[name] = value
+            last = name
+        elif line.strip() and current is not None and last is not None and isinstance(current.get(last), str):
+            current[last] += " " + line.strip()  # a continuation line
+    close()
+    if not rows:
+        raise ParseError("the answer does not follow the column template")
+    return rows
