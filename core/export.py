@@ -25,7 +25,10 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from core.quality import neutralise_cell
-from core.spec import DatasetSpec, OutputFormat, TaskType
+from core.rows.card import column_figures
+from core.rows.presets import preset, row_model
+from core.rows.rules import is_legacy
+from core.spec import COLUMNS, DatasetSpec, OutputFormat, TaskType
 from core.verify import verification_lines
 from storage.jobs import StoredRow
 from storage.models import Job
@@ -106,15 +109,40 @@ def _source(row: StoredRow) -> str:
     return "uploaded" if row.source == "uploaded" else "synthetic"
 
 
-def _records(spec: DatasetSpec, rows: list[StoredRow]) -> list[dict[str, str]]:
+def source_column(spec: DatasetSpec) -> str:
+    """The provenance column's name: `source`, unless the dataset has a column of that name
+    (translation pairs): then `origin`."""
+    return "origin" if "source" in spec.columns else "source"
+
+
+def _records(spec: DatasetSpec, rows: list[StoredRow]) -> list[dict]:
     with_source = _has_uploaded(rows)
+    legacy = is_legacy(spec)
+    model = None if legacy else row_model(spec)
+    provenance = source_column(spec)
     records = []
     for row in rows:
-        record = {column: str(row.fields.get(column, "")) for column in spec.columns}
+        if model is None:
+            record = {column: str(row.fields.get(column, "")) for column in spec.columns}
+        else:  # spans as spaCy-style offsets, numbers and booleans as JSON values
+            record = model.record(row.fields)
         if with_source:
-            record["source"] = _source(row)
+            record[provenance] = _source(row)
         records.append(record)
     return records
+
+
+def _csv_any_columns(spec: DatasetSpec, rows: list[StoredRow]) -> bytes:
+    """CSV of a row-model dataset: each cell as its column type says (spans as JSON with their text)."""
+    model = row_model(spec)
+    with_source = _has_uploaded(rows)
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow([*model.names, *([source_column(spec)] if with_source else [])])
+    for row in rows:
+        cells = [model.cell(column, row.fields) for column in model.columns]
+        writer.writerow([neutralise_cell(cell) for cell in cells] + ([_source(row)] if with_source else []))
+    return buffer.getvalue().encode("utf-8")
 
 
 # --- formats --------------------------------------------------------------------------------
@@ -167,6 +195,8 @@ def _jsonl(lines: list[dict]) -> bytes:
 
 def system_prompt(spec: DatasetSpec) -> str:
     """The instruction a model fine-tuned on this dataset is trained to follow."""
+    if spec.task not in COLUMNS:
+        return preset(spec).system_prompt(spec)
     about = f" about {spec.topic}" if spec.topic else ""
     if spec.task == TaskType.classification:
         labels = ", ".join(spec.labels)
@@ -177,8 +207,10 @@ def system_prompt(spec: DatasetSpec) -> str:
     return f"Answer the question{about} in {spec.language}."
 
 
-def _chat_example(spec: DatasetSpec, system: str, record: dict[str, str]) -> dict:
-    if spec.task == TaskType.classification:
+def _chat_example(spec: DatasetSpec, system: str, record: dict) -> dict:
+    if spec.task not in COLUMNS:
+        user, assistant = preset(spec).chat_pair(spec, record)
+    elif spec.task == TaskType.classification:
         user, assistant = record["text"], record["label"]
     elif spec.task == TaskType.multiple_choice:
         options = "\n".join(f"{letter}) {record[f'option_{letter}']}" for letter in _LETTERS)
@@ -193,6 +225,8 @@ def _chat_example(spec: DatasetSpec, system: str, record: dict[str, str]) -> dic
 
 
 def _render(spec: DatasetSpec, rows: list[StoredRow], fmt: OutputFormat) -> bytes:
+    if fmt == OutputFormat.csv and not is_legacy(spec):
+        return _csv_any_columns(spec, rows)
     records = _records(spec, rows)
     if fmt == OutputFormat.csv:
         return _csv(spec, records)
@@ -237,7 +271,8 @@ def _utc(moment: datetime | None) -> str:
 
 # Rows that were fine but not needed are not a quality problem; say so in the card.
 _REASON_NOTES = {"over quota": "over quota (a good row arriving after its label was full)",
-                 "label disagreement": "label disagreement (a second look without the label gave another one)"}
+                 "label disagreement": "label disagreement (a second look without the label gave another one)",
+                 "over quota (no entities)": "over quota (a good row without entities, after their share was full)"}
 
 
 def _spec_fields(spec: DatasetSpec) -> dict[str, object]:
@@ -264,7 +299,9 @@ def _card(store: Store, job: Job, spec: DatasetSpec, rows: list[StoredRow], file
         f"- Rows: {len(rows)}" + (f" ({len(synthetic)} synthetic, {uploaded} uploaded)" if uploaded else ""),
         "",
     ]
-    if spec.task == TaskType.classification:
+    if not is_legacy(spec):
+        lines += column_figures(row_model(spec), [row.fields for row in synthetic], spec.quotas())
+    elif spec.task == TaskType.classification:
         counts = Counter(row.label for row in synthetic)
         uploaded_counts = Counter(row.label for row in rows if row.source == "uploaded")
         ordered = spec.quotas()

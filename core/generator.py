@@ -35,8 +35,10 @@ from pydantic import BaseModel
 
 from core import language
 from core.llm import BackendDied, LLMBackend, LLMError, SchemaNotSupported, Usage
-from core.prompts import ParseError, max_tokens_for, parse_structured, parse_template, render_messages, response_schema
-from core.quality import DuplicateIndex, RowSignature, dedupe_key, row_text, validate_row
+from core.prompts import ParseError, max_tokens_for, parse_structured, render_messages, response_schema
+from core.quality import DuplicateIndex, RowSignature, dedupe_key
+from core.rows.prompting import parse_answer_template, render_row_messages
+from core.rows.rules import RowRules, is_neutral
 from core.settings import Settings
 from core.spec import DatasetSpec, TaskType
 from core.verify import Verifier, judge_description
@@ -114,6 +116,7 @@ class _Batch:
     label: str
     count: int
     index: int  # diversity hint number
+    pins: dict[str, str] = field(default_factory=dict)  # columns this request fixes (core.rows.rules.plan)
 
 
 @dataclass
@@ -126,6 +129,7 @@ class _JobState:
     quotas: dict[str, int]
     accepted: dict[str, int]
     index: DuplicateIndex
+    rules: RowRules  # validation, dedupe text, labels and shares of the spec's columns
     structured: bool = True
     batch_counter: int = 0
     requested_in_flight: Counter[str] = field(default_factory=Counter)
@@ -316,7 +320,7 @@ class Generator:
         quotas = spec.quotas()
         state = _JobState(
             job_id=job_id, spec=spec, guidance=guidance, quotas=quotas, accepted={},
-            index=DuplicateIndex(), batch_counter=job.requests,
+            index=DuplicateIndex(), rules=RowRules.for_spec(spec), batch_counter=job.requests,
             recent={label: deque(maxlen=8) for label in quotas}, schema=response_schema(spec),
         )
         # Stored rows a chunk at a time (a resumed 1,000,000-row job must not load them all at
@@ -324,12 +328,13 @@ class Generator:
         after = 0
         while stored := self.store.accepted_rows_after(job_id, after, 1000):
             after = stored[-1].id
-            texts = [row_text(spec.task, row.fields) for row in stored]
+            texts = [state.rules.text_of(row.fields) for row in stored]
             for text, signature in zip(texts, state.index.signatures(texts)):
                 state.index.add(text, signature)
             for row, text in zip(stored, texts):
                 if row.source != "uploaded":
                     state.accepted[row.label] = state.accepted.get(row.label, 0) + 1
+                    state.rules.count(row.fields)
                     if row.label in state.recent:
                         state.recent[row.label].append(text)
         if spec.task == TaskType.multiple_choice:
@@ -346,12 +351,12 @@ class Generator:
         """Uploaded rows (dedupe context) and 👍 rows (count toward quotas), stored once."""
         spec, rows = state.spec, []
         for raw in state.guidance.existing:
-            clean, reason = validate_row(spec.task, raw, list(spec.labels))
+            clean, reason = state.rules.validate(raw)
             if clean is None:
                 continue  # an unusable uploaded row is only context; the dialog reported it already
-            text = row_text(spec.task, clean)
+            text = state.rules.text_of(clean)
             state.index.add(text)
-            rows.append(NewRow(clean, label=clean.get("label", ""), source="uploaded", dedupe_key=dedupe_key(text)))
+            rows.append(NewRow(clean, label=state.rules.label_of(clean), source="uploaded", dedupe_key=dedupe_key(text)))
         for raw in state.guidance.keep:
             rows.append(self._judge(state, raw, source="kept"))
         if rows:
@@ -411,8 +416,9 @@ class Generator:
         # Over-ask a little when rows get rejected, never more than a batch.
         count = min(self.batch_size, max(1, math.ceil(best_gap / rate)))
         state.batch_counter += 1
+        pins, count = state.rules.plan(best_label, count, state.batch_counter)
         state.requested_in_flight[best_label] += count
-        return _Batch(best_label, count, state.batch_counter)
+        return _Batch(best_label, count, state.batch_counter, pins)
 
     async def _request(self, state: _JobState, batch: _Batch, slot: list[bool], refill: Callable[[], None]) -> None:
         # slot[0]: this request still holds one of the `concurrency` "waiting for the server" slots.
@@ -420,6 +426,7 @@ class Generator:
             await self._ask_and_store(state, batch, slot, refill)
         finally:
             state.requested_in_flight[batch.label] -= batch.count
+            state.rules.done(batch.pins, batch.count)
             if slot[0]:
                 state.waiting -= 1
 
@@ -429,13 +436,14 @@ class Generator:
         # A small local model copies the "already written" list instead of avoiding it, and needs
         # its label and row count pinned by the schema; a server model gets the shared schema.
         small_model = self.llm.is_local
-        messages = render_messages(
+        render = render_messages if state.rules.legacy_prompt else render_row_messages
+        messages = render(
             spec, count=batch.count, label=batch.label, batch_index=batch.index, guidance=state.guidance,
-            recent=() if small_model else state.recent.get(batch.label, ()), structured=structured,
+            recent=() if small_model else state.recent.get(batch.label, ()), structured=structured, pins=batch.pins,
         )
         schema = state.schema
         if structured and small_model:
-            schema = response_schema(spec, label=batch.label or None, rows=batch.count)
+            schema = response_schema(spec, label=batch.label or None, rows=batch.count, pins=batch.pins)
         try:
             completion = await self.llm.complete(
                 messages,
@@ -479,7 +487,7 @@ class Generator:
         state.pending_usage[2] += completion.usage.completion_tokens
 
         try:
-            raws = parse_structured(completion.text) if structured else parse_template(spec.task, completion.text)
+            raws = parse_structured(completion.text) if structured else parse_answer_template(spec, completion.text)
         except ParseError:
             raws = []
             if structured:
@@ -504,12 +512,12 @@ class Generator:
 
         accepted_before = state.rows_accepted
         quality_rejects = 0
-        for row in self._judge_batch(state, raws, source="synthetic"):
+        for row in self._judge_batch(state, raws, source="synthetic", pins=batch.pins):
             state.pending.append(row)
             if row.accepted:
                 continue
             state.rejected[row.reason or "unknown"] += 1
-            if row.reason != "over quota":
+            if not is_neutral(row.reason):
                 quality_rejects += 1
         if state.rows_accepted > accepted_before:
             state.fruitless_requests = 0
@@ -534,14 +542,13 @@ class Generator:
         state.rows_seen += len(screened.rejected)
         return screened.kept
 
-    def _judge_batch(self, state: _JobState, raws: list[dict], *, source: str) -> list[NewRow]:
+    def _judge_batch(self, state: _JobState, raws: list[dict], *, source: str,
+                     pins: dict[str, str] | None = None) -> list[NewRow]:
         """`_judge` for each row of one answer, in order, with the duplicate signatures of the
         valid rows computed together (one numpy pass per answer instead of one per row)."""
-        spec = state.spec
-        labels = list(spec.labels)
-        ordered = spec.language if self.settings.language_check else None
-        checked = [validate_row(spec.task, raw, labels, language=ordered) for raw in raws]
-        texts = [row_text(spec.task, clean) for clean, _ in checked if clean is not None]
+        ordered = state.spec.language if self.settings.language_check else None
+        checked = [state.rules.validate(raw, pins, language=ordered) for raw in raws]
+        texts = [state.rules.text_of(clean) for clean, _ in checked if clean is not None]
         signatures = iter(state.index.signatures(texts, normalised=True))  # validate_row normalised them
         return [self._judge(state, raw, source=source, checked=(clean, reason),
                             signature=next(signatures) if clean is not None else None)
@@ -559,17 +566,18 @@ class Generator:
         """Validate, check the quota, dedupe and (maybe) accept one row. Counts it in memory.
         `checked` / `signature`: validate_row's answer and the duplicate signature, if computed already."""
         spec = state.spec
-        clean, reason = checked if checked is not None else validate_row(spec.task, raw, list(spec.labels))
+        clean, reason = checked if checked is not None else state.rules.validate(raw)
         state.rows_seen += source == "synthetic"
         if clean is None:
             fields = {str(k): v if isinstance(v, str) else str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
-            label = str(fields.get("label", "")) if spec.task == TaskType.classification else ""
+            label = state.rules.label_of(fields)
             return NewRow(fields, label=label[:200], accepted=False, reason=reason, source=source)
-        label = clean.get("label", "") if spec.task == TaskType.classification else ""
-        text = row_text(spec.task, clean)
-        if state.open(label) <= 0:
+        label = state.rules.label_of(clean)
+        text = state.rules.text_of(clean)
+        full = "over quota" if state.open(label) <= 0 else state.rules.admit(clean)
+        if full is not None:
             state.rows_seen -= source == "synthetic"  # surplus says nothing about the model's quality
-            return NewRow(clean, label=label, accepted=False, reason="over quota", source=source)
+            return NewRow(clean, label=label, accepted=False, reason=full, source=source)
         if signature is None:
             signature = state.index.signatures([text])[0]
         duplicate = state.index.check_and_add(text, signature)
@@ -579,6 +587,7 @@ class Generator:
             clean = self._place_answer(clean, LETTERS[state.mc_position % 4])
             state.mc_position += 1
         state.accepted[label] = state.accepted.get(label, 0) + 1
+        state.rules.count(clean)
         state.rows_accepted += source == "synthetic"
         state.recent.setdefault(label, deque(maxlen=8)).append(text)
         return NewRow(clean, label=label, accepted=True, source=source, dedupe_key=signature.key)
@@ -604,7 +613,7 @@ class Generator:
 
     @staticmethod
     def _collapse_message(state: _JobState, what: str) -> str:
-        reasons = Counter({reason: n for reason, n in state.rejected.items() if reason != "over quota"})
+        reasons = Counter({reason: n for reason, n in state.rejected.items() if not is_neutral(reason)})
         explained = {
             "duplicate": "kept repeating rows it had already written",
             "near-duplicate": "kept writing near-copies of earlier rows",
@@ -701,7 +710,7 @@ class Generator:
             accepted={label: state.accepted.get(label, 0) for label in state.quotas},
             quotas=dict(state.quotas),
             # Surplus rows at the end of a job say nothing about quality: not shown as rejected.
-            rejected=sum(n for reason, n in state.rejected.items() if reason != "over quota"),
+            rejected=sum(n for reason, n in state.rejected.items() if not is_neutral(reason)),
             duplicates=state.rejected["duplicate"] + state.rejected["near-duplicate"],
             prompt_tokens=state.usage.prompt_tokens,
             completion_tokens=state.usage.completion_tokens,

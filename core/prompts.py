@@ -15,9 +15,11 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from core.rows.noise import NOISE_COLUMN, noise_line
+from core.rows.presets import row_model
 from core.spec import COLUMNS, DatasetSpec, TaskType
 
 if TYPE_CHECKING:
@@ -89,13 +91,22 @@ def _object(properties: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
 
 
-def response_schema(spec: DatasetSpec, *, label: str | None = None, rows: int | None = None) -> dict[str, Any]:
+def response_schema(spec: DatasetSpec, *, label: str | None = None, rows: int | None = None,
+                    pins: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The JSON schema of one answer: {"examples": [row, ...]} with the task's columns.
 
     By default `label` is an enum of every ordered label, so a server model can say that a row
-    came out as another class. `label`/`rows` pin one request's label and row count: a tiny
-    local model cannot keep to the prompt otherwise (it mixes labels and runs on forever).
+    came out as another class. `label`/`rows`/`pins` pin one request's label, row count and
+    other columns: a tiny local model cannot keep to the prompt otherwise (it mixes labels and
+    runs on forever). Tasks other than the first three, and messy rows, take the schema their
+    columns give (core.rows); the first three keep this one (the same, tested).
     """
+    if spec.task not in COLUMNS or spec.noise_share is not None:
+        model = row_model(spec)
+        pinned = dict(pins or {})
+        if label and model.stratified is not None:
+            pinned[model.stratified.name] = label
+        return model.json_schema(pinned, rows=rows)
     if spec.task == TaskType.classification:
         labels = [label] if label else list(spec.labels)
         row = _object({"text": {"type": "string"}, "label": {"type": "string", "enum": labels}})
@@ -156,8 +167,10 @@ def render_messages(
     guidance: "Guidance | None" = None,
     recent: Sequence[str] = (),
     structured: bool = True,
+    pins: Mapping[str, str] | None = None,
 ) -> list[dict[str, str]]:
-    """The chat messages for one batch of `count` rows (of `label`, for classification)."""
+    """The chat messages for one batch of `count` rows (of `label`, for classification; `pins`:
+    the messy kind, when the order wants messy rows)."""
     task = spec.task
     lines: list[str] = []
     if task == TaskType.classification:
@@ -184,6 +197,8 @@ def render_messages(
     lines.append(f"Produce exactly {count} {noun}.")
     if task == TaskType.classification:
         lines.append(f'Every example must have the label "{label}" and must clearly deserve that label.')
+    if pins and NOISE_COLUMN in pins:
+        lines.append(noise_line(pins[NOISE_COLUMN], "text" if task == TaskType.classification else "question"))
     lines.append(diversity_hint(spec, batch_index))
     lines.append("Every example must differ from the others in wording, content and structure.")
 
@@ -202,7 +217,7 @@ def render_messages(
 
     lines.append("")
     if structured:
-        columns = ", ".join(COLUMNS[task])
+        columns = ", ".join(spec.columns)
         lines.append(f'Answer with JSON only: {{"examples": [...]}}, each example an object with {columns}.')
         if task == TaskType.multiple_choice:
             lines.append('"answer" is the letter of the correct option: "a", "b", "c" or "d".')

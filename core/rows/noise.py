@@ -70,3 +70,11 @@ def check_noise(text: str, kind: str) -> str | None:
         if any(unicodedata.category(char) == "Mn" for char in decomposed) or any(c in "łŁøØđĐßæÆ" for c in text):
             return "noise not as labeled"
     return None
+
+
+def noise_line(kind: str, column: str) -> str:
+    """The prompt line of a request whose rows are `kind` (the fake server reads 'the noise "X"')."""
+    if kind == CLEAN:
+        return f'Every example must have the noise "{CLEAN}": well-written, without errors.'
+    return (f'Every example must have the noise "{kind}": write the {column} {KINDS[kind]}. '
+            f"It is still realistic, and every other column stays correct for the messy text.")

@@ -13,13 +13,13 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from core.prompts import ASPECTS, LENGTHS, MAX_AVOID, MAX_FEW_SHOT, MAX_RECENT, STYLES, SYSTEM_PROMPT, ParseError
+from core.prompts import ASPECTS, LENGTHS, MAX_AVOID, MAX_FEW_SHOT, MAX_RECENT, STYLES, SYSTEM_PROMPT, ParseError, parse_template
 from core.rows.columns import ColumnType
 from core.rows.model import RowModel
-from core.rows.noise import CLEAN, KINDS, NOISE_COLUMN
+from core.rows.noise import NOISE_COLUMN, noise_line
 from core.rows.presets import noisy_column, preset, row_model
 from core.rows.spans import SpanError, parse_spans_line, spans_for_prompt
-from core.spec import DatasetSpec
+from core.spec import COLUMNS, DatasetSpec
 
 MAX_SHOWN_CHARS = 240
 
@@ -82,11 +82,8 @@ def _pin_lines(spec: DatasetSpec, model: RowModel, pins: Mapping[str, str]) -> l
         lines.append(f'Every example must have the {stratified.name} "{pins[stratified.name]}" '
                      f"and must clearly deserve it.")
     kind = pins.get(NOISE_COLUMN)
-    if kind == CLEAN:
-        lines.append(f'Every example must have the noise "{CLEAN}": well-written, without errors.')
-    elif kind:
-        lines.append(f'Every example must have the noise "{kind}": write the {noisy_column(model)} {KINDS[kind]}. '
-                     f"It is still realistic, and every other column stays correct for the messy text.")
+    if kind:
+        lines.append(noise_line(kind, noisy_column(model)))
     return lines
 
 
@@ -95,6 +92,7 @@ def render_row_messages(
     *,
     count: int,
     pins: Mapping[str, str],
+    label: str = "",  # unused: the stratified value is in `pins` (the same call as core.prompts)
     batch_index: int = 0,
     guidance: _Guidance | None = None,
     recent: Sequence[str] = (),
@@ -141,12 +139,20 @@ def render_row_messages(
 
 
 def template(model: RowModel) -> str:
+    """One `column: <what>` line per column (the fake server in tests reads these placeholders)."""
     parts = []
     for column in model.columns:
         if column.type == ColumnType.spans:
-            parts.append(f"{column.name}: <TYPE: exact text; TYPE: exact text, or none>")
+            what = f"TYPE: exact text; TYPE: exact text, or none; TYPE one of: {' | '.join(column.values)}"
+        elif column.type == ColumnType.category:
+            what = f"one of: {' | '.join(column.values)}"
+        elif column.type == ColumnType.number:
+            what = "a number"
+        elif column.type == ColumnType.boolean:
+            what = "true or false"
         else:
-            parts.append(f"{column.name}: <{column.name}>")
+            what = column.name
+        parts.append(f"{column.name}: <{what}>")
     return "\n".join(parts)
 
 
@@ -187,3 +193,10 @@ def parse_row_template(model: RowModel, text: str) -> list[dict[str, Any]]:
     if not rows:
         raise ParseError("the answer does not follow the column template")
     return rows
+
+
+def parse_answer_template(spec: DatasetSpec, text: str) -> list[dict[str, Any]]:
+    """Rows from a line-template answer: the old tasks' own templates, `column: value` for the rest."""
+    if spec.task in COLUMNS:
+        return parse_template(spec.task, text)
+    return parse_row_template(row_model(spec), text)

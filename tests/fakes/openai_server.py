@@ -97,6 +97,23 @@ _ALLOWED_RE = re.compile(r'"([^"]+)"')
 _MARKER_RE = re.compile(r"\bzz([0-9a-z]{4})\b")
 _QUIZ_RE = re.compile(r"^(.*?) a\) (.*?) b\) (.*?) c\) (.*?) d\) (.*)$")
 LABELING_FAULTS = ("drop", "repeat", "reorder", "invent")
+# Row-model prompts (core/rows/prompting.py): a column pinned to a value, a column's language.
+_PIN_RE = re.compile(r'the ([a-z_]+) "([^"]*)"')
+_COLUMN_LANGUAGE_RE = re.compile(r'Write the "([a-z_]+)" column in ([A-Z][a-z]+)')
+_TEMPLATE_LINE_RE = re.compile(r"^([a-z_]+): <(.*)>$", re.M)
+# Real words for columns the prompt wants in a language (a language detector checks them).
+_LANGUAGE_WORDS = {
+    "English": "the order parcel arrived late yesterday and my refund still has not come back please check "
+               "where it is because I need it before the weekend thank you very much for your help with this".split(),
+    "Polish": "zamówienie paczka przyszła wczoraj spóźniona i mój zwrot pieniędzy wciąż nie wrócił proszę sprawdzić "
+              "gdzie jest bo potrzebuję go przed weekendem dziękuję bardzo za pomoc w tej sprawie".split(),
+    "German": "die Bestellung das Paket kam gestern verspätet an und meine Rückerstattung ist immer noch nicht "
+              "zurück bitte prüfen Sie wo sie ist weil ich sie vor dem Wochenende brauche vielen Dank".split(),
+    "French": "la commande le colis est arrivé hier en retard et mon remboursement n'est toujours pas revenu "
+              "merci de vérifier où il est car j'en ai besoin avant le week-end merci beaucoup".split(),
+    "Spanish": "el pedido el paquete llegó ayer tarde y mi reembolso todavía no ha vuelto por favor compruebe "
+               "dónde está porque lo necesito antes del fin de semana muchas gracias por su ayuda".split(),
+}
 
 
 @dataclass
@@ -325,6 +342,8 @@ class FakeOpenAI(ThreadedLoopbackServer):
         kind = fault.kind if fault else None
         if kind == "empty":
             count = 0
+        self._pins = dict(_PIN_RE.findall(prompt))
+        self._languages = dict(_COLUMN_LANGUAGE_RE.findall(prompt))
         if schema is not None:
             data = self._walk(schema, schema, name="", count=count, label=label, top=True)
             data = self._corrupt(data, kind, fault)
@@ -369,6 +388,8 @@ class FakeOpenAI(ThreadedLoopbackServer):
             node_type = non_null[0] if non_null else "null"
         if "enum" in node:
             members = node["enum"]
+            if self._pins.get(name) in members:
+                return self._pins[name]
             if label is not None and label in members:
                 return label
             return self._rng.choice(members) if members else None
@@ -382,7 +403,7 @@ class FakeOpenAI(ThreadedLoopbackServer):
                     result[prop] = None
                     continue
                 result[prop] = self._walk(sub, root, name=prop, count=count, label=label, top=top)
-            return result
+            return self._finish_row(result, node) if not top else result
         if node_type == "array":
             low, high = node.get("minItems", 0), node.get("maxItems")
             n = count if (top and count is not None) else (high if high is not None else max(low, 1))
@@ -391,6 +412,8 @@ class FakeOpenAI(ThreadedLoopbackServer):
             n = max(n, low)
             return [self._walk(node.get("items", {}), root, name=name, count=count, label=label) for _ in range(n)]
         if node_type == "string":
+            if name in self._languages:
+                return self._words_in(self._languages[name])
             return self._text(question="question" in name)
         if node_type == "integer":
             return 0
@@ -399,6 +422,52 @@ class FakeOpenAI(ThreadedLoopbackServer):
         if node_type == "boolean":
             return False
         return None
+
+    # --- rows of any column schema (core/rows) ------------------------------------------------
+
+    _pins: dict[str, str] = {}
+    _languages: dict[str, str] = {}
+
+    def _words_in(self, language: str) -> str:
+        words = _LANGUAGE_WORDS.get(language, _LANGUAGE_WORDS["English"])
+        return " ".join(self._rng.sample(words, self._rng.randint(8, 14))).capitalize() + "."
+
+    def _finish_row(self, row: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+        """Spans copied from the row's first text (0-2 whole words, as a model would pick entities);
+        a messy row made messy the way its `noise` says."""
+        texts = [key for key, value in row.items() if isinstance(value, str) and "enum" not in node["properties"][key]]
+        for key, sub in node.get("properties", {}).items():
+            items = sub.get("items", {}) if sub.get("type") == "array" else {}
+            if {"text", "type"} <= set(items.get("properties", {})) and texts:
+                words = [word.strip(".?") for word in str(row[texts[0]]).split()]
+                chosen = self._rng.sample(words, min(len(words), self._rng.randint(0, 2)))
+                row[key] = [{"text": word, "type": self._rng.choice(items["properties"]["type"]["enum"])}
+                            for word in chosen]
+        noise = row.get("noise")
+        if texts and noise == "all caps":
+            row[texts[0]] = row[texts[0]].upper()
+        elif texts and noise == "no punctuation":
+            row[texts[0]] = re.sub(r"[^\w\s]", "", row[texts[0]])
+        return row
+
+    def _template_row(self, columns: list[tuple[str, str]]) -> list[str]:
+        lines, first_text = [], None
+        for column, what in columns:
+            if what.startswith("one of: "):
+                value = self._pins.get(column) or self._rng.choice(what.removeprefix("one of: ").split(" | "))
+            elif what == "a number":
+                value = str(self._rng.randint(1, 5))
+            elif what == "true or false":
+                value = self._rng.choice(["true", "false"])
+            elif what.startswith("TYPE: "):
+                types = what.split("TYPE one of: ")[-1].split(" | ")
+                word = (first_text or "none").split()[-1].strip(".?")
+                value = f"{self._rng.choice(types)}: {word}" if first_text else "none"
+            else:
+                value = self._words_in(self._languages[column]) if column in self._languages else self._text()
+                first_text = first_text or value
+            lines.append(f"{column}: {value}")
+        return lines
 
     def _wrong_label(self, label: str | None) -> str:
         return f"not-{label or 'a-label'}"
@@ -434,9 +503,12 @@ class FakeOpenAI(ThreadedLoopbackServer):
                          fault: _Fault | None) -> str:
         lines: list[str] = ["Here you go:"]
         wrong_until = round(count * float(fault.params.get("fraction", 1.0))) if kind == "wrong_labels" and fault else 0
+        columns = _TEMPLATE_LINE_RE.findall(prompt)
         for i in range(count):
             wrong = i < wrong_until
-            if "Answer: <letter>" in prompt:
+            if columns:  # a row-model template: `column: <what>` lines
+                lines += self._template_row(columns)
+            elif "Answer: <letter>" in prompt:
                 question = self._text(question=True)
                 if kind in ("duplicates", "near_duplicates"):
                     question = self._repeat(question, near=kind == "near_duplicates")
