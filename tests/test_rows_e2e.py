@@ -171,3 +171,27 @@ def test_custom_column_job_resumes_after_a_kill(tmp_path: Path) -> None:
 def test_every_new_example_spec_loads(example: str) -> None:
     spec = DatasetSpec.load(EXAMPLES / example)
     assert sum(spec.quotas().values()) == spec.count
+
+
+def test_red_team_survives_faults_with_exact_counts(fake_llm: FakeOpenAI, tmp_path: Path) -> None:
+    fake_llm.inject("wrong_labels", times=2, fraction=0.5)
+    fake_llm.inject("duplicates", times=3)
+    fake_llm.inject("500", times=2)
+    fake_llm.inject("malformed")  # truncated: its complete rows are salvaged, the rest re-asked
+    spec, card = run(fake_llm, tmp_path, "red_team.yaml", "redteam.csv")
+    assert fake_llm.pending_faults == 0  # every fault was served
+    rows = read_rows(tmp_path / "redteam.csv")
+    assert Counter(row["category"] for row in rows) == {category: 6 for category in RED_TEAM_CATEGORIES}
+    assert len({row["prompt"] for row in rows}) == 36
+    assert all(validate(spec, row)[1] is None for row in rows)
+    assert re.search(r"\| duplicate \| \d+ \|", card) and re.search(r"\| bad label \| \d+ \|", card)
+
+
+def test_custom_columns_survive_duplicate_rows(fake_llm: FakeOpenAI, tmp_path: Path) -> None:
+    fake_llm.inject("duplicates", times=4)
+    _, card = run(fake_llm, tmp_path, "custom_columns.yaml", "complaints.csv")
+    assert fake_llm.pending_faults == 0
+    rows = read_rows(tmp_path / "complaints.csv")
+    assert Counter(row["urgency"] for row in rows) == {"low": 15, "medium": 15, "high": 20}
+    assert len({(row["product_name"], row["complaint"]) for row in rows}) == 50
+    assert re.search(r"Duplicates removed: [1-9]", card)

@@ -11,6 +11,7 @@ A leaf module (pydantic only): core.spec validates `columns:` of spec files with
 from __future__ import annotations
 
 import re
+import unicodedata
 from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
@@ -33,8 +34,11 @@ _TYPE_ALIASES = {
 
 
 def column_name(raw: str) -> str:
-    """"Product name" -> "product_name": what users type, as a column name."""
-    return re.sub(r"[^a-z0-9_]+", "_", str(raw).strip().lower()).strip("_")
+    """"Product name" -> "product_name", "pilność" -> "pilnosc": what users type, as a column
+    name (ASCII: strict structured output wants plain property names)."""
+    folded = unicodedata.normalize("NFKD", str(raw).strip().lower().replace("ł", "l"))
+    folded = "".join(char for char in folded if not unicodedata.combining(char))
+    return re.sub(r"[^a-z0-9_]+", "_", folded).strip("_")
 
 
 class Column(BaseModel):

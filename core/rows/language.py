@@ -57,6 +57,12 @@ def _detector(languages: frozenset["Language"]) -> "LanguageDetector":
     return LanguageDetectorBuilder.from_languages(*languages).build()
 
 
+def warm_up(wanted: str, others: tuple[str, ...] = ()) -> None:
+    """Build the detector and load its models now (seconds of CPU): the engine calls this from
+    a worker thread when a job starts, so the first checked row does not stall the event loop."""
+    wrong_language("warm up", wanted, others)
+
+
 def wrong_language(text: str, wanted: str, others: tuple[str, ...] = ()) -> str | None:
     """The name of the language `text` is clearly in instead of `wanted`, else None (also when
     `wanted` is a language the detector does not know: then nothing can be checked)."""

@@ -8,6 +8,7 @@ validation they always had (tests/test_rows_presets.py compares them with the ol
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -92,8 +93,6 @@ class Preset:
 
 
 def _json(value: Any) -> str:
-    import json
-
     return json.dumps(value, ensure_ascii=False)
 
 

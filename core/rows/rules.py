@@ -16,7 +16,8 @@ from typing import Any
 from core.quality import row_text, validate_row
 from core.rows.model import Row
 from core.rows.noise import CLEAN, NOISE_COLUMN, kind_for_batch, kinds_for, messy_total
-from core.rows.presets import DEFAULT_EMPTY_SHARE, row_model, validate
+from core.rows.language import warm_up
+from core.rows.presets import DEFAULT_EMPTY_SHARE, row_model, target_language, validate
 from core.spec import COLUMNS, DatasetSpec, TaskType
 
 #: Rejection reason for an entity row without entities once their share is used up (neutral,
@@ -53,6 +54,8 @@ class RowRules:
         if spec.task == TaskType.entities:
             share = spec.empty_share if spec.empty_share is not None else DEFAULT_EMPTY_SHARE
             rules.empty_cap = math.floor(share * count)
+        if spec.task == TaskType.translation:  # called from the engine's worker thread (Generator._load)
+            warm_up(target_language(spec), (spec.language,))
         return rules
 
     @property

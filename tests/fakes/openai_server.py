@@ -182,6 +182,7 @@ class FakeOpenAI(ThreadedLoopbackServer):
         self._rng = random.Random(seed)
         self._vocabulary = _make_vocabulary(self._rng)
         self._issued: set[str] = set()
+        self._issued_rows: deque[dict[str, Any]] = deque(maxlen=500)  # row-model rows, for "duplicates"
         self._faults: deque[_Fault] = deque()
         self._lock = threading.Lock()
         self._init_labeling()
@@ -448,6 +449,8 @@ class FakeOpenAI(ThreadedLoopbackServer):
             row[texts[0]] = row[texts[0]].upper()
         elif texts and noise == "no punctuation":
             row[texts[0]] = re.sub(r"[^\w\s]", "", row[texts[0]])
+        if not {"text", "question"} & set(row):
+            self._issued_rows.append(dict(row))  # for the "duplicates" fault
         return row
 
     def _template_row(self, columns: list[tuple[str, str]]) -> list[str]:
@@ -480,7 +483,7 @@ class FakeOpenAI(ThreadedLoopbackServer):
             fraction = float(fault.params.get("fraction", 1.0)) if fault else 1.0
             for i, row in enumerate(rows):
                 if i < round(len(rows) * fraction):
-                    for key in ("label", "answer"):
+                    for key in ("label", "answer", *(k for k in self._pins if k not in ("label", "noise"))):
                         if key in row:
                             row[key] = self._wrong_label(row[key])
         elif kind in ("duplicates", "near_duplicates"):
@@ -488,6 +491,9 @@ class FakeOpenAI(ThreadedLoopbackServer):
             for row in rows:
                 for key in text_keys:
                     row[key] = self._repeat(row[key], near=kind == "near_duplicates")
+                if not text_keys and self._issued_rows:  # any other columns: an earlier row again
+                    earlier = self._rng.choice(list(self._issued_rows)[:-len(rows)] or list(self._issued_rows))
+                    row.update({k: v for k, v in earlier.items() if k not in self._pins})
         return data
 
     def _repeat(self, fallback: str, *, near: bool) -> str:
