@@ -35,7 +35,7 @@ from pydantic import BaseModel
 
 from core import language
 from core.llm import BackendDied, LLMBackend, LLMError, SchemaNotSupported, Usage
-from core.prompts import ParseError, max_tokens_for, parse_structured, render_messages, response_schema
+from core.prompts import ParseError, parse_structured, render_messages, response_schema
 from core.quality import DuplicateIndex, RowSignature, dedupe_key
 from core.rows.prompting import parse_answer_template, render_row_messages
 from core.rows.rules import RowRules, is_neutral
@@ -448,7 +448,7 @@ class Generator:
             completion = await self.llm.complete(
                 messages,
                 schema=schema if structured else None,
-                max_tokens=max_tokens_for(spec.task, batch.count),
+                max_tokens=state.rules.max_tokens(batch.count),
             )
         except SchemaNotSupported as exc:
             if state.structured:

@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.prompts import max_tokens_for
 from core.quality import row_text, validate_row
+from core.rows.columns import ColumnType
 from core.rows.model import Row
 from core.rows.noise import CLEAN, NOISE_COLUMN, kind_for_batch, kinds_for, messy_total
 from core.rows.language import warm_up
@@ -122,6 +124,13 @@ class RowRules:
             self.empty += 1
 
     # --- requests ---------------------------------------------------------------------------
+
+    def max_tokens(self, count: int) -> int:
+        """A generous cap on one answer: the old tasks' own, else by the columns a row has."""
+        if self.spec.task in COLUMNS:
+            return max_tokens_for(self.spec.task, count)
+        per_row = sum(150 if c.type in (ColumnType.text, ColumnType.spans) else 30 for c in row_model(self.spec).columns)
+        return 200 + per_row * count
 
     def plan(self, label: str, count: int, batch_index: int) -> tuple[dict[str, str], int]:
         """What a request for `count` rows of `label` pins, and how many rows it asks for."""
