@@ -67,11 +67,12 @@ ProgressCallback = Callable[["JobProgress"], Awaitable[None] | None]
 class Guidance(BaseModel):
     """What the user told us beyond the spec; stored with the job (Job.guidance_json)."""
 
-    few_shot: list[dict[str, str]] = []  # rows to imitate (👍 preview rows, uploaded rows)
-    avoid: list[dict[str, str]] = []  # rows NOT to imitate (👎)
+    # Rows are dicts of column -> value: text mostly, entity lists, numbers, booleans (core.rows).
+    few_shot: list[dict[str, Any]] = []  # rows to imitate (👍 preview rows, uploaded rows)
+    avoid: list[dict[str, Any]] = []  # rows NOT to imitate (👎)
     feedback: list[str] = []  # free-text feedback folded into the instructions
-    keep: list[dict[str, str]] = []  # rows already approved (👍): stored accepted (source="kept"), count toward quotas
-    existing: list[dict[str, str]] = []  # uploaded rows: dedupe against them; exported with source="uploaded"; not counted
+    keep: list[dict[str, Any]] = []  # rows already approved (👍): stored accepted (source="kept"), count toward quotas
+    existing: list[dict[str, Any]] = []  # uploaded rows: dedupe against them; exported with source="uploaded"; not counted
 
 
 @dataclass

@@ -94,6 +94,24 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "(default: {value})",
         "pl": "(domyślnie: {value})",
     },
+    "ask_entity_types": {
+        "en": "Which entity types should be marked? (e.g. “PERSON, ORG, DATE, PRODUCT” or slot names like “order_id, city”)",
+        "pl": "Jakie typy encji oznaczać? (np. „PERSON, ORG, DATE, PRODUCT” albo nazwy slotów, np. „order_id, miasto”)",
+    },
+    "ask_target_language": {
+        "en": "Into which language? (or “same” for paraphrases in the same language)",
+        "pl": "Na jaki język? (albo „ten sam” dla parafraz w tym samym języku)",
+    },
+    "ask_columns": {
+        "en": "Which columns? e.g. “product_name, complaint, urgency (low/medium/high), refund (yes/no), stars (number)”; "
+        "add “20 high” for exact counts of a value.",
+        "pl": "Jakie kolumny? np. „produkt, skarga, pilność (niska/średnia/wysoka), zwrot (tak/nie), ocena (liczba)”; "
+        "dopisz „20 wysoka”, aby podać dokładną liczbę wartości.",
+    },
+    "ask_balance": {
+        "en": "Several columns have fixed values. Which one should have exact, balanced counts?",
+        "pl": "Kilka kolumn ma stałe wartości. Która ma mieć dokładne, zbalansowane liczności?",
+    },
     "custom_labels_prompt": {
         "en": "Describe the task and its labels, e.g. “support tickets, labels: billing, bug, feature_request”.",
         "pl": "Opisz zadanie i etykiety, np. „zgłoszenia, etykiety: płatności, błąd, nowa_funkcja”.",
@@ -482,6 +500,13 @@ TEXTS: dict[str, dict[str, str]] = {
     "task_quiz": {"en": "Quiz questions (4 options)", "pl": "Pytania quizowe (4 odpowiedzi)"},
     "task_qa": {"en": "Questions & answers", "pl": "Pytania i odpowiedzi"},
     "task_custom": {"en": "Custom labels", "pl": "Własne etykiety"},
+    "task_entities": {"en": "Entities in texts (NER)", "pl": "Encje w tekstach (NER)"},
+    "task_translation": {"en": "Translation / paraphrase pairs", "pl": "Pary tłumaczeń / parafraz"},
+    "task_red_team": {"en": "Red-team prompts", "pl": "Prompty red-team"},
+    "task_users": {"en": "Simulated users", "pl": "Symulowani użytkownicy"},
+    "task_columns": {"en": "Your own columns", "pl": "Własne kolumny"},
+    "btn_same_language": {"en": "Same language (paraphrases)", "pl": "Ten sam język (parafrazy)"},
+    "btn_no_balance": {"en": "None", "pl": "Żadna"},
     "lang_English": {"en": "English", "pl": "angielski"},
     "lang_Polish": {"en": "Polish", "pl": "polski"},
     "lang_German": {"en": "German", "pl": "niemiecki"},
@@ -554,6 +579,11 @@ TEXTS.update({
     "summary_task_classification": {"en": "classification", "pl": "klasyfikacja"},
     "summary_task_multiple_choice": {"en": "multiple-choice quiz (4 options)", "pl": "quiz wielokrotnego wyboru (4 odpowiedzi)"},
     "summary_task_qa": {"en": "questions and answers", "pl": "pytania i odpowiedzi"},
+    "summary_columns": {"en": "Columns (⚖ balanced)", "pl": "Kolumny (⚖ zbalansowana)"},
+    "summary_entity_types": {"en": "Entity types", "pl": "Typy encji"},
+    "summary_target_language": {"en": "Target language", "pl": "Język docelowy"},
+    "summary_same_language": {"en": "the same (paraphrases)", "pl": "ten sam (parafrazy)"},
+    "summary_noise": {"en": "Messy rows", "pl": "Wiersze z błędami"},
     "summary_task_entities": {"en": "entity extraction", "pl": "wyszukiwanie encji (NER)"},
     "summary_task_translation": {"en": "translation pairs", "pl": "pary tłumaczeń"},
     "summary_task_red_team": {"en": "red-team prompts", "pl": "prompty red-team"},

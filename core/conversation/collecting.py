@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from core import intake
+from core.intake import row_orders
 from core import messages as m
 from core.conversation.state import Phase
 from core.conversation.turn import Turn
@@ -25,8 +26,9 @@ COUNT_CHOICES = (10, 50, 100, 500, 1000)
 LANGUAGE_CHOICES = ("English", "Polish", "German", "Spanish")
 TONE_CHOICES = ("neutral", "casual", "formal", "enthusiastic")
 FORMAT_CHOICES = ("csv", "xlsx", "json", "jsonl")
-TASK_PRESET_ORDER = ("sentiment", "intent", "toxicity", "quiz", "qa", "custom")
-SETTABLE = ("count", "language", "tone", "format", "topic")
+TASK_PRESET_ORDER = ("sentiment", "intent", "toxicity", "quiz", "qa", "custom", "entities", "translation", "red_team",
+                     "users", "columns")
+SETTABLE = ("count", "language", "tone", "format", "topic", "target_language", "balance")
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,13 @@ def question(turn: Turn, field_name: str) -> tuple[str, tuple[Choice, ...]]:
     elif field_name == "format":
         default = FORMAT_CHOICES[0]
         choices = [Choice(v.upper(), "set", f"format={v}") for v in FORMAT_CHOICES]
+    elif field_name == "target_language":
+        choices = [Choice(turn.t(f"lang_{v}"), "set", f"target_language={v}") for v in LANGUAGE_CHOICES]
+        choices.append(Choice(turn.t("btn_same_language"), "set", "target_language=same"))
+    elif field_name == "balance":
+        names = [c["name"] for c in turn.state.draft_or_empty().columns or [] if c.get("type") == "category"]
+        choices = [Choice(name, "set", f"balance={name}") for name in names]
+        choices.append(Choice(turn.t("btn_no_balance"), "set", "balance="))
     key = f"ask_{field_name}"
     text = turn.t(key) if key in m.TEXTS else turn.t("ask_generic", field=field_name)
     if default is not None:
@@ -306,11 +315,16 @@ async def extract_with_llm(turn: Turn, text: str, interp: Any) -> Any:
 
 
 async def press_task(turn: Turn, event: ButtonPress) -> Phase:
-    apply_changes(turn, dict(intake.PRESETS.get(event.value, {})))
+    apply_changes(turn, dict(intake.PRESETS.get(event.value) or row_orders.ROW_PRESETS.get(event.value, {})))
     if event.value == "custom":
         turn.state.asking = "labels"
         turn.offer(())
         turn.say("custom_labels_prompt")
+        return Phase.collecting
+    if event.value == "columns":
+        turn.state.asking = "columns"
+        turn.offer(())
+        turn.say("ask_columns")
         return Phase.collecting
     return advance(turn)
 
@@ -322,6 +336,10 @@ async def press_set(turn: Turn, event: ButtonPress) -> Phase:
         turn.offer(())
         turn.say("other_language_prompt")
         return Phase.collecting
+    categories = [c.get("name") for c in turn.state.draft_or_empty().columns or [] if c.get("type") == "category"]
+    if name == "balance" and raw and raw not in categories:
+        turn.say("stale_button")  # a balance button of an earlier column list
+        return reask(turn)
     if name not in SETTABLE or (name == "count" and not (raw.isdecimal() and raw.isascii() and len(raw) < 10)):
         turn.say("stale_button")
         return reask(turn)

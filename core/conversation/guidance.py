@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from typing import Any
 
 from core.conversation.turn import Turn
 from core.generator import Guidance
+from core.rows.presets import row_model
 from core.spec import DatasetSpec
 
 FEW_SHOT_PER_LABEL = 3  # uploaded rows shown to the model per label: enough to imitate, short prompts
@@ -17,12 +19,14 @@ def make_guidance(turn: Turn, spec: DatasetSpec, uploaded_rows: list[dict[str, s
     columns = set(spec.columns)
     labels = set(spec.labels)
     state = turn.state
+    stratified = row_model(spec).stratified
+    label_column = stratified.name if stratified is not None else "label"  # red team: category, ...
 
-    def fits(fields: dict[str, str]) -> bool:
+    def fits(fields: dict[str, Any]) -> bool:
         # Ratings made before the order changed (another task or label set) no longer apply.
         if set(fields) != columns:
             return False
-        return not labels or fields.get("label") in labels
+        return not labels or fields.get(label_column) in labels
 
     ups = [r.fields for r in state.ratings.values() if r.kind == "up" and fits(r.fields)]
     downs = [r.fields for r in state.ratings.values() if r.kind == "down" and fits(r.fields)]
@@ -33,7 +37,7 @@ def make_guidance(turn: Turn, spec: DatasetSpec, uploaded_rows: list[dict[str, s
         quotas = spec.quotas()
         used: Counter[str] = Counter()
         for row in ups:
-            bucket = row.get("label", "") if labels else ""
+            bucket = row.get(label_column, "") if labels else ""
             if used[bucket] < quotas.get(bucket, 0):
                 used[bucket] += 1
                 keep.append(row)

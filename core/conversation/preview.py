@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from core import intake
 from core.conversation import collecting, jobs
@@ -167,7 +168,7 @@ async def on_text(turn: Turn, event: Text) -> Phase:
 
 def make_preview_spec(spec: DatasetSpec, max_count: int) -> DatasetSpec:
     data = spec.model_dump(mode="json", exclude_none=True)
-    if spec.task == TaskType.classification:
+    if spec.task == TaskType.classification or spec.stratified:  # one row of every label at least
         size = max(PREVIEW_SIZE, len(spec.labels))
         data["label_counts"] = split_evenly(size, list(spec.labels))
         data["count"] = size
@@ -178,7 +179,17 @@ def make_preview_spec(spec: DatasetSpec, max_count: int) -> DatasetSpec:
     return DatasetSpec.from_data(data, max_count=max(max_count, PREVIEW_SIZE * 10))
 
 
-def row_text(fields: dict[str, str]) -> str:
+def row_text(fields: dict[str, Any]) -> str:
     if set(fields) == {"text", "label"}:
         return f"{fields['text']}\n→ {fields['label']}"
-    return "\n".join(f"{key}: {value}" for key, value in fields.items())
+    return "\n".join(f"{key}: {_shown(value)}" for key, value in fields.items())
+
+
+def _shown(value: Any) -> str:
+    """Spans (entities) as "PERSON: Anna; ORG: Acme", booleans as yes/no: readable in a chat."""
+    if isinstance(value, list):
+        return "; ".join(f"{item.get('label', '?')}: {item.get('text', '')}" for item in value
+                         if isinstance(item, dict)) or "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)

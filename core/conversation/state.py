@@ -36,7 +36,7 @@ class Phase(str, Enum):
 
 class Rating(BaseModel):
     kind: Literal["up", "down"]
-    fields: dict[str, str]
+    fields: dict[str, Any]  # a row: text, but also entity lists, numbers, booleans (core.rows)
 
 
 class Upload(BaseModel):
@@ -79,7 +79,7 @@ class ConversationState(BaseModel):
     offered: list[Choice] = Field(default_factory=list)  # the buttons of the last question (typed: "1")
     preview_job: int | None = None
     preview_items: dict[int, int] = Field(default_factory=dict)  # number shown -> example id (the last preview)
-    preview_rows: dict[int, dict[str, str]] = Field(default_factory=dict)  # example id -> fields (all previews)
+    preview_rows: dict[int, dict[str, Any]] = Field(default_factory=dict)  # example id -> fields (all previews)
     ratings: dict[int, Rating] = Field(default_factory=dict)  # example id -> 👍/👎: the one place ratings live
     feedback: list[str] = Field(default_factory=list)
     read_as_change: ReadAsChange | None = None

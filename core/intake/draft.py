@@ -11,6 +11,7 @@ from core import messages as m
 from core.intake.labels import distinct_labels
 from core.intake.languages import LANGUAGE_BY_NAME
 from core.intake.numbers import HUGE_NUMBER, format_count, shares_to_counts
+from core.intake.row_orders import ROW_MODEL_QUESTIONS, row_model_fields, row_model_missing, row_model_summary
 from core.spec import DEFAULT_MAX_COUNT, DatasetSpec, OutputFormat, SpecError, TaskType, split_evenly
 
 DEFAULT_TONE = "neutral"
@@ -32,6 +33,15 @@ class SpecDraft(BaseModel):
     tone: str | None = None
     format: OutputFormat | None = None
     instructions: str | None = None
+    # The row model's fields (core.rows): see DatasetSpec.
+    columns: list[dict[str, Any]] | None = None  # task custom
+    balance: str | None = None  # custom: the category column to balance ("" = none), when several
+    entity_types: list[str] | None = None
+    target_language: str | None = None  # "same": a paraphrase in the data's language
+    noise_share: float | None = None
+    # Labels of red-team / simulated-users / own-column orders (`labels` stays classification's).
+    row_labels: list[str] | None = None
+    row_label_counts: dict[str, int] | None = None  # may name only some labels: the rest split evenly
 
     def missing(self) -> list[str]:
         """What must still be asked, in asking order. Tone is never asked (default: neutral)."""
@@ -40,6 +50,7 @@ class SpecDraft(BaseModel):
             out.append("task")
         if self.task == TaskType.classification and len(self.labels or []) < 2:
             out.append("labels")
+        out += row_model_missing(self)
         if (self.count is None and not counts_complete(self.label_counts, self.labels)) or self._too_few_for_labels():
             out.append("count")
         if self.language is None:
@@ -60,7 +71,7 @@ class SpecDraft(BaseModel):
 
     def required_missing(self) -> list[str]:
         """Only what has no sensible default (task, labels, count)."""
-        return [name for name in self.missing() if name in ("task", "labels", "count")]
+        return [name for name in self.missing() if name in ("task", "labels", "count", *ROW_MODEL_QUESTIONS)]
 
     def with_defaults(self, user_language: str = "en") -> "SpecDraft":
         """A copy with the optional fields filled: data language from the user's, any topic, CSV."""
@@ -130,6 +141,7 @@ class SpecDraft(BaseModel):
         if self.task == TaskType.classification:
             data["labels"] = labels
             data["label_counts"] = label_counts
+        data.update(row_model_fields(self))
         return DatasetSpec.from_data(data, max_count=max_count)
 
     def summary(self, lang: str = "en") -> str:
@@ -142,6 +154,7 @@ class SpecDraft(BaseModel):
         lines = [line("summary_task", m.text(lang, f"summary_task_{self.task.value}") if self.task else unknown)]
         if self.task in (None, TaskType.classification) and (self.labels or self.task):
             lines.append(line("summary_labels", self._labels_text(lang) or unknown))
+        lines += [line(key, value) for key, value in row_model_summary(self, lang)]
         count = self.count
         if count is None and counts_complete(self.label_counts, self.labels):
             count = sum((self.label_counts or {}).values())

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.intake import row_orders
 from core.intake.draft import SpecDraft, clean_changes
 from core.intake.find_fields import (
     canonical_tone,
@@ -113,6 +114,12 @@ def _interpret(text: str, draft: SpecDraft | None, asking: str | None, max_count
     changes = result.changes
     draft_labels = list(draft.labels or []) if draft is not None else []
 
+    if asking in row_orders.ROW_MODEL_QUESTIONS and len(original) <= 500:
+        row_orders.bare_answer(original.strip().strip(".!?").strip(), asking, draft, changes)
+        if changes:  # "PERSON, ORG" answers the question; the label rules must not read it as labels
+            result.yes = None
+            return result
+
     asked_topic = asking == "topic" or (asking is None and draft is not None and draft.missing()[:1] == ["topic"])
     if asked_topic and (bare in SKIP_WORDS or result.yes is False):
         changes["topic"] = ""  # "skip" / "any" / "no" to the topic question: any topic
@@ -200,6 +207,7 @@ def _interpret(text: str, draft: SpecDraft | None, asking: str | None, max_count
     if instructions:
         changes["instructions"] = instructions
 
+    row_orders.read_into(original, changes, draft)  # entities, translation, red team, columns, messy rows
     if asking and not (changes or result.add_labels or result.remove_labels) and result.yes is None and negative is None:
         _bare_answer(original, bare, asking, changes)
     _refuse(result, negative, unsupported, max_count)

@@ -14,6 +14,10 @@ from core.spec import TaskType, split_evenly
 
 log = logging.getLogger(__name__)
 
+#: The row model's draft fields (core.intake.row_orders), set as the message says.
+ROW_MODEL_FIELDS = ("columns", "balance", "entity_types", "target_language", "noise_share", "row_labels",
+                    "row_label_counts")
+
 
 def apply(draft: SpecDraft, interp: Interpretation) -> SpecDraft:
     """A copy of `draft` with the interpretation applied; counts, shares and labels reconciled:
@@ -29,7 +33,7 @@ def apply(draft: SpecDraft, interp: Interpretation) -> SpecDraft:
 def _apply(draft: SpecDraft, interp: Interpretation) -> SpecDraft:
     changes = clean_changes(interp.changes or {})
     data = draft.model_dump()
-    for name in ("topic", "language", "tone", "format", "instructions"):
+    for name in ("topic", "language", "tone", "format", "instructions", *ROW_MODEL_FIELDS):
         if name in changes:
             data[name] = changes[name]
 

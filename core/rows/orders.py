@@ -25,19 +25,22 @@ _PRESETS: list[tuple[str, re.Pattern[str]]] = [
     ("entities", re.compile(r"\bentit(?:y|ies)\b|\bner\b|named entit|slot filling|\bslots\b|\bencj[ia]|"
                             r"\bnazw w[łl]asnych|rozpoznawani[ea] nazw")),
     ("translation", re.compile(r"\btranslat|\bparaphras|\bt[łl]umacze[nń]|\bprzek[łl]ad|\bparafraz")),
-    ("simulated_users", re.compile(r"simulated users?|user (?:messages|queries)|\bpersonas?\b|"
-                                   r"symulowan\w* u[żz]ytkowni|wiadomo[śs]ci (?:od )?u[żz]ytkowni|\bpersony\b")),
+    # Not "user messages": the seed's intent order says that of a classification.
+    ("simulated_users", re.compile(r"simulated (?:users?|user messages|customers?)|simulat\w* users|\bpersonas?\b|"
+                                   r"symulowan\w* (?:u[żz]ytkowni|klient|wiadomo)|\bpersony\b|\bpersonami\b")),
 ]
 _COLUMNS_START = re.compile(r"\b(?:with |having |z )?(?:the )?(?:columns?|kolumn(?:ami|y|a)?|pola(?:mi)?|fields)\s*:?\s+",
                             re.I)
 _ENTITY_TYPES = re.compile(r"(?:entity types?|types?|typy(?: encji)?|etykiety encji)\s*:?\s*"
                            r"((?:[A-Za-z_]+\s*(?:,|and|i|oraz)\s*)+[A-Za-z_]+)", re.I)
-_UPPER_LIST = re.compile(r"\b([A-Z][A-Z_]{1,}(?:\s*,\s*[A-Z][A-Z_]{1,})+)\b")
+_UPPER_LIST = re.compile(r"\b([A-Z][A-Z_]{1,}(?:\s*(?:,|\band\b|\bi\b|\boraz\b)\s*[A-Z][A-Z_]{1,})+)\b")
 _NOISE = re.compile(r"(\d{1,3})\s*%[^.;]{0,30}?(?:messy|noisy|with (?:typos|errors|mistakes)|errors|typos|"
                     r"z b[łl][ęe]dami|z liter[óo]wkami|b[łl][ęe]dn|zaszumion|niechlujn)", re.I)
 _SAME_LANGUAGE = re.compile(r"paraphras|parafraz|same language|tym samym j[ęe]zyku", re.I)
 # "into Polish", "to German", "na angielski", "na język niemiecki"
 _TARGET = re.compile(r"(?:\binto|\bto|\bna)\s+(?:j[ęe]zyk\s+)?([A-Za-ząćęłńóśźżĄĆĘŁŃÓŚŹŻ]+)", re.I)
+# "from English", "z angielskiego" (the source's language)
+_SOURCE = re.compile(r"(?:\bfrom|\bz)\s+(?:j[ęe]zyka\s+)?([A-Za-ząćęłńóśźżĄĆĘŁŃÓŚŹŻ]+)", re.I)
 _LANGUAGES = {
     "english": "English", "polish": "Polish", "german": "German", "french": "French", "spanish": "Spanish",
     "italian": "Italian", "portuguese": "Portuguese", "ukrainian": "Ukrainian", "czech": "Czech", "dutch": "Dutch",
@@ -48,6 +51,14 @@ _LANGUAGES = {
 _COUNT_ITEM = re.compile(r"^(\d{1,6})\s+(.+)$")
 _BOOLEAN_VALUES = {("yes", "no"), ("true", "false"), ("tak", "nie")}
 _NUMBER_HINT = re.compile(r"\b(?:number|numeric|integer|liczba|int)\b", re.I)
+
+
+def _language(word: str) -> str | None:
+    """"English", "angielski", "angielskiego" (from/z ...) -> "English"."""
+    word = word.lower()
+    if word.endswith("iego"):
+        word = word[:-4] + "i"
+    return _LANGUAGES.get(word)
 
 
 @dataclass
@@ -145,7 +156,7 @@ def read_order(text: str) -> RowOrder:
                 break
     task = order.changes.get("task")
     if task == "entities":
-        found = _ENTITY_TYPES.search(text) or _UPPER_LIST.search(text)
+        found = _UPPER_LIST.search(text) or _ENTITY_TYPES.search(text)
         if found:
             order.changes["entity_types"] = [t.strip() for t in re.split(r"\s*(?:,|\band\b|\bi\b|\boraz\b)\s*",
                                                                          found.group(1)) if t.strip()]
@@ -154,10 +165,13 @@ def read_order(text: str) -> RowOrder:
             order.changes["target_language"] = None
         else:
             for match in _TARGET.finditer(text):
-                language = _LANGUAGES.get(match.group(1).lower())
+                language = _language(match.group(1))
                 if language:
                     order.changes["target_language"] = language
                     break
+            source = _SOURCE.search(text)
+            if source and _language(source.group(1)):
+                order.changes["language"] = _language(source.group(1))
     noise = _NOISE.search(text)
     if noise and 0 < int(noise.group(1)) <= 100:
         order.changes["noise_share"] = int(noise.group(1)) / 100
