@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+import pytest
+
+from core.intake import SpecDraft, apply, interpret
 from core.events import Document
 from core.rows.presets import validate
 from core.settings import Settings
@@ -137,3 +140,32 @@ async def test_simulated_users_and_messy_rows_in_english(settings: Settings) -> 
         assert sum(row["noise"] != "clean" for row in rows) == 4
     finally:
         await user.dialog.aclose()
+
+
+@pytest.mark.parametrize(
+    ("text", "task", "quotas", "extra"),
+    [
+        ("entity extraction, 40 shop messages, types PERSON, PRODUCT, ORDER_ID and DATE", "entities", {"": 40},
+         {"entity_types": ["PERSON", "PRODUCT", "ORDER_ID", "DATE"]}),
+        ("30 translation pairs from English into Polish", "translation", {"": 30},
+         {"language": "English", "target_language": "Polish"}),
+        ("100 par tłumaczeń z angielskiego na niemiecki", "translation", {"": 100},
+         {"language": "English", "target_language": "German"}),
+        ("36 test prompts that try to make our banking chatbot leak customer data", "red_team",
+         {category: 6 for category in RED_TEAM_CATEGORIES}, {}),
+        ("40 simulated user messages for a food delivery app, intents: track_order, refund, change_address and "
+         "complaint", "simulated_users", {"track_order": 10, "refund": 10, "change_address": 10, "complaint": 10}, {}),
+        ("50 rows with columns product_name, complaint, urgency (low/medium/high), 20 high", "custom",
+         {"low": 15, "medium": 15, "high": 20}, {}),
+        ("100 support tickets, labels: billing, bug, make 20% of the rows messy", "classification",
+         {"billing": 50, "bug": 50}, {"noise_share": 0.2}),
+        ("100 zgłoszeń, etykiety: płatności, błąd, 20% z błędami", "classification",
+         {"płatności": 50, "błąd": 50}, {"noise_share": 0.2}),
+    ],
+)
+def test_the_readmes_orders_read_as_whole_orders(text: str, task: str, quotas: dict, extra: dict) -> None:
+    draft = apply(SpecDraft(), interpret(text))
+    assert draft.missing() == []
+    spec = draft.to_spec()
+    assert (spec.task.value, spec.quotas()) == (task, quotas)
+    assert {name: getattr(spec, name) for name in extra} == extra

@@ -153,6 +153,8 @@ def read_into(original: str, changes: dict[str, Any], draft: Any) -> None:
             changes.pop("language")  # "into German" names the target, not the data's language
     if "noise_share" in found:
         changes["noise_share"] = found["noise_share"]
+        if changes.get("labels"):  # "labels: a, b, 20% z błędami": the label list ran into the messy share
+            changes["labels"] = [label for label in changes["labels"] if "%" not in label]
 
 
 def bare_answer(answer: str, asking: str, draft: Any, changes: dict[str, Any]) -> None:
