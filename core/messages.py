@@ -30,7 +30,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "preview examples you can rate with 👍/👎 or comment on, then generate everything.\n\n"
         "Example orders:\n"
         "• 200 customer reviews of a restaurant, positive or negative, 70% positive, CSV\n"
-        "• 50 chatbot messages, labels: greeting, order_status, cancel_order, complaint, goodbye, in German\n\n"
+        "• 50 chatbot messages, labels: greeting, order_status, cancel_order, complaint, goodbye, in German\n"
+        "• 50 rows with columns product_name, complaint, urgency (low/medium/high), 20 high\n"
+        "• 40 test prompts that try to make our banking chatbot leak customer data\n"
+        "• entity extraction, types PERSON, ORG and DATE · translation pairs from English into Polish · "
+        "simulated user messages · add “make 20% of the rows messy” to any order\n\n"
         "You can also upload a CSV/JSON with columns text,label and I will top up the rare labels.\n"
         "Commands: {cmd_new} – start over · {cmd_status} – where are we · {cmd_cancel} – stop · {cmd_help} – this text",
         "pl": "Generuję syntetyczne, oznaczone zbiory danych za pomocą LLM i wysyłam plik (CSV, JSON lub JSONL).\n"
@@ -38,7 +42,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "kilka przykładów do oceny 👍/👎 lub komentarza, a potem generuję całość.\n\n"
         "Przykładowe zamówienia:\n"
         "• wygeneruj 50 przykładów, 40 pozytywnych i 10 negatywnych, po polsku\n"
-        "• 100 wiadomości do chatbota, etykiety: powitanie, status_zamówienia, reklamacja, pożegnanie, format JSON\n\n"
+        "• 100 wiadomości do chatbota, etykiety: powitanie, status_zamówienia, reklamacja, pożegnanie, format JSON\n"
+        "• 30 wierszy z kolumnami produkt, opis, pilność (niska/średnia/wysoka), 10 wysoka\n"
+        "• 40 promptów red-team dla czatbota banku\n"
+        "• 50 zdań z encjami: PERSON, ORG, LOC · 100 par tłumaczeń z angielskiego na niemiecki · "
+        "symulowani użytkownicy aplikacji · dopisz „20% z błędami” do dowolnego zamówienia\n\n"
         "Możesz też wysłać plik CSV/JSON z kolumnami text,label, a uzupełnię rzadkie etykiety.\n"
         "Komendy: {cmd_new} – od nowa · {cmd_status} – gdzie jesteśmy · {cmd_cancel} – przerwij · {cmd_help} – ta pomoc",
     },
@@ -657,9 +665,11 @@ TEXTS.update({
     },
     "intake_unsupported": {
         "en": "I can't make {kind} datasets yet. I make text classification (texts with labels), "
-        "multiple-choice quizzes and question–answer pairs.",
+        "multiple-choice quizzes, question–answer pairs, texts with marked entities (NER), translation or "
+        "paraphrase pairs, red-team test prompts, simulated user messages and rows with your own columns.",
         "pl": "Nie umiem jeszcze robić zbiorów typu {kind}. Robię klasyfikację tekstów (teksty z etykietami), "
-        "quizy wielokrotnego wyboru i pary pytanie–odpowiedź.",
+        "quizy wielokrotnego wyboru, pary pytanie–odpowiedź, teksty z oznaczonymi encjami (NER), pary tłumaczeń "
+        "lub parafraz, prompty red-team, symulowane wiadomości użytkowników i wiersze z własnymi kolumnami.",
     },
     "kind_ner": {"en": "named entity recognition (NER)", "pl": "rozpoznawanie nazw własnych (NER)"},
     "kind_pos": {"en": "part-of-speech tagging", "pl": "oznaczanie części mowy"},

@@ -90,10 +90,16 @@ CASES: dict[str, Case] = {
     # --- issue 15, item 8: questions and kinds it cannot make yet --------------------------
     "what can you do": Case(("what can you do?",), {"task": None}, intent=Intent.ask_capabilities),
     "how long": Case(("how long will this take?",), {"count": 10}, start=SENTIMENT_10, intent=Intent.ask_duration),
-    "can you do NER": Case(("can you do NER?",), {"task": None, "labels": None}, intent=Intent.unsupported, remarks=("intake_unsupported",)),
-    "NER order": Case(
-        ("200 sentences for named entity recognition, labels: person, organisation, location",),
+    # NER and translation pairs are row-model presets (issue 11): other kinds are still refused.
+    "can you do POS tagging": Case(("can you do part-of-speech tagging?",), {"task": None, "labels": None},
+                                   intent=Intent.unsupported, remarks=("intake_unsupported",)),
+    "summaries order": Case(
+        ("200 summaries of news articles, labels: short, long",),
         {"task": None, "labels": None}, intent=Intent.unsupported, remarks=("intake_unsupported",),
+    ),
+    "NER order": Case(
+        ("200 sentences for named entity recognition, types PERSON, ORG and LOC",),
+        {"task": TaskType.entities, "labels": None, "entity_types": ["PERSON", "ORG", "LOC"]},
     ),
     # --- odd input (issue 9, item 6) ----------------------------------------------------------
     "superscript two": Case(("²",), {"count": 10}, start=SENTIMENT_10, understood=False),  # not a number
@@ -202,7 +208,9 @@ CASES: dict[str, Case] = {
     "pl: 10 milionów": Case(("zrób 10 000 000",), {"count": 10}, start=SENTIMENT_10, remarks=("intake_count_too_large",)),
     "pl: co potrafisz": Case(("co potrafisz?",), {"task": None}, intent=Intent.ask_capabilities),
     "pl: ile to potrwa": Case(("ile to potrwa?",), {"count": 10}, start=SENTIMENT_10, intent=Intent.ask_duration),
-    "pl: NER": Case(("czy umiesz zrobić NER?",), {"task": None}, intent=Intent.unsupported, remarks=("intake_unsupported",)),
+    "pl: części mowy": Case(("czy umiesz oznaczać części mowy?",), {"task": None}, intent=Intent.unsupported,
+                            remarks=("intake_unsupported",)),
+    "pl: NER": Case(("czy umiesz zrobić NER?",), {"task": TaskType.entities}),
     "pl: cała lista": Case((f"etykiety: {', '.join(SIXTY)}", "600"), {"labels": SIXTY, "count": 600}),
     "pl: po polsku, 40/10": Case(
         ("wygeneruj 50 przykładów, 40 pozytywnych i 10 negatywnych, po polsku",),

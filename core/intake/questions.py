@@ -1,8 +1,8 @@
 """What a message asks of the bot rather than of the order: questions, and kinds of data it cannot make yet.
 
 The dialog answers these (what the bot makes, a time estimate from the model's measured speed,
-a plain "not yet"); intake only recognises them, so "can you do NER?" never silently becomes a
-sentence-classification order.
+a plain "not yet"); intake only recognises them, so "can you do POS tagging?" never silently
+becomes a sentence-classification order.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ class Intent(str, Enum):
     order = "order"  # an order or a change to it (the default)
     ask_capabilities = "ask_capabilities"  # "what can you do?" / "co potrafisz?"
     ask_duration = "ask_duration"  # "how long will this take?" / "ile to potrwa?"
-    unsupported = "unsupported"  # a kind of dataset the bot cannot make yet (NER, translation pairs, ...)
+    unsupported = "unsupported"  # a kind of dataset the bot cannot make yet (POS tagging, summaries, images)
 
 
 @dataclass
@@ -47,14 +47,10 @@ _DURATION = re.compile(
     r"\bhow long\b|\bhow much time\b|\bwhen will (?:it|this|that|the (?:data|dataset|file)) be (?:ready|done)\b|"
     r"\bhow fast\b|\bile (?:to )?(?:potrwa|zajmie|czasu)\b|\bjak dlugo\b|\bkiedy bedzie gotow\w*|\bjak szybko\b"
 )
-# Kinds the engine cannot make yet (the general row model of DESIGN.md's round 2 will bring some).
+# Kinds the engine cannot make yet. Entities (NER) and translation pairs are row-model presets now
+# (core.intake.row_orders reads those orders).
 _UNSUPPORTED: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"\bner\b|named[- ]entit|\bentity (?:recognition|extraction|tagging)|\bentities\b|token classification|"
-                r"sequence labell?ing|\bspan (?:tagging|labell?ing)|rozpoznawani\w* (?:nazw|encji|jednostek)|\bencj\w+ nazw"),
-     "kind_ner"),
     (re.compile(r"part[- ]of[- ]speech|\bpos[- ]tagg|czesci mowy"), "kind_pos"),
-    (re.compile(r"\btranslation (?:pairs?|data ?sets?|datasets?|corpus|corpora)|\bparallel (?:corpus|corpora|sentences|texts)|"
-                r"\bpar\w* (?:tlumaczen|zdan rownoleglych)|\bkorpus\w* rownoleg"), "kind_translation"),
     (re.compile(r"\bsummari[sz]ation|\bsummaries\b|\bstreszcze\w*"), "kind_summaries"),
     (re.compile(r"\b(?:images?|photos?|pictures?|audio|speech recordings?|obraz\w*|zdjec\w*|nagran\w*)\s+"
                 r"(?:data ?sets?|datasets?|classification|klasyfikacj\w*|zbior\w*)"), "kind_images"),
