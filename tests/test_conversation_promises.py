@@ -94,14 +94,15 @@ def test_text_read_as_an_order_change_after_a_preview_can_be_taken_as_feedback(
 
 
 def test_questions_get_answers_and_feedback_after_a_preview_stays_feedback(fake_llm: FakeOpenAI, tmp_path: Path) -> None:
-    lines = ["what can you do?", "can you do NER?", "how long will this take?",
+    # (NER is a preset now, issue 11: part-of-speech tagging is still a kind it cannot make.)
+    lines = ["what can you do?", "can you do part-of-speech tagging?", "how long will this take?",
              "40 support tickets, labels: complaint, question, praise, in English, CSV", "1",
              "complaints should sound angry about a late or broken order", "I need -10 examples", "/status"]
     result = _run(lines, fake_llm, tmp_path, tmp_path / "out")
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
     assert "Example orders" in out  # what the bot makes, with examples
-    assert "can't make named entity recognition (NER) datasets yet" in out  # a plain "not yet"
+    assert "can't make part-of-speech tagging datasets yet" in out  # a plain "not yet"
     assert "It depends on the model" in out
     assert "didn't understand" not in out, out
     noted = out.index("Noted: “complaints should sound angry about a late or broken order”")

@@ -169,3 +169,16 @@ def test_the_readmes_orders_read_as_whole_orders(text: str, task: str, quotas: d
     spec = draft.to_spec()
     assert (spec.task.value, spec.quotas()) == (task, quotas)
     assert {name: getattr(spec, name) for name in extra} == extra
+
+
+async def test_can_you_do_ner_starts_an_entities_order_and_questions_stay_questions(settings: Settings) -> None:
+    user = await new_user(settings)
+    try:
+        replies = await user.send("can you do NER?")
+        assert "Which entity types" in texts(replies), texts(replies)
+        replies = await user.send("how long will this take?")  # a question, not the entity types
+        assert "Entity types: how long" not in texts(replies)
+        replies = await user.send("PERSON, ORG")
+        assert "Entity types" not in texts(replies) or "PERSON, ORG" in texts(replies)
+    finally:
+        await user.dialog.aclose()

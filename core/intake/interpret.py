@@ -114,7 +114,7 @@ def _interpret(text: str, draft: SpecDraft | None, asking: str | None, max_count
     changes = result.changes
     draft_labels = list(draft.labels or []) if draft is not None else []
 
-    if asking in row_orders.ROW_MODEL_QUESTIONS and len(original) <= 500:
+    if asking in row_orders.ROW_MODEL_QUESTIONS and len(original) <= 500 and find_intent(folded)[0] == Intent.order:
         row_orders.bare_answer(original.strip().strip(".!?").strip(), asking, draft, changes)
         if changes:  # "PERSON, ORG" answers the question; the label rules must not read it as labels
             result.yes = None

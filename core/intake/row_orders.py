@@ -26,6 +26,7 @@ ROW_MODEL_QUESTIONS = ("entity_types", "target_language", "columns", "balance")
 SAME = "same"  # target_language of a paraphrase order
 _SAME_WORDS = {"same", "the same", "same language", "paraphrase", "paraphrases", "ten sam", "taki sam", "parafraza",
                "parafrazy", "ten sam język", "tym samym"}
+_TYPE_NAME = re.compile(r"[^\W\d][\w-]{0,29}(?: [^\W\d][\w-]{0,29})?")
 _NONE_WORDS = {"none", "no", "nothing", "żadna", "zadna", "żadnej", "nie", "brak"}
 
 
@@ -162,7 +163,8 @@ def bare_answer(answer: str, asking: str, draft: Any, changes: dict[str, Any]) -
     lowered = answer.strip().lower()
     if asking == "entity_types":
         types = [t.strip() for t in re.split(r"\s*(?:,|;|\band\b|\bi\b|\boraz\b)\s*", answer) if t.strip()]
-        if types:
+        # Type names, not a sentence: "PERSON, ORG", "order_id, city"; "how long will this take" is not.
+        if types and all(_TYPE_NAME.fullmatch(t) for t in types) and (len(types) > 1 or " " not in types[0]):
             changes["entity_types"] = types
     elif asking == "target_language":
         if lowered in _SAME_WORDS:
