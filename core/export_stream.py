@@ -13,9 +13,11 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from core.quality import neutralise_cell
+from core.rows.presets import row_model
+from core.rows.rules import is_legacy
 from core.spec import DatasetSpec, OutputFormat, TaskType
 from storage.jobs import StoredRow
 from storage.store import Store
@@ -30,7 +32,7 @@ class CountedRow:
 
     label: str
     source: str
-    fields: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, Any] = field(default_factory=dict)
 
 
 def _rows(store: Store, job_id: int) -> Iterator[StoredRow]:
@@ -46,10 +48,13 @@ def _rows(store: Store, job_id: int) -> Iterator[StoredRow]:
 
 def write_rows(store: Store, job_id: int, spec: DatasetSpec, fmt: OutputFormat, path: Path) -> list[CountedRow]:
     """Write the job's rows to `path` atomically; returns what the card needs of each written row."""
-    from core.export import _UNICODE_LINE_BREAKS, _chat_example, system_prompt
+    from core.export import _UNICODE_LINE_BREAKS, _chat_example, source_column, system_prompt
 
     with_source = store.has_rows(job_id, source="uploaded")
-    columns = [*spec.columns, *(["source"] if with_source else [])]
+    provenance = source_column(spec)
+    columns = [*spec.columns, *([provenance] if with_source else [])]
+    # The row model's tasks: spans as offsets, numbers/booleans as JSON values, typed CSV cells.
+    model = None if is_legacy(spec) else row_model(spec)
     answers: dict[str, dict[str, str]] = {}  # one shared {"answer": x} per letter
     counted: list[CountedRow] = []
     system = system_prompt(spec)
@@ -59,10 +64,16 @@ def write_rows(store: Store, job_id: int, spec: DatasetSpec, fmt: OutputFormat, 
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             writer = _Writer(handle, fmt, columns)
             for row in _rows(store, job_id):
-                record = {column: str(row.fields.get(column, "")) for column in spec.columns}
+                if model is None:
+                    record = {column: str(row.fields.get(column, "")) for column in spec.columns}
+                else:
+                    record = model.record(row.fields)
                 if with_source:
-                    record["source"] = "uploaded" if row.source == "uploaded" else "synthetic"
-                if fmt == OutputFormat.openai_jsonl:
+                    record[provenance] = "uploaded" if row.source == "uploaded" else "synthetic"
+                if fmt == OutputFormat.csv and model is not None:
+                    cells = [model.cell(column, row.fields) for column in model.columns]
+                    writer.cells(cells + ([record[provenance]] if with_source else []))
+                elif fmt == OutputFormat.openai_jsonl:
                     line = json.dumps(_chat_example(spec, system, record), ensure_ascii=False)
                     writer.line(line.translate(_UNICODE_LINE_BREAKS))
                 elif fmt == OutputFormat.jsonl:
@@ -70,6 +81,9 @@ def write_rows(store: Store, job_id: int, spec: DatasetSpec, fmt: OutputFormat, 
                 else:
                     writer.record(record)
                 answer = row.fields.get("answer", "") if spec.task == TaskType.multiple_choice else None
+                if model is not None:  # the card's per-column figures read every column
+                    counted.append(CountedRow(row.label, row.source, row.fields))
+                    continue
                 counted.append(CountedRow(row.label, row.source,
                                           answers.setdefault(answer, {"answer": answer}) if answer is not None else {}))
             writer.close()
@@ -96,6 +110,11 @@ class _Writer:
         else:  # one item of `json.dumps(records, indent=2)`
             item = json.dumps(record, ensure_ascii=False, indent=2).replace("\n", "\n  ")
             self.handle.write(("[\n  " if self.count == 0 else ",\n  ") + item)
+        self.count += 1
+
+    def cells(self, cells: list[str]) -> None:
+        """A CSV row of cells already laid out (the row model's typed cells)."""
+        self.csv.writerow([neutralise_cell(cell) for cell in cells])
         self.count += 1
 
     def line(self, text: str) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from core.export import render_card, render_dataset
+from core.export import card_path_for, export_job, render_card, render_dataset
 from core.rows.card import column_figures
 from core.rows.columns import Column, ColumnType
 from core.rows.model import RowModel
@@ -159,3 +159,18 @@ def test_entity_exports_and_card(store: Store) -> None:
     card = render_card(store, job_id)
     assert "| ORG | 1 | 1 |" in card and "Rows without any entities: 1 of 2" in card
     assert "task: entities" in card and "entity_types:" in card
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "jsonl", "openai_jsonl"])
+def test_streamed_file_has_the_in_memory_bytes(store: Store, tmp_path: Path, fmt: str) -> None:
+    spec = DatasetSpec.from_data({"columns": [{"name": "note"}, {"name": "stars", "type": "number"},
+                                              {"name": "ok", "type": "boolean"},
+                                              {"name": "slots", "type": "spans", "values": ["CITY"]}],
+                                  "count": 2, "noise_share": 0.5})
+    job_id = _job(store, spec, [
+        {"note": "=Trip to Paris", "stars": 4, "ok": True, "slots": [{"text": "Paris", "type": "CITY"}], "noise": "clean"},
+        {"note": "TRIP TO ROME", "stars": 2.5, "ok": False, "slots": [], "noise": "all caps"}], sources=["uploaded", "synthetic"])
+    path = tmp_path / f"out.{'jsonl' if 'jsonl' in fmt else fmt}"
+    export_job(store, job_id, path, fmt)
+    assert path.read_bytes() == render_dataset(store, job_id, fmt)
+    assert "| stars | number | min 2.5, mean 2.5, max 2.5 |" in card_path_for(path).read_text(encoding="utf-8")
