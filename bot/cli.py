@@ -44,11 +44,14 @@ def generate(
         None, "--format", "-f", help="csv | json | jsonl | openai_jsonl | xlsx (default: the spec's, else the file's suffix)."
     ),
     resume: Optional[int] = typer.Option(None, "--resume", help="Continue an interrupted job by its id."),
+    documents: Optional[Path] = typer.Option(
+        None, "--documents", help="task documents: a folder of PDF, DOCX, Markdown, HTML or TXT files to ask about."
+    ),
 ) -> None:
     """Generate a dataset from a spec file, headless."""
     from bot.headless import run_generate
 
-    raise typer.Exit(run_generate(_settings(), spec, output, format, resume))
+    raise typer.Exit(run_generate(_settings(), spec, output, format, resume, documents))
 
 
 @app.command()

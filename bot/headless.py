@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from core.settings import Settings
-from core.spec import DatasetSpec, OutputFormat, SpecError
+from core.spec import DatasetSpec, OutputFormat, SpecError, TaskType
 
 if TYPE_CHECKING:  # the engine, storage and rich load after the spec is checked: bad input answers at once
     from rich.console import Console
@@ -182,12 +182,18 @@ def run_generate(
     output_path: Path,
     fmt: str | None,
     resume_job_id: int | None,
+    documents: Path | None = None,
 ) -> int:
     spec_path, output_path = Path(spec_path), Path(output_path)
     try:
         spec = DatasetSpec.load(spec_path, max_count=settings.max_count)
     except SpecError as exc:
         return _fail(str(exc), EXIT_USAGE)
+    if documents is not None or spec.task == TaskType.documents:
+        spec_or_code = _with_documents(spec, documents, resume_job_id)
+        if isinstance(spec_or_code, int):
+            return spec_or_code
+        spec = spec_or_code
     from core.export import ExportError, format_for_path
     from storage.store import Store
 
@@ -216,6 +222,27 @@ def run_generate(
         store.close()
 
 
+def _with_documents(spec: DatasetSpec, folder: Path | None, resume_job_id: int | None) -> DatasetSpec | int:
+    """The spec with the passages of the documents in `folder` (task documents only)."""
+    from core.documents.convert import DocumentError, read_folder
+
+    if spec.task != TaskType.documents:
+        return _fail(f"--documents is for task documents (questions from your documents), not {spec.task.value}",
+                     EXIT_USAGE)
+    if folder is None:
+        if resume_job_id is not None:
+            return spec  # the job has its passages
+        return _fail("task documents needs the documents: add --documents FOLDER (PDF, DOCX, Markdown, HTML, TXT)",
+                     EXIT_USAGE)
+    try:
+        passages = read_folder(Path(folder))
+    except DocumentError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    documents = len({passage.document for passage in passages})
+    print(f"documents: {documents} file(s), {len(passages)} passages", file=sys.stderr)
+    return spec.model_copy(update={"passages": passages})
+
+
 def _generate(
     settings: Settings,
     store: Store,
@@ -237,7 +264,9 @@ def _generate(
         if job.kind != "dataset":
             return _fail(f"job {resume_job_id} is a {job.kind}, not a dataset", EXIT_USAGE)
         stored_spec = DatasetSpec.model_validate_json(job.spec_json, context={"max_count": 10**12})
-        if stored_spec != spec:
+        same = (stored_spec.model_dump(exclude={"passages"}) == spec.model_dump(exclude={"passages"})
+                and spec.passages in (None, stored_spec.passages))  # resuming a documents job needs no folder
+        if not same:
             print(f"note: job {resume_job_id} was ordered with a different spec; it resumes as it was ordered",
                   file=sys.stderr)
         spec = stored_spec

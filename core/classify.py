@@ -53,6 +53,8 @@ class ClassifyTask:
     examples: tuple[tuple[str, str], ...] = ()  # (text, label)
     #: What one row is, in the prompt: "row", "multiple-choice question" (the judge answers it).
     noun: str = "row"
+    #: Longer rows are cut in the prompt (document questions carry their passages: never cut).
+    max_chars: int = MAX_ROW_CHARS
 
 
 @dataclass(frozen=True)
@@ -219,7 +221,7 @@ def render_messages(items: Sequence[Item], task: ClassifyTask, *, structured: bo
     else:
         lines.append("Answer with one line per row, in the form `<id>: <label>`, and nothing else.")
     lines.append("")
-    lines += [f"[{n}] {one_line(item.text)}" for n, item in enumerate(items, 1)]
+    lines += [f"[{n}] {one_line(item.text, task.max_chars)}" for n, item in enumerate(items, 1)]
     system = ("You are a careful annotator. You assign exactly one of the allowed labels to each row "
               "and follow the requested answer format exactly.")
     return [{"role": "system", "content": system}, {"role": "user", "content": "\n".join(lines)}]

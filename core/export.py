@@ -29,7 +29,8 @@ from core.rows.card import column_figures
 from core.rows.presets import preset, row_model
 from core.rows.rules import is_legacy
 from core.spec import COLUMNS, DatasetSpec, OutputFormat, TaskType
-from core.verify import verification_lines
+from core.documents.card import document_lines
+from core.verify import VERIFIED_BY, verification_lines
 from storage.jobs import StoredRow
 from storage.models import Job
 from storage.store import Store
@@ -301,6 +302,9 @@ def _card(store: Store, job: Job, spec: DatasetSpec, rows: list[StoredRow], file
     ]
     if not is_legacy(spec):
         lines += column_figures(row_model(spec), [row.fields for row in synthetic], spec.quotas())
+    if spec.task == TaskType.documents:
+        lines += document_lines(spec.passages or [], [row.fields for row in synthetic], spec.labels, rejected,
+                                verified=VERIFIED_BY in (job.model or ""))
     elif spec.task == TaskType.classification:
         counts = Counter(row.label for row in synthetic)
         uploaded_counts = Counter(row.label for row in rows if row.source == "uploaded")

@@ -504,6 +504,7 @@ class Generator:
             self._schedule_flush(state)
             return
         state.structured_parse_failures = 0
+        raws = state.rules.fill(raws, batch.pins)  # columns the request gives (a question's passages)
         if self.verifier is not None:
             raws = await self._verify(state, raws)
             if slot[0]:
@@ -628,6 +629,8 @@ class Generator:
             "empty": "kept leaving fields empty",
             "label disagreement": "wrote rows that a second look without the label labeled differently",
             "not verified": "could not be verified (the judge model gave no usable answer)",
+            "unsupported answer": "wrote answers its passages do not support",
+            "answerable from the passages": "wrote 'unanswerable' questions that the passages answer",
         }
         if reasons:
             top = ", ".join(f"{reason} ×{n}" for reason, n in reasons.most_common(3))

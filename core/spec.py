@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from core.documents.passages import QUESTION_TYPES, Passage
 from core.rows.columns import Column, check_columns, stratified_column
 
 DEFAULT_MAX_COUNT = 10_000
@@ -25,6 +26,7 @@ class TaskType(str, Enum):
     red_team = "red_team"
     simulated_users = "simulated_users"
     custom = "custom"
+    documents = "documents"  # questions from the user's documents (core.documents)
 
 
 #: Red-team prompt categories when the order names none (the stratified `category` column).
@@ -77,6 +79,9 @@ class DatasetSpec(BaseModel):
     empty_share: float | None = None  # task entities: at most this share of rows without any entity
     target_language: str | None = None  # task translation: the target's language (None: same = paraphrase)
     noise_share: float | None = None  # any text dataset: exactly this share of rows messy (`noise` column)
+    # task documents: the documents' passages, stored with the job so it resumes without the files
+    # (`datagen generate --documents DIR` or an upload fills them; a spec file does not list them).
+    passages: list[Passage] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -106,6 +111,8 @@ class DatasetSpec(BaseModel):
                 self.labels = [str(k).strip() for k in self.label_counts]
             if self.task == TaskType.red_team and not self.labels:
                 self.labels = list(RED_TEAM_CATEGORIES)
+            if self.task == TaskType.documents:
+                self._question_types()
             if self.task == TaskType.custom:
                 self._labels_from_column()
             if len(self.labels) < 2:
@@ -135,6 +142,18 @@ class DatasetSpec(BaseModel):
             raise ValueError(f"count must be between 1 and {max_count:,}, got {self.count:,}")
         return self
 
+    def _question_types(self) -> None:
+        """Documents: the question types are the labels (all three unless label_counts names some)."""
+        if not self.labels:
+            self.labels = [str(k).strip() for k in self.label_counts] if self.label_counts else list(QUESTION_TYPES)
+        unknown = [label for label in self.labels if label not in QUESTION_TYPES]
+        if unknown:
+            raise ValueError(f"question types must be among {list(QUESTION_TYPES)}, got {unknown}")
+        if len(self.labels) < 2:  # one type only: the others ordered as 0 (a stratified column has 2+ values)
+            counts = dict(self.label_counts or {self.labels[0]: self.count or 0})
+            self.labels = list(QUESTION_TYPES)
+            self.label_counts = {label: counts.get(label, 0) for label in QUESTION_TYPES}
+
     def _labels_from_column(self) -> None:
         column = stratified_column(self.custom_columns or [])
         assert column is not None
@@ -160,6 +179,8 @@ class DatasetSpec(BaseModel):
             self.entity_types = types
         elif self.entity_types is not None or self.empty_share is not None:
             raise ValueError(f"{task.value} takes no entity_types or empty_share")
+        if self.passages is not None and task != TaskType.documents:
+            raise ValueError(f"{task.value} takes no passages")
         if self.empty_share is not None and not 0 <= self.empty_share <= 1:
             raise ValueError("empty_share must be between 0 and 1")
         if self.target_language is not None and task != TaskType.translation:
@@ -167,8 +188,8 @@ class DatasetSpec(BaseModel):
         if self.noise_share is not None:
             if not 0 < self.noise_share <= 1:
                 raise ValueError("noise_share must be more than 0 and at most 1 (0.2 = 20% of the rows messy)")
-            if task == TaskType.multiple_choice:
-                raise ValueError("multiple_choice takes no noise_share (messy rows are for text datasets)")
+            if task in (TaskType.multiple_choice, TaskType.documents):
+                raise ValueError(f"{task.value} takes no noise_share (messy rows are for text datasets)")
             if self.custom_columns is not None and any(column.name == "noise" for column in self.custom_columns):
                 raise ValueError("with noise_share, the column name 'noise' is taken by the noise kind")
 
@@ -177,7 +198,7 @@ class DatasetSpec(BaseModel):
     @property
     def stratified(self) -> bool:
         """Whether one column has exact per-value counts (the labels and label_counts)."""
-        if self.task in (TaskType.classification, TaskType.red_team):
+        if self.task in (TaskType.classification, TaskType.red_team, TaskType.documents):
             return True
         if self.task == TaskType.simulated_users:
             return bool(self.labels or self.label_counts)

@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.classify import Classifier, ClassifyTask, Item, one_line
+from core.documents import grounding
 from core.llm import LLMBackend, LLMError, Usage
 from core.quality import validate_row
+from core.rows.presets import validate
 from core.settings import Settings
 from core.spec import DatasetSpec, TaskType
 from storage.jobs import NewRow
@@ -57,6 +59,8 @@ class Verifier:
         self.owns_judge = owns_judge  # a separate DATAGEN_JUDGE_MODEL backend, closed with the verifier
         # Temperature 0 and one sample: the question is "which label", not how sure.
         self.classifier = Classifier(judge, batch_size=batch_size, concurrency=concurrency, samples=1)
+        # Document questions: fewer rows per request (each carries its passages).
+        self.grounder = Classifier(judge, batch_size=grounding.BATCH_SIZE, concurrency=concurrency, samples=1)
 
     @classmethod
     def for_engine(cls, llm: LLMBackend, settings: Settings, concurrency: int) -> "Verifier | None":
@@ -76,6 +80,8 @@ class Verifier:
 
     async def screen(self, spec: DatasetSpec, raws: list[Any]) -> Screened:
         """Ask the judge about every valid row of one answer; keep those it labels as intended."""
+        if spec.task == TaskType.documents:
+            return await self._ground(spec, raws)
         if not verifiable(spec):
             return Screened(list(raws), [])
         labels = list(spec.labels)
@@ -117,6 +123,38 @@ class Verifier:
             fields = {**clean, "verified_label": verified or ""}
             row_label = label if spec.task == TaskType.classification else ""
             screened.rejected.append(NewRow(fields, label=row_label, accepted=False, reason=reason))
+        return screened
+
+    async def _ground(self, spec: DatasetSpec, raws: list[Any]) -> Screened:
+        """Document questions: the answer must be supported by its passages; an unanswerable
+        question must not be answerable from them (core/documents/grounding.py)."""
+        items, clean_rows = [], {}
+        for index, raw in enumerate(raws):
+            clean, _ = validate(spec, raw)
+            if clean is not None:
+                items.append(Item(str(index), grounding.item_text(clean)))
+                clean_rows[str(index)] = clean
+        if not items:
+            return Screened(list(raws), [])
+        try:
+            result = await self.grounder.classify(items, grounding.TASK)
+        except LLMError as exc:
+            log.warning("grounding check failed: %s", exc)
+            verdicts: dict[str, str] = {}
+            screened = Screened([], [])
+        else:
+            verdicts = {item_id: verdict.label for item_id, verdict in result.verdicts.items()}
+            screened = Screened([], [], result.usage, result.requests)
+        for index, raw in enumerate(raws):
+            key = str(index)
+            clean = clean_rows.get(key)
+            if clean is None or verdicts.get(key) == grounding.expected(clean):
+                screened.kept.append(raw)
+                continue
+            verdict = verdicts.get(key)
+            reason = NOT_VERIFIED if verdict is None else grounding.rejection(clean)
+            screened.rejected.append(NewRow({**clean, "verdict": verdict or ""}, label=clean["question_type"],
+                                            accepted=False, reason=reason))
         return screened
 
     @staticmethod

@@ -50,6 +50,9 @@ class Column(BaseModel):
     #: category: the allowed values; spans: the allowed span types (e.g. PERSON, ORG).
     values: tuple[str, ...] = ()
     stratified: bool = False
+    #: Filled in from the request, not written by the model (a question's passage and its source):
+    #: left out of the schema, the column list and the line template the model sees.
+    given: bool = False
 
     @field_validator("name", mode="before")
     @classmethod

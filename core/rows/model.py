@@ -76,6 +76,11 @@ class RowModel:
         return tuple(column.name for column in self.columns)
 
     @property
+    def asked(self) -> tuple[str, ...]:
+        """The columns the model writes (not the given ones)."""
+        return tuple(column.name for column in self.columns if not column.given)
+
+    @property
     def stratified(self) -> Column | None:
         return stratified_column(self.columns)
 
@@ -109,7 +114,8 @@ class RowModel:
         """{"examples": [row, ...]}; `pins` fixes a category column to one value (a small local
         model keeps to a request's label only when the schema says so), `rows` the row count."""
         pins = pins or {}
-        row = _object({column.name: self.column_schema(column, pins.get(column.name)) for column in self.columns})
+        row = _object({column.name: self.column_schema(column, pins.get(column.name))
+                       for column in self.columns if not column.given})
         examples: dict[str, Any] = {"type": "array", "items": row}
         if rows:
             examples.update(minItems=1, maxItems=rows)

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from core.quality import dedupe_key, jaccard, validate_row
+from core.documents.passages import MAX_CHARS as MAX_PASSAGE_CHARS, NOT_IN_DOCUMENTS
+from core.quality import dedupe_key, jaccard, normalise_text, validate_row
 from core.rows.columns import Column, ColumnType
 from core.rows.language import wrong_language
 from core.rows.model import Row, RowModel, validate_columns
@@ -292,10 +293,78 @@ class SimulatedUsers(Preset):
         return f"Write a realistic message to {spec.topic or 'the product'} as this user would."
 
 
+class Documents(Preset):
+    """Questions from the user's documents (RAG evaluation): the model writes question, answer and
+    question_type about the passages its request shows; context and source are those passages."""
+
+    noun = "questions"
+
+    def columns(self, spec: DatasetSpec) -> tuple[Column, ...]:
+        return (_text("question", "a question a reader of the documents might ask"),
+                _text("answer", f'the answer, supported by the passages (unanswerable: "{NOT_IN_DOCUMENTS}")'),
+                Column(name="context", type=ColumnType.text, given=True, description="the passage(s) shown"),
+                Column(name="source", type=ColumnType.text, given=True, description="file and page or section"),
+                _category("question_type", spec.labels, stratified=True))
+
+    def key(self, spec: DatasetSpec) -> tuple[str, ...]:
+        return ("question",)
+
+    def task_line(self, spec: DatasetSpec) -> str:
+        return ("Task: test questions for a question-answering system over the user's documents (a RAG "
+                "evaluation set). Each example is a question, its answer taken from the passages below, and its "
+                "question type.")
+
+    def batch_lines(self, spec: DatasetSpec, pins: Mapping[str, str], batch_index: int) -> list[str]:
+        # The wordings 'Passage N (source):' and 'End of passages.' are read by the fake server in tests.
+        passages = spec.passages or []
+        indices = [int(i) for i in pins.get("passages", "").split(",") if i.strip().isdigit()]
+        lines = ["Passages from the user's documents (the only source of truth; they may be in another language "
+                 "than the questions):"]
+        for number, index in enumerate(indices, 1):
+            lines += [f"Passage {number} ({passages[index].source}):", passages[index].text]
+        lines.append("End of passages.")
+        kind = pins.get("question_type", "")
+        lines.append(QUESTION_MEANING.get(kind, ""))
+        lines.append("Questions must be self-contained (never 'according to the passage'); answers are short and "
+                     "claim nothing the passages do not say.")
+        return [line for line in lines if line]
+
+    def validate_base(self, spec: DatasetSpec, model: RowModel, raw: Any) -> tuple[Row | None, str | None]:
+        clean, reason = model.validate(raw, max_chars=2 * MAX_PASSAGE_CHARS + 200)
+        if clean is not None:  # our own passages, verbatim (text cleaning would join paragraphs, drop "1.")
+            clean["context"], clean["source"] = str(raw["context"]), str(raw["source"])
+        if clean is not None and normalise_text(clean["answer"]).strip(" .!\"'").casefold() == NOT_IN_DOCUMENTS:
+            clean["answer"] = NOT_IN_DOCUMENTS
+        return clean, reason
+
+    def check(self, spec: DatasetSpec, clean: Row) -> str | None:
+        unanswerable = clean["question_type"] == "unanswerable"
+        if unanswerable != (clean["answer"] == NOT_IN_DOCUMENTS):
+            return "answer does not fit question type"
+        return None
+
+    def chat_pair(self, spec: DatasetSpec, record: Mapping[str, Any]) -> tuple[str, str]:
+        return f"{record['context']}\n\nQuestion: {record['question']}", str(record["answer"])
+
+    def system_prompt(self, spec: DatasetSpec) -> str:
+        return (f"Answer the question from the context only. If the context does not answer it, say: "
+                f"{NOT_IN_DOCUMENTS}")
+
+
+QUESTION_MEANING = {
+    "factual": "Each question asks for a fact stated in Passage 1; the answer states it briefly.",
+    "reasoning": "Each question needs BOTH passages: the answer combines a fact from Passage 1 with a fact from "
+                 "Passage 2 (compare, add up, cause and effect); each fact it uses is stated in them.",
+    "unanswerable": "Each question is plausible for a reader of Passage 1 and on its topic, but neither the passage "
+                    f"nor, as far as you can tell, the rest of the documents answers it. Its answer is exactly: "
+                    f"{NOT_IN_DOCUMENTS}",
+}
+
+
 PRESETS: dict[TaskType, Preset] = {
     TaskType.classification: Classification(), TaskType.multiple_choice: MultipleChoice(), TaskType.qa: QA(),
     TaskType.entities: Entities(), TaskType.translation: Translation(), TaskType.red_team: RedTeam(),
-    TaskType.simulated_users: SimulatedUsers(), TaskType.custom: Preset(),
+    TaskType.simulated_users: SimulatedUsers(), TaskType.custom: Preset(), TaskType.documents: Documents(),
 }
 
 
@@ -305,7 +374,8 @@ def preset(spec: DatasetSpec) -> Preset:
 
 def row_model(spec: DatasetSpec) -> RowModel:
     """The spec's columns (the preset's, plus `noise` when some rows are to be messy)."""
-    return _row_model(spec.model_dump_json())
+    # The passages (documents jobs) are not part of the columns: left out of the cache key.
+    return _row_model(spec.model_dump_json(exclude={"passages"}))
 
 
 @lru_cache(maxsize=64)  # rebuilt per request otherwise; specs are immutable once a job runs

@@ -53,6 +53,8 @@ def format_row(model: RowModel, row: Mapping[str, Any]) -> str:
 def describe_columns(model: RowModel, pins: Mapping[str, str]) -> list[str]:
     lines = ["Columns of every example:"]
     for column in model.columns:
+        if column.given:
+            continue
         what = column.description
         if column.type == ColumnType.category:
             allowed = ", ".join(f'"{value}"' for value in column.values)
@@ -130,7 +132,7 @@ def render_row_messages(
         lines += [f"- {_shorten(text)}" for text in list(recent)[-MAX_RECENT:]]
     lines.append("")
     if structured:
-        names = ", ".join(model.names)
+        names = ", ".join(model.asked)
         lines.append(f'Answer with JSON only: {{"examples": [...]}}, each example an object with {names}.')
     else:
         lines.append("Use exactly this format for every example, with an empty line between examples, and nothing else:")
@@ -142,6 +144,8 @@ def template(model: RowModel) -> str:
     """One `column: <what>` line per column (the fake server in tests reads these placeholders)."""
     parts = []
     for column in model.columns:
+        if column.given:
+            continue
         if column.type == ColumnType.spans:
             what = f"TYPE: exact text; TYPE: exact text, or none; TYPE one of: {' | '.join(column.values)}"
         elif column.type == ColumnType.category:
@@ -159,7 +163,7 @@ def template(model: RowModel) -> str:
 def parse_row_template(model: RowModel, text: str) -> list[dict[str, Any]]:
     """Rows from a `column: value` answer; a row starts at the first column's line. Incomplete
     rows are dropped; an answer with no row at all raises ParseError."""
-    names = model.names
+    names = model.asked
     line_re = re.compile(r"^\s*(?:\*\*)?(" + "|".join(map(re.escape, names)) + r")(?:\*\*)?\s*[:：]\s*(.*)$", re.I)
     rows: list[dict[str, Any]] = []
     current: dict[str, Any] | None = None

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.documents.passages import Coverage
 from core.prompts import max_tokens_for
 from core.quality import row_text, validate_row
 from core.rows.columns import ColumnType
@@ -21,6 +22,10 @@ from core.rows.noise import CLEAN, NOISE_COLUMN, kind_for_batch, kinds_for, mess
 from core.rows.language import warm_up
 from core.rows.presets import DEFAULT_EMPTY_SHARE, row_model, target_language, validate
 from core.spec import COLUMNS, DatasetSpec, TaskType
+
+#: Questions per request about the same passage(s): few, so the requests (and the passages they
+#: show) spread over the documents (core.documents.passages.Coverage).
+QUESTIONS_PER_REQUEST = 2
 
 #: Rejection reason for an entity row without entities once their share is used up (neutral,
 #: like "over quota": the row was fine, the order had enough of its kind).
@@ -46,6 +51,7 @@ class RowRules:
     clean: int = 0
     empty: int = 0
     in_flight: dict[str, int] = field(default_factory=lambda: {"messy": 0, "clean": 0})
+    coverage: Coverage | None = None  # task documents: which passages each request shows
 
     @classmethod
     def for_spec(cls, spec: DatasetSpec) -> "RowRules":
@@ -56,6 +62,10 @@ class RowRules:
         if spec.task == TaskType.entities:
             share = spec.empty_share if spec.empty_share is not None else DEFAULT_EMPTY_SHARE
             rules.empty_cap = math.floor(share * count)
+        if spec.task == TaskType.documents:
+            if not spec.passages:
+                raise ValueError("a documents job needs the documents' passages (datagen generate --documents DIR)")
+            rules.coverage = Coverage(spec.passages)
         if spec.task == TaskType.translation:  # called from the engine's worker thread (Generator._load)
             warm_up(target_language(spec), (spec.language,))
         return rules
@@ -93,6 +103,14 @@ class RowRules:
         if self.legacy:
             return str(fields.get("label", "")) if self.spec.task == TaskType.classification else ""
         return row_model(self.spec).label_of(fields)
+
+    def fill(self, raws: list[Any], pins: Mapping[str, str]) -> list[Any]:
+        """The given columns of a request's rows (documents: the passages it showed, as context and
+        source), whatever the model wrote in them."""
+        if self.coverage is None or "passages" not in pins:
+            return raws
+        context, source = self.coverage.context([int(i) for i in pins["passages"].split(",")])
+        return [{**raw, "context": context, "source": source} if isinstance(raw, dict) else raw for raw in raws]
 
     # --- shares beyond the label quotas -----------------------------------------------------
 
@@ -138,6 +156,10 @@ class RowRules:
         model_label = None if self.legacy else row_model(self.spec).stratified
         if model_label is not None and label:
             pins[model_label.name] = label
+        if self.coverage is not None:
+            count = min(count, QUESTIONS_PER_REQUEST)
+            shown = self.coverage.pick(batch_index, 2 if label == "reasoning" else 1)
+            pins["passages"] = ",".join(map(str, shown))
         if self.messy_quota is not None:
             gaps = {bucket: self._open(bucket) - self.in_flight[bucket] for bucket in ("messy", "clean")}
             bucket = max(gaps, key=lambda b: (gaps[b], b == "messy"))

@@ -62,6 +62,15 @@ answers every id with the row's true class, which it knows
 `inject_labeling(kind, times=1)` spoils the next labeling answers: "drop" (one id missing),
 "repeat" (one id twice, with two labels), "reorder" (ids in reverse), "invent" (an unknown id).
 
+Document questions (core/documents: a prompt with 'Passage N (source):' ... 'End of passages.'):
+answers are runs of words copied from the passages shown (one run per passage; "not in the
+documents" when the question_type pinned is unanswerable); `ungrounded_share` makes exactly
+round(n*share) of the first n rows wrong: an answer of words that are in no passage, or an
+"unanswerable" question that copies words of its passage (`ungrounded` holds those questions).
+The grounding judge (rows with 'Passage N: ... Question: ... Proposed answer: ...') answers the
+truth: supported when every run of the answer is in the passages, not_answerable when neither
+the answer nor the question comes from them, not_supported otherwise.
+
 Stats: `requests`, `in_flight`, `peak_in_flight`, `issued_texts`, `labeling_requests`.
 
 Run standalone (benchmarks, manual tries): `python -m tests.fakes.openai_server --latency 0.3`
@@ -186,6 +195,7 @@ class FakeOpenAI(ThreadedLoopbackServer):
         self._faults: deque[_Fault] = deque()
         self._lock = threading.Lock()
         self._init_labeling()
+        self._init_documents()
 
     @property
     def base_url(self) -> str:
@@ -344,6 +354,7 @@ class FakeOpenAI(ThreadedLoopbackServer):
         if kind == "empty":
             count = 0
         self._pins = dict(_PIN_RE.findall(prompt))
+        self._passages = _passages_in(prompt)
         self._languages = dict(_COLUMN_LANGUAGE_RE.findall(prompt))
         if schema is not None:
             data = self._walk(schema, schema, name="", count=count, label=label, top=True)
@@ -413,6 +424,8 @@ class FakeOpenAI(ThreadedLoopbackServer):
             n = max(n, low)
             return [self._walk(node.get("items", {}), root, name=name, count=count, label=label) for _ in range(n)]
         if node_type == "string":
+            if self._passages and name in ("question", "answer"):
+                return self._document_text(name)
             if name in self._languages:
                 return self._words_in(self._languages[name])
             return self._text(question="question" in name)
@@ -466,6 +479,8 @@ class FakeOpenAI(ThreadedLoopbackServer):
                 types = what.split("TYPE one of: ")[-1].split(" | ")
                 word = (first_text or "none").split()[-1].strip(".?")
                 value = f"{self._rng.choice(types)}: {word}" if first_text else "none"
+            elif self._passages and column in ("question", "answer"):
+                value = self._document_text(column)
             else:
                 value = self._words_in(self._languages[column]) if column in self._languages else self._text()
                 first_text = first_text or value
@@ -612,6 +627,8 @@ class FakeOpenAI(ThreadedLoopbackServer):
         return "\n".join(lines)
 
     def _truth(self, text: str, labels: list[str]) -> str:
+        if " Proposed answer: " in text:
+            return self._grounding_truth(text, labels)
         by_marker = {label_marker(label): label for label in labels}
         marked = [by_marker[code] for code in _MARKER_RE.findall(text) if code in by_marker]
         if marked:
@@ -646,6 +663,52 @@ class FakeOpenAI(ThreadedLoopbackServer):
         if structured:
             return json.dumps({"labels": [{"id": i, "label": label} for i, label in pairs]}, ensure_ascii=False)
         return "\n".join(f"{i}: {label}" for i, label in pairs)
+
+
+    # --- document questions (core/documents) -----------------------------------------------
+
+    def _init_documents(self) -> None:
+        self.ungrounded_share = 0.0
+        self.ungrounded: set[str] = set()  # questions written with an unsupported answer / an answerable "unanswerable"
+        self._passages: list[str] = []
+        self._doc_rows = 0
+        self._doc_wrong = False
+
+    def _document_text(self, column: str) -> str:
+        kind = self._pins.get("question_type", "factual")
+        if column == "question":
+            self._doc_rows += 1
+            n, share = self._doc_rows, self.ungrounded_share
+            self._doc_wrong = int(n * share + 1e-9) > int((n - 1) * share + 1e-9)
+            question = self._text(question=True)
+            if self._doc_wrong and kind == "unanswerable":  # the passage does answer it
+                question = question[:-1] + " " + self._run_of(self._passages[0], 6) + "?"
+            if self._doc_wrong:
+                self.ungrounded.add(_flat(question))
+            return question
+        if kind == "unanswerable":
+            return "not in the documents"
+        if self._doc_wrong:
+            return self._text()
+        return " and ".join(self._run_of(passage, 5) for passage in self._passages[: 2 if kind == "reasoning" else 1])
+
+    def _run_of(self, passage: str, length: int) -> str:
+        words = passage.split()
+        start = self._rng.randrange(max(1, len(words) - length + 1))
+        return " ".join(words[start : start + length])
+
+    @staticmethod
+    def _grounding_truth(text: str, labels: list[str]) -> str:
+        shown, rest = text.split(" Question: ", 1)
+        question, answer = rest.rsplit(" Proposed answer: ", 1)
+        passages = _flat(re.sub(r"Passage \d+: ", " ", shown))
+        if answer.strip() == "not in the documents":
+            words = question.rstrip("?").split()
+            runs = (" ".join(words[i : i + 6]) for i in range(max(0, len(words) - 5)))
+            truth = "not_supported" if any(_flat(run) in passages for run in runs) else "not_answerable"
+        else:
+            truth = "supported" if all(_flat(part) in passages for part in answer.split(" and ")) else "not_supported"
+        return truth if truth in labels else labels[0]
 
 
 def _json_schema_of(body: dict[str, Any]) -> dict[str, Any] | None:
@@ -726,3 +789,13 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def _passages_in(prompt: str) -> list[str]:
+    """The passages a document-question prompt shows (core/rows/presets.py, Documents.batch_lines)."""
+    if "End of passages." not in prompt:
+        return []
+    block = prompt.split("End of passages.", 1)[0]
+    parts = re.split(r"^Passage \d+ \(.*?\):$", block, flags=re.M)
+    return [" ".join(part.split()) for part in parts[1:] if part.strip()]
+

@@ -1,0 +1,1 @@
+"""Questions from the user's documents (RAG evaluation sets): conversion, passages, coverage."""
