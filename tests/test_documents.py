@@ -200,3 +200,47 @@ def test_a_documents_job_resumes_without_the_folder(fake_llm: FakeOpenAI, tmp_pa
     assert done.returncode == 0, done.stderr
     assert "different spec" not in done.stderr
     assert read_rows(tmp_path / "again.csv") == first
+
+
+def test_servers_without_structured_output_get_the_line_template(tmp_path: Path, documents: Path) -> None:
+    with FakeOpenAI(reject_json_schema=True) as fake:
+        fake.ungrounded_share = 0.2
+        spec = _spec(tmp_path, "task: documents\nlabel_counts: {factual: 4, reasoning: 3, unanswerable: 3}\n")
+        done = generate(tmp_path, environment(fake.base_url, tmp_path), spec, "--documents", str(documents),
+                        "-o", "q.csv", timeout=120)
+        assert done.returncode == 0, done.stderr
+        rows = read_rows(tmp_path / "q.csv")
+        assert Counter(row["question_type"] for row in rows) == {"factual": 4, "reasoning": 3, "unanswerable": 3}
+        _check_rows(rows, read_folder(documents))
+        assert fake.ungrounded and not {" ".join(row["question"].split()) for row in rows} & fake.ungrounded
+        prompt = str(fake.generation_requests[-1]["messages"])
+        assert "context:" not in prompt and "question_type: <one of:" in prompt  # given columns are not asked
+
+
+def test_html_and_docx_through_markitdown_keep_their_headings(tmp_path: Path) -> None:
+    import zipfile
+
+    html = ("<html><body><h1>Returns</h1><p>" + "Items can be returned within 30 days. " * 10 + "</p>"
+            "<h2>Refunds</h2><p>" + "Refunds reach the card within five working days. " * 10 + "</p></body></html>")
+    docx = tmp_path / "policy.docx"
+    body = "".join(f'<w:p><w:pPr><w:pStyle w:val="Heading1"/></w:pPr><w:r><w:t>{title}</w:t></w:r></w:p>'
+                   f"<w:p><w:r><w:t>{text * 10}</w:t></w:r></w:p>"
+                   for title, text in (("Shipping", "Parcels leave the warehouse the next day. "),
+                                       ("Damage", "Report damaged parcels within two days. ")))
+    ns = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    with zipfile.ZipFile(docx, "w") as archive:
+        archive.writestr("[Content_Types].xml",
+                         '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                         '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                         '<Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" '
+                         'ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/>'
+                         '</Types>')
+        archive.writestr("_rels/.rels",
+                         '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+                         'relationships"><Relationship Id="r1" Type="http://schemas.openxmlformats.org/officeDocument/'
+                         '2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>')
+        archive.writestr("word/document.xml", f'<?xml version="1.0"?><w:document {ns}><w:body>{body}</w:body></w:document>')
+    passages = passages_of([("help.html", html.encode()), ("policy.docx", docx.read_bytes())])
+    assert [p.source for p in passages] == ["help.html § Returns", "help.html § Refunds",
+                                            "policy.docx § Shipping", "policy.docx § Damage"]
+    assert "within five working days" in passages[1].text and "two days" in passages[3].text
