@@ -6,6 +6,9 @@ type, every context a passage of its named source, unsupported rows rejected and
 from __future__ import annotations
 
 import re
+import signal
+import subprocess
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -15,8 +18,9 @@ from fpdf import FPDF
 from core.documents.convert import DocumentError, passages_of, read_folder
 from core.documents.passages import CONTEXT_SEPARATOR, NOT_IN_DOCUMENTS, SOURCE_SEPARATOR, Coverage, Passage
 from core.spec import DatasetSpec, SpecError
+from storage.store import Store
 from tests.fakes.openai_server import FakeOpenAI
-from tests.test_headless import environment, generate, read_rows
+from tests.test_headless import datagen_command, environment, generate, read_rows
 
 PUMP = ("The pump must be primed with water before its first use. Its motor draws 800 watts and moves "
         "3,500 litres per hour. The suction hose may be at most seven metres long. ")
@@ -244,3 +248,30 @@ def test_html_and_docx_through_markitdown_keep_their_headings(tmp_path: Path) ->
     assert [p.source for p in passages] == ["help.html § Returns", "help.html § Refunds",
                                             "policy.docx § Shipping", "policy.docx § Damage"]
     assert "within five working days" in passages[1].text and "two days" in passages[3].text
+
+
+def test_a_killed_documents_job_resumes_without_the_folder_to_exact_counts(tmp_path: Path, documents: Path) -> None:
+    with FakeOpenAI(latency=0.2) as fake:
+        fake.ungrounded_share = 0.2
+        spec = _spec(tmp_path, "task: documents\nlabel_counts: {factual: 12, reasoning: 9, unanswerable: 9}\n")
+        env = environment(fake.base_url, tmp_path, DATAGEN_CONCURRENCY="2")
+        process = subprocess.Popen([*datagen_command(), "generate", spec, "--documents", str(documents), "-o", "q.csv"],
+                                   cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while fake.request_count < 8 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)  # no clean-up: only what was committed survives
+        process.wait(timeout=30)
+        assert not (tmp_path / "q.csv").exists()
+        store = Store.from_url(f"sqlite:///{tmp_path}/jobs.db")
+        stored = sum(store.accepted_counts(1).values())
+        store.close()
+        assert 0 < stored < 30  # killed mid-way, with rows committed
+        moved = documents.rename(tmp_path / "gone")  # the passages are stored with the job
+        done = generate(tmp_path, env, spec, "-o", "q.csv", "--resume", "1", timeout=120)
+        assert done.returncode == 0, done.stderr
+    rows = read_rows(tmp_path / "q.csv")
+    assert Counter(row["question_type"] for row in rows) == {"factual": 12, "reasoning": 9, "unanswerable": 9}
+    assert len({row["question"] for row in rows}) == 30
+    assert not {" ".join(row["question"].split()) for row in rows} & fake.ungrounded
+    _check_rows(rows, read_folder(moved))
