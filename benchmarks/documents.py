@@ -81,10 +81,11 @@ async def generation(folder: Path, questions: int, verify: str) -> dict[str, flo
         await llm.aclose()
         job = store.get_job(job_id)
         assert result.status == "done", result.error
+        spoiled = sum(" ".join(row.fields["question"].split()) in fake.ungrounded for row in store.accepted_rows(job_id))
         delivered = sum(result.accepted.values())
         return {"elapsed": elapsed, "per_s": delivered / elapsed, "requests": job.requests / delivered,
                 "tokens": (job.prompt_tokens + job.completion_tokens) / delivered,
-                "rejected": sum(n for reason, n in result.rejected.items() if not reason.startswith("over quota"))}
+                "spoiled": spoiled, "rejected": sum(n for reason, n in result.rejected.items() if not reason.startswith("over quota"))}
 
 
 def main() -> None:
@@ -106,7 +107,7 @@ def main() -> None:
             print(f"grounding {verify:>3}: {args.questions} questions in {figures['elapsed']:.1f} s "
                   f"({figures['per_s']:.1f}/s; ideal {ideal:.1f} s, ratio {figures['elapsed'] / ideal:.2f}), "
                   f"{figures['requests']:.2f} requests and {figures['tokens']:,.0f} tokens per question, "
-                  f"{figures['rejected']:.0f} rows rejected")
+                  f"{figures['rejected']:.0f} rows rejected, {figures['spoiled']:.0f} spoiled rows delivered")
 
 
 if __name__ == "__main__":
