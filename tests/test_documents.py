@@ -125,7 +125,7 @@ def _check_rows(rows: list[dict[str, str]], passages: list[Passage]) -> None:
             assert row["answer"] == NOT_IN_DOCUMENTS
         else:  # the fake copies runs of the passage words: each run is in the row's context
             flat = " ".join(row["context"].split())
-            assert all(" ".join(part.split()) in flat for part in row["answer"].split(" and ")), row
+            assert all(" ".join(part.split()) in flat for part in row["answer"].split("; ")), row
 
 
 def test_generate_with_documents_gives_exact_grounded_questions(fake_llm: FakeOpenAI, tmp_path: Path,

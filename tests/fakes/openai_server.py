@@ -63,7 +63,7 @@ answers every id with the row's true class, which it knows
 "repeat" (one id twice, with two labels), "reorder" (ids in reverse), "invent" (an unknown id).
 
 Document questions (core/documents: a prompt with 'Passage N (source):' ... 'End of passages.'):
-answers are runs of words copied from the passages shown (one run per passage; "not in the
+answers are runs of words copied from the passages shown (one run per passage, joined by "; "; "not in the
 documents" when the question_type pinned is unanswerable); `ungrounded_share` makes exactly
 round(n*share) of the first n rows wrong: an answer of words that are in no passage, or an
 "unanswerable" question that copies words of its passage (`ungrounded` holds those questions).
@@ -690,7 +690,7 @@ class FakeOpenAI(ThreadedLoopbackServer):
             return "not in the documents"
         if self._doc_wrong:
             return self._text()
-        return " and ".join(self._run_of(passage, 5) for passage in self._passages[: 2 if kind == "reasoning" else 1])
+        return "; ".join(self._run_of(passage, 5) for passage in self._passages[: 2 if kind == "reasoning" else 1])
 
     def _run_of(self, passage: str, length: int) -> str:
         words = passage.split()
@@ -707,7 +707,7 @@ class FakeOpenAI(ThreadedLoopbackServer):
             runs = (" ".join(words[i : i + 6]) for i in range(max(0, len(words) - 5)))
             truth = "not_supported" if any(_flat(run) in passages for run in runs) else "not_answerable"
         else:
-            truth = "supported" if all(_flat(part) in passages for part in answer.split(" and ")) else "not_supported"
+            truth = "supported" if all(_flat(part) in passages for part in answer.split("; ")) else "not_supported"
         return truth if truth in labels else labels[0]
 
 
