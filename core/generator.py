@@ -69,7 +69,7 @@ class Guidance(BaseModel):
 
     # Rows are dicts of column -> value: text mostly, entity lists, numbers, booleans (core.rows).
     few_shot: list[dict[str, Any]] = []  # rows to imitate (👍 preview rows, uploaded rows)
-    avoid: list[dict[str, Any]] = []  # rows NOT to imitate (👎)
+    avoid: list[dict[str, Any]] = []  # rows NOT to imitate (👎); never delivered, nor their near-copies
     feedback: list[str] = []  # free-text feedback folded into the instructions
     keep: list[dict[str, Any]] = []  # rows already approved (👍): stored accepted (source="kept"), count toward quotas
     existing: list[dict[str, Any]] = []  # uploaded rows: dedupe against them; exported with source="uploaded"; not counted
@@ -342,6 +342,11 @@ class Generator:
             state.mc_position = state.accepted.get("", 0)
         if self.settings.language_check:
             language.prepare(spec.language)  # loads the detector here, in the worker thread
+        # Rows the user rated 👎 are never delivered: in the index, any equal or near-equal row
+        # (whatever its label) is rejected as a duplicate and replaced.
+        for raw in guidance.avoid:
+            if text := state.rules.text_of(raw).strip():
+                state.index.add(text)
         # Stored in one transaction, so "any of them stored" means "all of them stored".
         guidance_stored = self.store.has_rows(job_id, source="kept") or self.store.has_rows(job_id, source="uploaded")
         if not guidance_stored and (guidance.keep or guidance.existing):

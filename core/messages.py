@@ -252,6 +252,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "The source column tells synthetic rows from yours: {sources}.",
         "pl": "Kolumna source odróżnia wiersze syntetyczne od Twoich: {sources}.",
     },
+    "caption_ratings": {
+        "en": "Your ratings were honoured: {up} 👍 rows are in the file, {down} 👎 rows (and rows like them) are not.",
+        "pl": "Twoje oceny zostały uwzględnione: {up} wierszy z 👍 jest w pliku, {down} wierszy z 👎 (ani podobnych) nie ma.",
+    },
     "card_caption": {
         "en": "Dataset card: how this dataset was made.",
         "pl": "Karta zbioru danych: jak powstał ten zbiór.",

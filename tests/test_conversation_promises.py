@@ -112,3 +112,54 @@ def test_questions_get_answers_and_feedback_after_a_preview_stays_feedback(fake_
     assert "Your feedback so far" not in status or "angry" in status
     prompts = [str(body) for body in fake_llm.requests if "Produce exactly" in str(body)]
     assert prompts and not any("late or broken order" in p for p in prompts[:1])  # first preview: before the feedback
+
+
+def _prompt(body: dict[str, Any]) -> str:
+    return "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
+
+
+def _section(prompt: str, heading: str) -> list[str]:
+    """The `Q: ...` texts listed under a heading of a generation prompt (core/prompts.py)."""
+    if heading not in prompt:
+        return []
+    block = prompt.split(heading, 1)[1].split("\n\n", 1)[0]
+    return [line[3:] for line in block.splitlines() if line.startswith("Q: ")]
+
+
+def _csv_rows(out: Path) -> list[dict[str, str]]:
+    import csv
+
+    [path] = sorted(out.glob("dataset-*.csv"))
+    with path.open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_rows_rated_down_never_come_back_even_relabelled(fake_llm: FakeOpenAI, tmp_path: Path) -> None:
+    # A model that copies the rejected rows it is shown (as the embedded one did), under the label it is
+    # asked for (so a 👎 "positive" row comes back as "negative") and with a word added (a near copy).
+    served: list[str] = []
+
+    def copy_rejected_rows(body: dict[str, Any]) -> dict[str, Any] | None:
+        prompt = _prompt(body)
+        rejected = _section(prompt, "do NOT write anything similar:")
+        label = re.search(r'the label "([^"]*)"', prompt)
+        if not rejected or not label or len(served) >= 12:
+            return None
+        rows = [{"text": text, "label": label.group(1)} for text in rejected]
+        rows += [{"text": text.rstrip(".") + " indeed.", "label": label.group(1)} for text in rejected]
+        served.extend(row["text"] for row in rows)
+        return {"examples": rows}
+
+    fake_llm.responders.append(copy_rejected_rows)
+    lines = ["10 tweets about football, positive or negative, in English, CSV", "1", "-1 -2 -3", "1"]
+    result = _run(lines, fake_llm, tmp_path, tmp_path / "out")
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    assert out.count("won't be in the dataset") == 3, out
+    assert served, "the copying model was never asked"  # the fault was served ...
+    rows = _csv_rows(tmp_path / "out")
+    assert len(rows) == 10  # ... and survived: the order is still exact
+    delivered = {row["text"].rstrip(".").removesuffix(" indeed") for row in rows}
+    rated_down = {text.rstrip(".").removesuffix(" indeed") for text in served}
+    assert not delivered & rated_down, delivered & rated_down
+    assert "Your ratings were honoured: 0 👍 rows are in the file, 3 👎 rows (and rows like them) are not." in out

@@ -17,7 +17,8 @@ from core.conversation.collecting import per_label
 from core.conversation.turn import DatasetDelivered, DatasetFailed, PreviewFinished
 from core.events import ChatRef, Choice, Document, Progress, Say
 from core.export import render_delivery
-from core.generator import JobClaimedElsewhere, JobProgress, JobResult
+from core.generator import Guidance, JobClaimedElsewhere, JobProgress, JobResult
+from core.quality import DuplicateIndex, row_text
 from core.progress import ProgressThrottle
 from core.spec import DatasetSpec, OutputFormat
 
@@ -184,7 +185,24 @@ async def deliver(dialog: "Dialog", chat: ChatRef, job_id: int, result: JobResul
     )
     if sources.get("uploaded"):
         caption += " " + dialog.text(lang, "caption_sources", sources=", ".join(f"{s}: {n}" for s, n in sources.items()))
+    caption += ratings_honoured(dialog, lang, spec, job.guidance_json, rows)
     await dialog.send(chat, Document(filename, delivery.data, caption, MIME_TYPE[spec.format]))
     await dialog.send(chat, Document(f"dataset-{job_id}.card.md", delivery.card.encode("utf-8"),
                                      dialog.text(lang, "card_caption"), "text/markdown"))
     await dialog.post(chat, DatasetDelivered(job_id))
+
+
+def ratings_honoured(dialog: "Dialog", lang: str, spec: DatasetSpec, guidance_json: str | None, rows: list) -> str:
+    """" Your ratings were honoured: ..." counted from the file itself ("" without ratings): 👍 rows
+    delivered, 👎 rows of which no equal or near-equal row was delivered."""
+    guidance = Guidance.model_validate_json(guidance_json or "{}")
+    if not guidance.avoid and not guidance.keep:
+        return ""
+    delivered = DuplicateIndex()
+    for row in rows:
+        delivered.add(row_text(spec.task, row.fields))
+    kept = sum(row.source == "kept" for row in rows)
+    # A 👎 text found (or a near copy) in the file is not honoured. (Two 👎 rows alike each other: the
+    # second counts as found, an under-count the user can check, never an over-claim.)
+    out = sum(delivered.check_and_add(row_text(spec.task, raw)) is None for raw in guidance.avoid)
+    return " " + dialog.text(lang, "caption_ratings", up=kept, down=out)

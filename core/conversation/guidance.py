@@ -29,7 +29,8 @@ def make_guidance(turn: Turn, spec: DatasetSpec, uploaded_rows: list[dict[str, s
         return not labels or fields.get(label_column) in labels
 
     ups = [r.fields for r in state.ratings.values() if r.kind == "up" and fits(r.fields)]
-    downs = [r.fields for r in state.ratings.values() if r.kind == "down" and fits(r.fields)]
+    # A 👎 row stays out even when its label left the order (a copy could come back under another label).
+    downs = [r.fields for r in state.ratings.values() if r.kind == "down" and set(r.fields) == columns]
     uploaded = [row for row in uploaded_rows if fits(row)]
     few_shot = ups + sample_per_label(uploaded, FEW_SHOT_PER_LABEL)
     keep: list[dict[str, str]] = []
