@@ -359,7 +359,10 @@ class Generator:
         for raw in state.guidance.existing:
             clean, reason = state.rules.validate(raw)
             if clean is None:
-                continue  # an unusable uploaded row is only context; the dialog reported it already
+                # Not exported (the dialog reported it already), but no generated row may copy it either.
+                if isinstance(raw, dict) and (text := state.rules.text_of(raw).strip()):
+                    state.index.add(text)
+                continue
             text = state.rules.text_of(clean)
             state.index.add(text)
             rows.append(NewRow(clean, label=state.rules.label_of(clean), source="uploaded", dedupe_key=dedupe_key(text)))

@@ -202,10 +202,14 @@ def render_messages(
     lines.append(diversity_hint(spec, batch_index))
     lines.append("Every example must differ from the others in wording, content and structure.")
 
-    if guidance is not None and guidance.few_shot:
+    few_shot = list(guidance.few_shot) if guidance is not None else []
+    if task == TaskType.classification and label:
+        # Only rows of the label asked for: a model shown another label's rows copies them under this one.
+        few_shot = [row for row in few_shot if row.get("label", "").casefold() == label.casefold()]
+    if few_shot:
         lines.append("")
         lines.append("Good examples to imitate in style and quality (do not copy them):")
-        lines += [format_row(task, row) for row in guidance.few_shot[:MAX_FEW_SHOT]]
+        lines += [format_row(task, row) for row in few_shot[:MAX_FEW_SHOT]]
     if guidance is not None and guidance.avoid:
         lines.append("")
         lines.append("The user rejected examples like these; do NOT write anything similar:")

@@ -163,3 +163,45 @@ def test_rows_rated_down_never_come_back_even_relabelled(fake_llm: FakeOpenAI, t
     rated_down = {text.rstrip(".").removesuffix(" indeed") for text in served}
     assert not delivered & rated_down, delivered & rated_down
     assert "Your ratings were honoured: 0 👍 rows are in the file, 3 👎 rows (and rows like them) are not." in out
+
+
+def test_balancing_an_upload_shows_rows_only_under_their_own_label_and_never_copies_them(
+    fake_llm: FakeOpenAI, tmp_path: Path
+) -> None:
+    # A model that answers with copies of the examples its prompt shows, under the label it is asked for.
+    copied: list[str] = []
+    answers: list[str] = []
+
+    def copy_examples(body: dict[str, Any]) -> dict[str, Any] | None:
+        prompt = _prompt(body)
+        shown = _section(prompt, "Good examples to imitate in style and quality (do not copy them):")
+        label = re.search(r'the label "([^"]*)"', prompt)
+        count = re.search(r"Produce exactly (\d+)", prompt)
+        if not shown or not label or not count:
+            return None
+        copied.extend(shown)
+        fresh = [f"Fresh {label.group(1)} row number {len(answers)}-{i} written by the model" for i in range(int(count.group(1)))]
+        answers.append(label.group(1))
+        return {"examples": [{"text": text, "label": label.group(1)} for text in shown + fresh]}
+
+    fake_llm.responders.append(copy_examples)
+    mine = [f"I really loved the service number {i} they gave me today" for i in range(6)]
+    seed = tmp_path / "seed.csv"
+    seed.write_text("text,label\n" + "".join(f"{t},good\n" for t in mine) + "The parcel never came at all,bad\n",
+                    encoding="utf-8")
+    result = _run([f"/upload {seed}", "1", "1", "1"], fake_llm, tmp_path, tmp_path / "out")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert copied, "the copying model was never asked"
+    for body in fake_llm.requests:
+        prompt = _prompt(body)
+        label = re.search(r'the label "([^"]*)"', prompt)
+        if label and label.group(1) == "bad":  # a "bad" request never shows the user's "good" rows
+            assert not set(mine) & set(_section(prompt, "Good examples to imitate")), prompt
+    out = result.stdout
+    assert "I really loved the service" not in out.split("Preview (", 1)[1].split("[1] Generate all", 1)[0]
+    rows = _csv_rows(tmp_path / "out")
+    synthetic = [row["text"] for row in rows if row["source"] == "synthetic"]
+    assert len(synthetic) == 5 and {r["label"] for r in rows if r["source"] == "synthetic"} == {"bad"}
+    uploaded = set(mine) | {"The parcel never came at all"}
+    assert not set(synthetic) & uploaded  # generated rows are never copies of the user's rows
+    assert re.search(r"duplicates removed: [1-9]", out), out  # the copies were served, and thrown away

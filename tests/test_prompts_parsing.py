@@ -95,7 +95,7 @@ def test_schema_with_optional_field_is_not_strict() -> None:
 
 def test_prompt_carries_the_order() -> None:
     guidance = Guidance(
-        few_shot=[{"text": "Świetna kawa, polecam!", "label": "positive"}],
+        few_shot=[{"text": "Świetna kawa, polecam!", "label": "positive"}, {"text": "Zimna kawa.", "label": "negative"}],
         avoid=[{"text": "Bad.", "label": "negative"}],
         feedback=["shorter sentences please"],
     )
@@ -108,7 +108,8 @@ def test_prompt_carries_the_order() -> None:
     assert "Tone: casual." in prompt
     assert "everyday life" in prompt
     assert "shorter sentences please" in prompt
-    assert "Q: Świetna kawa, polecam!" in prompt  # few-shot
+    assert "Q: Zimna kawa." in prompt  # few-shot of the label asked for ...
+    assert "Świetna kawa" not in prompt  # ... never another label's rows (the model would copy them under this one)
     assert "Q: Bad." in prompt and "do NOT write" in prompt  # avoid-list
     assert "Pociąg znowu się spóźnił." in prompt  # don't repeat
     assert "JSON" in prompt

@@ -32,6 +32,7 @@ def make_guidance(turn: Turn, spec: DatasetSpec, uploaded_rows: list[dict[str, s
     # A 👎 row stays out even when its label left the order (a copy could come back under another label).
     downs = [r.fields for r in state.ratings.values() if r.kind == "down" and set(r.fields) == columns]
     uploaded = [row for row in uploaded_rows if fits(row)]
+    # Each row is shown only in requests for its own label (core/prompts.py).
     few_shot = ups + sample_per_label(uploaded, FEW_SHOT_PER_LABEL)
     keep: list[dict[str, str]] = []
     if not for_preview:
@@ -42,8 +43,9 @@ def make_guidance(turn: Turn, spec: DatasetSpec, uploaded_rows: list[dict[str, s
             if used[bucket] < quotas.get(bucket, 0):
                 used[bucket] += 1
                 keep.append(row)
+    # Every uploaded row, in the preview too: no generated row may be a copy of one of the user's.
     return Guidance(few_shot=few_shot, avoid=downs, feedback=list(state.feedback), keep=keep,
-                    existing=[] if for_preview else uploaded)
+                    existing=[row for row in uploaded_rows if set(row) == columns])
 
 
 def sample_per_label(rows: list[dict[str, str]], per_label: int) -> list[dict[str, str]]:

@@ -121,9 +121,13 @@ def render_row_messages(
     lines += chosen.batch_lines(spec, pins, batch_index)
     lines.append(diversity_hint(spec, batch_index))
     lines.append("Every example must differ from the others in wording, content and structure.")
-    if guidance is not None and guidance.few_shot:
+    few_shot = list(guidance.few_shot) if guidance is not None else []
+    # Only rows of the pinned value (label): a model shown another label's rows copies them under this one.
+    few_shot = [row for row in few_shot
+                if all(str(row.get(name, "")).casefold() == str(value).casefold() for name, value in pins.items())]
+    if few_shot:
         lines += ["", "Good examples to imitate in style and quality (do not copy them):"]
-        lines += [format_row(model, row) for row in guidance.few_shot[:MAX_FEW_SHOT]]
+        lines += [format_row(model, row) for row in few_shot[:MAX_FEW_SHOT]]
     if guidance is not None and guidance.avoid:
         lines += ["", "The user rejected examples like these; do NOT write anything similar:"]
         lines += [format_row(model, row) for row in guidance.avoid[:MAX_AVOID]]
