@@ -205,3 +205,19 @@ def test_balancing_an_upload_shows_rows_only_under_their_own_label_and_never_cop
     uploaded = set(mine) | {"The parcel never came at all"}
     assert not set(synthetic) & uploaded  # generated rows are never copies of the user's rows
     assert re.search(r"duplicates removed: [1-9]", out), out  # the copies were served, and thrown away
+
+
+def test_rows_rated_up_are_in_the_file_after_balancing_an_upload(fake_llm: FakeOpenAI, tmp_path: Path) -> None:
+    seed = tmp_path / "seed.csv"
+    seed.write_text("text,label\n" + "".join(f"I really loved the service number {i},good\n" for i in range(6))
+                    + "The parcel never came at all,bad\n", encoding="utf-8")
+    result = _run([f"/upload {seed}", "1", "1", "+1 +3", "1"], fake_llm, tmp_path, tmp_path / "out")
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    preview = out.split("Preview (", 1)[1]
+    rated = [re.search(rf"^#{n} (.+)$", preview, re.MULTILINE).group(1) for n in (1, 3)]  # type: ignore[union-attr]
+    rows = _csv_rows(tmp_path / "out")
+    texts = {row["text"]: row["label"] for row in rows}
+    assert all(text in texts for text in rated), (rated, out)  # the 👍 rows are in the file ...
+    assert sorted(row["label"] for row in rows if row["source"] == "synthetic") == ["bad"] * 5  # ... within the quota
+    assert "Your ratings were honoured: 2 👍 rows are in the file" in out

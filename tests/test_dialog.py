@@ -245,10 +245,13 @@ async def test_feedback_reaches_the_next_prompt_and_thumbs_up_row_is_kept(settin
         assert prompts
         liked_text = liked.text.split("\n→")[0]
         disliked_text = disliked.text.split("\n→")[0]
+        liked_label = liked.text.split("\n→ ")[1]
         for prompt in prompts:
             assert "the negatives are too mild" in prompt
-            assert liked_text in prompt  # few-shot
+            # few-shot, only in requests for the liked row's own label (issue 15 item 3)
+            assert (liked_text in prompt) == (f'the label "{liked_label}"' in prompt)
             assert disliked_text in prompt  # avoid-list
+        assert any(liked_text in prompt for prompt in prompts)
         conversation = user.dialog.store.get_or_create_conversation("test", user.chat.conversation)
         stored = ConversationState.load(conversation.state, conversation.data_json)  # ratings live here only
         assert {i: r.kind for i, r in stored.ratings.items()} == {liked.example_id: "up", disliked.example_id: "down"}

@@ -169,8 +169,11 @@ async def on_text(turn: Turn, event: Text) -> Phase:
 def make_preview_spec(spec: DatasetSpec, max_count: int) -> DatasetSpec:
     data = spec.model_dump(mode="json", exclude_none=True)
     if spec.task == TaskType.classification or spec.stratified:  # one row of every label at least
-        size = max(PREVIEW_SIZE, len(spec.labels))
-        data["label_counts"] = split_evenly(size, list(spec.labels))
+        # Only labels the job will write (balancing an upload orders 0 of the labels it has enough of):
+        # a 👍 on a row of such a label could not be kept.
+        wanted = [label for label, n in spec.quotas().items() if n > 0] or list(spec.labels)
+        size = max(PREVIEW_SIZE, len(wanted))
+        data["label_counts"] = {label: 0 for label in spec.labels} | split_evenly(size, wanted)
         data["count"] = size
     else:
         data["count"] = min(PREVIEW_SIZE, spec.count or PREVIEW_SIZE)
