@@ -221,3 +221,15 @@ def test_rows_rated_up_are_in_the_file_after_balancing_an_upload(fake_llm: FakeO
     assert all(text in texts for text in rated), (rated, out)  # the 👍 rows are in the file ...
     assert sorted(row["label"] for row in rows if row["source"] == "synthetic") == ["bad"] * 5  # ... within the quota
     assert "Your ratings were honoured: 2 👍 rows are in the file" in out
+
+
+def test_a_count_below_the_number_of_labels_is_asked_about_not_offered(fake_llm: FakeOpenAI, tmp_path: Path) -> None:
+    # "1" typed after a refused 10,000,000-row order (no buttons were on screen): a count, too small for 2 labels.
+    lines = ["10000000 tweets about football, positive or negative, in English, CSV", "1", "1"]
+    result = _run(lines, fake_llm, tmp_path, tmp_path / "out")
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    asked = out.index("1 examples cannot cover 2 labels: every label needs at least one")
+    assert "Generate preview" not in out[:asked], out  # never offered with 1 example
+    summary = out[asked:]
+    assert "Examples: 10\n" in summary and "Generate preview" in summary, out  # its first button: 10 examples

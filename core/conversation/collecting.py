@@ -116,7 +116,14 @@ def ask_next(turn: Turn) -> Phase:
     if field_name == "tone":
         turn.state.tone_asked = True
     turn.state.asking = field_name
-    turn.ask(*question(turn, field_name))
+    text, choices = question(turn, field_name)
+    draft = turn.state.draft_or_empty()
+    labels = len(draft.labels or [])
+    if field_name == "count" and draft.count is not None and 1 <= draft.count < labels:
+        # A count was given but cannot cover the labels (e.g. "1" typed after a refused order): say so.
+        text = turn.t("order_fewer_rows_than_labels", count=f"{draft.count:,}", labels=f"{labels:,}")
+        choices = tuple(c for c in choices if int(c.value.partition("=")[2]) >= labels) or choices
+    turn.ask(text, choices)
     return Phase.collecting
 
 
