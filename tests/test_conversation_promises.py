@@ -233,3 +233,17 @@ def test_a_count_below_the_number_of_labels_is_asked_about_not_offered(fake_llm:
     assert "Generate preview" not in out[:asked], out  # never offered with 1 example
     summary = out[asked:]
     assert "Examples: 10\n" in summary and "Generate preview" in summary, out  # its first button: 10 examples
+
+
+def test_language_and_format_words_closing_a_label_list_are_fields(fake_llm: FakeOpenAI, tmp_path: Path) -> None:
+    line = "30 support tickets tagged by intent: greeting, order_status, cancel_order, complaint, goodbye, English, JSON"
+    result = _run([line, "1", "1"], fake_llm, tmp_path, tmp_path / "out")
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    assert "Labels: greeting, order_status, cancel_order, complaint, goodbye (equal split)" in out, out
+    assert "Format: JSON" in out
+    import json
+
+    [path] = sorted((tmp_path / "out").glob("dataset-*.json"))
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    assert sorted({row["label"] for row in rows}) == sorted(["greeting", "order_status", "cancel_order", "complaint", "goodbye"])

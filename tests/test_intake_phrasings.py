@@ -48,6 +48,23 @@ CASES: dict[str, Case] = {
         ("50 chatbot messages tagged by intent: greeting, order_status, cancel_order, complaint, goodbye",),
         {"task": CLS, "labels": list(INTENT_LABELS), "count": 50},
     ),
+    "tagged by intent, then language and format": Case(
+        ("300 support tickets tagged by intent: greeting, order_status, cancel_order, complaint, goodbye, English, CSV",),
+        {"task": CLS, "labels": list(INTENT_LABELS), "count": 300, "language": "English", "format": OutputFormat.csv},
+    ),
+    "label list closed by 'in Polish, as JSON'": Case(
+        ("40 reviews, labels: spam, ham, in Polish, as JSON",),
+        {"labels": ["spam", "ham"], "count": 40, "language": "Polish", "format": OutputFormat.json},
+    ),
+    "etykiety zakończone językiem i formatem": Case(
+        ("200 wiadomości oznaczone jako powitanie, reklamacja, pożegnanie, po polsku, CSV",),
+        {"labels": ["powitanie", "reklamacja", "pożegnanie"], "count": 200, "language": "Polish",
+         "format": OutputFormat.csv},
+    ),
+    "a list of languages stays labels": Case(
+        ("60 sentences, labels: english, polish, french, JSON",),
+        {"labels": ["english", "polish", "french"], "count": 60, "format": OutputFormat.json},
+    ),
     "more complaints than anything else": Case(
         ("more complaints than anything else",), {"label_counts": None, "count": 20}, start=INTENTS_20,
         remarks=("intake_ask_balance",), favoured="complaint",

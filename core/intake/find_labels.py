@@ -14,6 +14,7 @@ from core.intake.labels import (
     match_label,
     split_label_list,
 )
+from core.intake.languages import language_name
 from core.intake.numbers import NUM, WORD_NUMBER_RE, WORD_NUMBERS, parse_number
 from core.intake.text import fold, mask
 
@@ -30,6 +31,25 @@ _LIST_END = re.compile(
     r"(?:^|,|;|\band\b|\bi\b)\s*(?:" + NUM + r")\s+(?:(?:[\w-]+\s+){0,2}?" + COUNT_NOUNS + r"|each|per|po|na)(?![\w])"
     r"|\s[\u2014\u2013-]\s"  # a spaced dash ends the list: "labels a, b, c — 50 each"
 )
+
+
+# A language or format word closing a label list ("..., goodbye, English, CSV") is a field, not a label.
+_FORMAT_WORD = re.compile(r"(?:in\s+|as\s+|w\s+)?(?:csv|tsv|jsonl?|json lines|excel|xlsx)")
+
+
+def cut_trailing_fields(folded: str, start: int, end: int) -> int:
+    """The end of a label list without the language/format words that close it (left to the field
+    finders); never below two items, nor in a list of languages ("labels: english, polish, french")."""
+    while True:
+        if all(language_name(item) for item in split_label_list(folded[start:end])):
+            return end
+        last = max(folded.rfind(",", start, end), folded.rfind(" and ", start, end))
+        if last < 0 or len(split_label_list(folded[start:last])) < 2:
+            return end
+        item = folded[last:end].lstrip(",").strip().removeprefix("and ").strip()
+        if not (_FORMAT_WORD.fullmatch(item) or language_name(item.removeprefix("in ")) is not None):
+            return end
+        end = last
 
 
 def find_label_number(folded: str) -> tuple[int | None, str]:
@@ -82,6 +102,7 @@ def find_labels(original: str, folded: str) -> tuple[list[str], str]:
         stop = _LIST_END.search(folded, start, end)
         if stop:
             end = stop.start()
+        end = cut_trailing_fields(folded, start, end)
         items = split_label_list(original[start:end])
         if len(items) >= 2:
             take(items)
@@ -94,7 +115,7 @@ def find_labels(original: str, folded: str) -> tuple[list[str], str]:
             folded = mask(folded, m.start(), m.end())
     # 3. "categorized as either positive or negative" / 'label each as "toxic" or "non-toxic"'.
     # A list item; never a preposition, so "…, shipping or returns, in Spanish" stops before "in".
-    item = r"(?:\"[^\"\n]{1,40}\"|'[^'\n]{1,40}'|(?!(?:in|po|with|for|about|as|on|w|z|na|o|the|and|or|i|lub)\b)[\w-]+)"
+    item = r"(?:\"[^\"\n]{1,40}\"|'[^'\n]{1,40}'|(?!(?:in|po|with|for|about|as|on|by|w|z|na|o|the|and|or|i|lub)\b)[\w-]+)"
     joiner = r"\s*(?:,\s*(?:(?:or|and|lub|albo|i|oraz)\s+)?|/|\bor\b|\band\b|\bvs\.?|\blub\b|\balbo\b|\bi\b|\bczy\b)\s*"
     for m in re.finditer(
         r"\b(?:categori[sz]ed|classified|classify(?:\s+[\w-]+){0,2}|labell?ed|label(?:\s+[\w-]+){1,3}|tagged|marked|sorted|split|grouped|"
@@ -102,19 +123,21 @@ def find_labels(original: str, folded: str) -> tuple[list[str], str]:
         r"(?:as|into|jako|na)\s+(?:either\s+|one of\s+|jedn\w* z\s+)?(" + item + r"(?:" + joiner + item + r")+)",
         folded,
     ):
-        items = split_label_list(original[m.start(1):m.end(1)])
+        end = cut_trailing_fields(folded, m.start(1), m.end(1))
+        items = split_label_list(original[m.start(1):end])
         if len(items) >= 2:
             take(items)
-            folded = mask(folded, m.start(1), m.end(1))
+            folded = mask(folded, m.start(1), end)
     # 3b. "labeled billing, shipping or returns" / "tagged with a, b and c".
     for m in re.finditer(
         r"\b(?:labell?ed|tagged|etykietowan\w*)\s+(?:with\s+|jako\s+)?(" + item + r"(?:" + joiner + item + r")+)", folded
     ):
-        items = [x for x in split_label_list(original[m.start(1):m.end(1)])
+        end = cut_trailing_fields(folded, m.start(1), m.end(1))
+        items = [x for x in split_label_list(original[m.start(1):end])
                  if not re.fullmatch(r"[\d\W]+|" + COUNT_NOUNS + "|" + WORD_NUMBER_RE, fold(x))]
         if len(items) >= 2:
             take(items)
-            folded = mask(folded, m.start(1), m.end(1))
+            folded = mask(folded, m.start(1), end)
     # 4. Known label words paired: "positive or negative", "pozytywne lub negatywne", "toxic vs non-toxic".
     pair = KNOWN_LABEL_RE + r"(?:\s*(?:,|/|\bor\b|\band\b|\bvs\.?|\bversus\b|\blub\b|\balbo\b|\bi\b|\boraz\b|\bczy\b)\s*" + KNOWN_LABEL_RE + r")+"
     for m in re.finditer(r"(?<![\d\w])" + pair, folded):
