@@ -24,6 +24,7 @@ import yaml
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from core import messages as m
 from core.quality import neutralise_cell
 from core.rows.card import column_figures
 from core.rows.presets import preset, row_model
@@ -274,30 +275,46 @@ def _utc(moment: datetime | None) -> str:
 _REASON_NOTES = {"over quota": "over quota (a good row arriving after its label was full)",
                  "label disagreement": "label disagreement (a second look without the label gave another one)",
                  "over quota (no entities)": "over quota (a good row without entities, after their share was full)"}
+# The embedded model's descriptions (core/llm_local.py): its data needs a warning on the card.
+_LOCAL_MODEL_MARKS = ("(embedded, CPU)", "(local llama.cpp, CPU)")
 
 
 def _spec_fields(spec: DatasetSpec) -> dict[str, object]:
     return {name: value for name, value in spec.model_dump(mode="json", exclude_none=True).items() if value != ""}
 
 
-def _card(store: Store, job: Job, spec: DatasetSpec, rows: list[StoredRow], file_name: str | None) -> str:
+def _card(store: Store, job: Job, spec: DatasetSpec, rows: list[StoredRow], file_name: str | None,
+          lang: str = "en") -> str:
+    """The card, in the conversation's language (`lang`: "en"/"pl"), in words the person who ordered understands."""
     assert job.id is not None
+
+    def t(key: str, **values: object) -> str:
+        return m.text(lang, key, **values)
+
+    def reason(code: str) -> str:
+        return t(f"reason_{code}") if f"reason_{code}" in m.TEXTS else code
+
     synthetic = [row for row in rows if row.source != "uploaded"]
     uploaded = len(rows) - len(synthetic)
     rejected = store.rejected_reasons(job.id)
     duplicates = sum(n for reason, n in rejected.items() if reason in ("duplicate", "near-duplicate"))
-    title = spec.topic or spec.task.value.replace("_", " ")
-    lines = [f"# Dataset card: {title}", ""]
+    task_name = t(f"card_task_{spec.task.value}") if f"card_task_{spec.task.value}" in m.TEXTS else spec.task.value.replace("_", " ")
+    title = spec.topic or task_name
+    lines = [f"# {t('card_title', title=title)}", ""]
+    if any(mark in (job.model or "") for mark in _LOCAL_MODEL_MARKS):
+        lines += [f"> {t('card_embedded_warning')}", ""]
     if file_name:
-        lines += [f"File: `{file_name}`", ""]
+        lines += [t("card_file", name=file_name), ""]
+    status = t(f"card_status_{job.status}") if f"card_status_{job.status}" in m.TEXTS else job.status
     lines += [
-        f"- Task: {spec.task.value}",
-        f"- Language: {spec.language}",
-        f"- Model: {job.model or 'unknown'}",
-        f"- Status: {job.status}" + (f" ({job.error})" if job.error else ""),
-        f"- Generated: {_utc(job.finished_at or job.started_at or job.created_at)}",
-        f"- Exported: {_utc(datetime.now(timezone.utc).replace(tzinfo=None))}",
-        f"- Rows: {len(rows)}" + (f" ({len(synthetic)} synthetic, {uploaded} uploaded)" if uploaded else ""),
+        f"- {t('card_task')}: {task_name}",
+        f"- {t('card_language')}: {spec.language}",
+        f"- {t('card_model')}: {job.model or '-'}",
+        f"- {t('card_status')}: {status}" + (f" ({job.error})" if job.error else ""),
+        f"- {t('card_generated')}: {_utc(job.finished_at or job.started_at or job.created_at)}",
+        f"- {t('card_exported')}: {_utc(datetime.now(timezone.utc).replace(tzinfo=None))}",
+        f"- {t('card_rows')}: {len(rows)}"
+        + (f" ({t('card_rows_split', synthetic=len(synthetic), uploaded=uploaded)})" if uploaded else ""),
         "",
     ]
     if not is_legacy(spec):
@@ -309,39 +326,39 @@ def _card(store: Store, job: Job, spec: DatasetSpec, rows: list[StoredRow], file
         counts = Counter(row.label for row in synthetic)
         uploaded_counts = Counter(row.label for row in rows if row.source == "uploaded")
         ordered = spec.quotas()
-        header = "| Label | Ordered | Synthetic rows |" + (" Uploaded rows |" if uploaded else "")
-        lines += ["## Rows per label", "", header, "|---|---:|---:|" + ("---:|" if uploaded else "")]
+        header = t("card_label_header") + (t("card_uploaded_header") if uploaded else "")
+        lines += [f"## {t('card_per_label')}", "", header, "|---|---:|---:|" + ("---:|" if uploaded else "")]
         for label in [*ordered, *sorted(set(counts) - set(ordered))]:
             line = f"| {_cell(label)} | {ordered.get(label, 0)} | {counts.get(label, 0)} |"
             lines.append(line + (f" {uploaded_counts.get(label, 0)} |" if uploaded else ""))
         lines.append("")
     elif spec.task == TaskType.multiple_choice:
         answers = Counter(row.fields.get("answer", "") for row in synthetic)
-        lines += ["## Correct answers per letter", "", "| Answer | Rows |", "|---|---:|"]
+        lines += [f"## {t('card_answers')}", "", t("card_answers_header"), "|---|---:|"]
         lines += [f"| {letter} | {answers.get(letter, 0)} |" for letter in _LETTERS]
         lines.append("")
-    lines += ["## Quality", ""]
-    lines.append(f"- Duplicates removed: {duplicates}")
+    lines += [f"## {t('card_quality')}", ""]
+    lines.append(f"- {t('card_duplicates', n=duplicates)}")
     if rejected:
-        lines += ["- Rows rejected, by reason:", ""]
-        lines += ["  | Reason | Rows |", "  |---|---:|"]
-        lines += [f"  | {_cell(_REASON_NOTES.get(reason, reason))} | {n} |"
-                  for reason, n in sorted(rejected.items(), key=lambda kv: (-kv[1], kv[0]))]
+        lines += [f"- {t('card_rejected')}", ""]
+        lines += [f"  {t('card_reason_header')}", "  |---|---:|"]
+        lines += [f"  | {_cell(reason(code))} | {n} |"
+                  for code, n in sorted(rejected.items(), key=lambda kv: (-kv[1], kv[0]))]
     else:
-        lines.append("- Rows rejected: none")
+        lines.append(f"- {t('card_rejected_none')}")
     lines += verification_lines(store, job.id, job.model, spec)
     lines += [
         "",
-        "## Cost",
+        f"## {t('card_cost')}",
         "",
-        f"- Requests: {job.requests}",
-        f"- Tokens: {job.prompt_tokens + job.completion_tokens:,} "
-        f"(prompt {job.prompt_tokens:,}, completion {job.completion_tokens:,})",
-        f"- Generation time: {_duration(job.elapsed_seconds)}",
+        f"- {t('card_requests', n=job.requests)}",
+        "- " + t("card_tokens", total=f"{job.prompt_tokens + job.completion_tokens:,}",
+                 prompt=f"{job.prompt_tokens:,}", completion=f"{job.completion_tokens:,}"),
+        f"- {t('card_time', time=_duration(job.elapsed_seconds))}",
         "",
-        "## Spec",
+        f"## {t('card_spec')}",
         "",
-        "Save this as a `.yaml` file to order the same dataset again: `datagen generate spec.yaml -o out.csv`.",
+        t("card_spec_hint"),
         "",
         "```yaml",
         yaml.safe_dump(_spec_fields(spec), sort_keys=False, allow_unicode=True).rstrip(),
@@ -349,7 +366,7 @@ def _card(store: Store, job: Job, spec: DatasetSpec, rows: list[StoredRow], file
         "",
     ]
     if uploaded:
-        lines += ["Rows marked `source: uploaded` came from the user's file; the others were written by the model.", ""]
+        lines += [t("card_uploaded_note"), ""]
     return "\n".join(lines)
 
 
@@ -368,8 +385,8 @@ class Delivery:
     rows: list[StoredRow]
 
 
-def render_delivery(store: Store, job_id: int, fmt: OutputFormat | str, file_name: str) -> Delivery:
-    """The dataset file and its card in memory, for chat channels.
+def render_delivery(store: Store, job_id: int, fmt: OutputFormat | str, file_name: str, lang: str = "en") -> Delivery:
+    """The dataset file and its card (in the conversation's language, `lang`) in memory, for chat channels.
 
     A CSV sent in a chat starts with a UTF-8 BOM: the people who order in a chat open it in
     Excel, which reads a CSV without one in the machine's ANSI code page (Polish letters become
@@ -380,7 +397,7 @@ def render_delivery(store: Store, job_id: int, fmt: OutputFormat | str, file_nam
     data = _render(spec, rows, chosen)
     if chosen == OutputFormat.csv:
         data = codecs.BOM_UTF8 + data
-    return Delivery(data, _card(store, job, spec, rows, file_name), rows)
+    return Delivery(data, _card(store, job, spec, rows, file_name, lang), rows)
 
 
 # --- files ----------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ English sentence.
 
 from __future__ import annotations
 
+from core.messages_card import CARD_TEXTS
+
 SUPPORTED_LANGUAGES = ("en", "pl")
 # Commands the texts name as {cmd_new} etc.; the channel decides how they are typed (Slack keeps
 # "/..." for its own slash commands, so there the bare word is the command).
@@ -55,9 +57,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "pl": "Odpowiada model {model}.",
     },
     "local_warning": {
-        "en": "Note: this is a small model running on this computer, so quality is limited. For better data, "
+        "en": "Warning: this is a small model running on this computer. Its rows are often unusable (wrong "
+        "language, repeated, garbled or wrongly labeled); fine for a try, not for training data. For usable data, "
         "set OPENAI_API_KEY (and OPENAI_BASE_URL for any OpenAI-compatible server) and restart.",
-        "pl": "Uwaga: to mały model działający na tym komputerze, więc jakość jest ograniczona. Dla lepszych "
+        "pl": "Uwaga: to mały model działający na tym komputerze. Jego wiersze często się nie nadają (zły język, "
+        "powtórzenia, zniekształcenia, złe etykiety); dobry na próbę, nie do danych treningowych. Dla użytecznych "
         "danych ustaw OPENAI_API_KEY (oraz OPENAI_BASE_URL dla dowolnego serwera zgodnego z OpenAI) i uruchom "
         "ponownie.",
     },
@@ -552,6 +556,9 @@ def normalise_language(lang: str | None) -> str:
 def command(name: str, command_prefix: str = DEFAULT_COMMAND_PREFIX) -> str:
     """How a user types the command `name` in their channel ("/new"; "new" in Slack)."""
     return f"{command_prefix}{name}"
+
+
+TEXTS.update(CARD_TEXTS)
 
 
 def text(lang: str | None, key: str, *, command_prefix: str = DEFAULT_COMMAND_PREFIX, **values: object) -> str:

@@ -3,9 +3,12 @@ subprocess with piped input, against the fake OpenAI-compatible server."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.fakes.openai_server import FakeOpenAI, FakeResponse
 from tests.test_terminal import _run
@@ -247,3 +250,27 @@ def test_language_and_format_words_closing_a_label_list_are_fields(fake_llm: Fak
     [path] = sorted((tmp_path / "out").glob("dataset-*.json"))
     rows = json.loads(path.read_text(encoding="utf-8"))
     assert sorted({row["label"] for row in rows}) == sorted(["greeting", "order_status", "cancel_order", "complaint", "goodbye"])
+
+
+@pytest.mark.local_model
+def test_the_embedded_model_is_flagged_once_in_the_users_language_and_on_the_card(tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.test_terminal import _command
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "DATAGEN_", "DATABASE_"))}
+    env.update(DATAGEN_LLM="local", DATABASE_URL=f"sqlite:///{tmp_path}/chat.db", DATAGEN_OUTPUT_DIR=str(tmp_path / "out"),
+               DATAGEN_PROGRESS_INTERVAL="0", PYTHONUNBUFFERED="1")
+    lines = ["wygeneruj 4 recenzje, pozytywne lub negatywne, po polsku, CSV", "1", "1", "/new"]
+    result = subprocess.run(_command(), input="\n".join(lines) + "\n", capture_output=True, text=True, cwd=tmp_path,
+                            env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    assert out.count("Uwaga: to mały model") == 1, out  # once per conversation (not again after /new) ...
+    assert "OPENAI_API_KEY" in out and "Warning" not in out  # ... in Polish, with how to switch
+    cards = sorted((tmp_path / "out").glob("dataset-*.card.md"))
+    assert cards, out
+    card = cards[0].read_text(encoding="utf-8")
+    assert card.startswith("# Karta zbioru danych")  # the card in the conversation's language ...
+    assert "**Uwaga: zrobione małym wbudowanym modelem.**" in card  # ... with the same warning
+    assert "over quota" not in card and "label as text" not in card and "not text" not in card

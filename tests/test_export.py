@@ -186,8 +186,11 @@ def test_card_reports_spec_model_counts_rejections_tokens_and_time(store: Store)
     assert "Model: test-model via http://127.0.0.1/v1" in card
     assert "| negative | 1 | 1 |" in card and "| positive | 2 | 2 |" in card
     assert "Duplicates removed: 5" in card
-    assert "| bad label | 4 |" in card and "| duplicate | 3 |" in card and "| near-duplicate | 2 |" in card
-    assert "| over quota (a good row arriving after its label was full) | 1 |" in card
+    assert "| bad label (a label that is not in the order) | 4 |" in card
+    assert "| duplicate (an exact copy of another row) | 3 |" in card
+    assert "| near-duplicate (almost the same as another row) | 2 |" in card
+    assert "| not needed (a good row that came after its label already had enough) | 1 |" in card
+    assert "over quota" not in card and "Warning" not in card  # no internal words; a server model needs no warning
     assert "Tokens: 1,545 (prompt 1,200, completion 345)" in card
     assert "Requests: 3" in card
     assert "Generation time: 2.5 s" in card
@@ -307,3 +310,19 @@ def test_export_job_streams_the_same_bytes_as_the_in_memory_render(
     in_memory_card = [line for line in render_card(store, job_id).split("\n") if not line.startswith("- Exported:")]
     streamed_card = result.card_path.read_text(encoding="utf-8").replace(f"File: `{target.name}`\n\n", "")
     assert [line for line in streamed_card.split("\n") if not line.startswith("- Exported:")] == in_memory_card
+
+
+def test_card_in_polish_with_the_embedded_models_warning_and_no_internal_words(store: Store) -> None:
+    from core.export import render_delivery
+
+    job_id = make_job(store, SENTIMENT, TRICKY,
+                      rejected={"over quota": 2, "label as text": 1, "not text": 1, "bad label": 1})
+    store.start_job(job_id, model="SmolLM2-135M-Instruct (embedded, CPU)")
+    card = render_delivery(store, job_id, "csv", "dataset-1.csv", "pl").card
+    assert card.startswith("# Karta zbioru danych: everyday life")
+    assert "**Uwaga: zrobione małym wbudowanym modelem.**" in card and "OPENAI_API_KEY" in card
+    assert "## Wiersze na etykietę" in card and "| Powód | Wiersze |" in card and "Usunięte duplikaty: 0" in card
+    for internal in ("over quota", "label as text", "not text", "bad label", "Rows", "Label"):
+        assert internal not in card, internal
+    english = render_delivery(store, job_id, "csv", "dataset-1.csv", "en").card
+    assert "**Warning: made with the small embedded model.**" in english and "OPENAI_BASE_URL" in english

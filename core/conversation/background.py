@@ -170,7 +170,7 @@ async def deliver(dialog: "Dialog", chat: ChatRef, job_id: int, result: JobResul
     text = dialog.text(lang, "progress_done", job=job_id, done=done, total=total)
     await dialog.send(chat, Progress(job_id, text, done, total, True))
     filename = f"dataset-{job_id}.{FILE_SUFFIX[spec.format]}"
-    delivery = await asyncio.to_thread(render_delivery, dialog.store, job_id, spec.format, filename)  # type: ignore[arg-type]
+    delivery = await asyncio.to_thread(render_delivery, dialog.store, job_id, spec.format, filename, lang)  # type: ignore[arg-type]
     rows = delivery.rows
     sources = Counter(row.source for row in rows)
     caption = dialog.text(

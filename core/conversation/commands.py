@@ -38,7 +38,13 @@ async def tell_model(turn: Turn) -> None:
             turn.say("llm_unavailable", error=dialog.llm_error)
         return
     turn.say("model_info", model=llm.description)
-    if llm.is_local:
+    warn_if_local(turn, llm)
+
+
+def warn_if_local(turn: Turn, llm: object) -> None:
+    """The embedded model's data is rarely usable: say so once per conversation, in the user's language."""
+    if getattr(llm, "is_local", False) and not turn.state.local_warned:
+        turn.state.local_warned = True
         turn.say("local_warning")
 
 

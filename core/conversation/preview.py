@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core import intake
-from core.conversation import collecting, jobs
+from core.conversation import collecting, commands, jobs
 from core.conversation.guidance import make_guidance
 from core.conversation.collecting import Text
 from core.conversation.state import Phase, Rating, ReadAsChange
@@ -71,6 +71,9 @@ async def show_preview(turn: Turn, event: PreviewFinished) -> Phase:
         # The text names the button the summary below offers (its label, in the user's language).
         turn.say("preview_failed", error=event.error or "no rows", button=turn.t("btn_preview"))
         return collecting.show_summary(turn, intro=False)
+    # The model's first rows: the moment its limits matter (a conversation greeted by an older version
+    # was never warned).
+    commands.warn_if_local(turn, await turn.dialog.get_llm())
     state.preview_items = {number: row.id for number, row in enumerate(rows, 1)}
     # Rows of earlier previews stay rateable: their buttons are still on the user's screen.
     state.preview_rows.update({row.id: row.fields for row in rows})

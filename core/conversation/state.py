@@ -72,6 +72,7 @@ class ConversationState(BaseModel):
 
     phase: Phase = Phase.start
     greeted: bool = False  # the model was introduced (first contact)
+    local_warned: bool = False  # the embedded model's warning was given (once per conversation)
     owner: str | None = None  # the user who placed the current order (shared Slack threads)
     draft: SpecDraft | None = None  # the order being collected; None = no order yet
     asking: str | None = None  # the field the last question asked for ("language_other": free text)
@@ -131,4 +132,4 @@ class ConversationState(BaseModel):
 
     def fresh(self) -> "ConversationState":
         """A new order: nothing of the old one survives (but the model was introduced already)."""
-        return ConversationState(greeted=self.greeted)
+        return ConversationState(greeted=self.greeted, local_warned=self.local_warned)

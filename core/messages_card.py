@@ -1,0 +1,78 @@
+"""The dataset card's wording, in English and Polish (merged into core.messages.TEXTS; apart only
+to keep messages.py readable). Written for the person who ordered the data: no internal words."""
+
+from __future__ import annotations
+
+CARD_TEXTS: dict[str, dict[str, str]] = {
+    "card_title": {"en": "Dataset card: {title}", "pl": "Karta zbioru danych: {title}"},
+    "card_file": {"en": "File: `{name}`", "pl": "Plik: `{name}`"},
+    "card_task": {"en": "Task", "pl": "Zadanie"},
+    "card_task_classification": {"en": "sorting texts into labels", "pl": "przypisywanie tekstom etykiet"},
+    "card_task_multiple_choice": {"en": "multiple-choice quiz questions", "pl": "pytania testowe z 4 odpowiedziami"},
+    "card_task_qa": {"en": "questions with answers", "pl": "pytania z odpowiedziami"},
+    "card_language": {"en": "Language", "pl": "Język"},
+    "card_model": {"en": "Model", "pl": "Model"},
+    "card_status": {"en": "Status", "pl": "Stan"},
+    "card_status_done": {"en": "done", "pl": "gotowe"},
+    "card_status_failed": {"en": "failed", "pl": "nieudane"},
+    "card_status_cancelled": {"en": "cancelled", "pl": "przerwane"},
+    "card_generated": {"en": "Generated", "pl": "Wygenerowano"},
+    "card_exported": {"en": "Exported", "pl": "Wyeksportowano"},
+    "card_rows": {"en": "Rows", "pl": "Wiersze"},
+    "card_rows_split": {"en": "{synthetic} synthetic, {uploaded} uploaded", "pl": "{synthetic} syntetycznych, {uploaded} Twoich"},
+    "card_per_label": {"en": "Rows per label", "pl": "Wiersze na etykietę"},
+    "card_label_header": {"en": "| Label | Ordered | Synthetic rows |", "pl": "| Etykieta | Zamówiono | Wiersze syntetyczne |"},
+    "card_uploaded_header": {"en": " Uploaded rows |", "pl": " Twoje wiersze |"},
+    "card_answers": {"en": "Correct answers per letter", "pl": "Poprawne odpowiedzi według litery"},
+    "card_answers_header": {"en": "| Answer | Rows |", "pl": "| Odpowiedź | Wiersze |"},
+    "card_quality": {"en": "Quality", "pl": "Jakość"},
+    "card_duplicates": {"en": "Duplicates removed: {n}", "pl": "Usunięte duplikaty: {n}"},
+    "card_rejected": {"en": "Rows rejected, by reason:", "pl": "Odrzucone wiersze, według powodu:"},
+    "card_reason_header": {"en": "| Reason | Rows |", "pl": "| Powód | Wiersze |"},
+    "card_rejected_none": {"en": "Rows rejected: none", "pl": "Odrzucone wiersze: brak"},
+    "card_cost": {"en": "Cost", "pl": "Koszt"},
+    "card_requests": {"en": "Requests: {n}", "pl": "Zapytania do modelu: {n}"},
+    "card_tokens": {"en": "Tokens: {total} (prompt {prompt}, completion {completion})",
+                    "pl": "Tokeny: {total} (polecenia {prompt}, odpowiedzi {completion})"},
+    "card_time": {"en": "Generation time: {time}", "pl": "Czas generowania: {time}"},
+    "card_spec": {"en": "Spec", "pl": "Specyfikacja"},
+    "card_spec_hint": {
+        "en": "Save this as a `.yaml` file to order the same dataset again: `datagen generate spec.yaml -o out.csv`.",
+        "pl": "Zapisz to jako plik `.yaml`, by zamówić ten sam zbiór ponownie: `datagen generate spec.yaml -o out.csv`.",
+    },
+    "card_uploaded_note": {
+        "en": "Rows marked `source: uploaded` came from the user's file; the others were written by the model.",
+        "pl": "Wiersze oznaczone `source: uploaded` pochodzą z Twojego pliku; pozostałe napisał model.",
+    },
+    "card_embedded_warning": {
+        "en": "**Warning: made with the small embedded model.** Its rows are often unusable: in the wrong "
+        "language, repeated, garbled or wrongly labeled. Check them before use. For usable data, set "
+        "OPENAI_API_KEY (and OPENAI_BASE_URL for any OpenAI-compatible server) and order again.",
+        "pl": "**Uwaga: zrobione małym wbudowanym modelem.** Jego wiersze często się nie nadają: są w złym "
+        "języku, powtarzają się, są zniekształcone albo źle oznaczone. Sprawdź je przed użyciem. Dla "
+        "użytecznych danych ustaw OPENAI_API_KEY (oraz OPENAI_BASE_URL dla dowolnego serwera zgodnego z OpenAI) "
+        "i zamów ponownie.",
+    },
+    # Why rows were thrown away (the engine's reason codes), in words a product manager understands.
+    "reason_duplicate": {"en": "duplicate (an exact copy of another row)", "pl": "duplikat (dokładna kopia innego wiersza)"},
+    "reason_near-duplicate": {"en": "near-duplicate (almost the same as another row)",
+                              "pl": "prawie duplikat (niemal taki sam jak inny wiersz)"},
+    "reason_bad label": {"en": "bad label (a label that is not in the order)", "pl": "etykieta spoza zamówienia"},
+    "reason_over quota": {"en": "not needed (a good row that came after its label already had enough)",
+                          "pl": "niepotrzebny (dobry wiersz, który przyszedł, gdy etykieta miała już dość)"},
+    "reason_over quota (no entities)": {"en": "not needed (a good row without entities, after their share was full)",
+                                        "pl": "niepotrzebny (dobry wiersz bez encji, gdy ich udział był już pełny)"},
+    "reason_label as text": {"en": "the text was only the label's name", "pl": "tekst był tylko nazwą etykiety"},
+    "reason_not text": {"en": "not a sentence (only numbers or symbols)", "pl": "nie zdanie (same liczby lub znaki)"},
+    "reason_malformed output": {"en": "the model's answer could not be read", "pl": "nie dało się odczytać odpowiedzi modelu"},
+    "reason_too short": {"en": "too short", "pl": "za krótki"},
+    "reason_too long": {"en": "too long", "pl": "za długi"},
+    "reason_missing field": {"en": "a part of the row was missing", "pl": "brakowało części wiersza"},
+    "reason_empty": {"en": "empty", "pl": "pusty"},
+    "reason_options not distinct": {"en": "two answer options were the same", "pl": "dwie odpowiedzi były takie same"},
+    "reason_bad answer": {"en": "the correct answer was not a, b, c or d", "pl": "poprawna odpowiedź nie była a, b, c ani d"},
+    "reason_label disagreement": {"en": "label disagreement (a second look without the label gave another one)",
+                                  "pl": "niezgodna etykieta (druga ocena bez etykiety dała inną)"},
+    "reason_not verified": {"en": "could not be checked (the checking model gave no usable answer)",
+                            "pl": "nie dało się sprawdzić (model sprawdzający nie odpowiedział sensownie)"},
+}
