@@ -134,7 +134,8 @@ def _announce_model(llm: LLMBackend) -> None:
     print(f"model: {llm.description}", file=sys.stderr)
     if llm.is_local:
         print(
-            "note: this is a small model running on this computer, so quality is limited. For better data, "
+            "warning: this is a small model running on this computer; its rows are often unusable (wrong "
+            "language, repeated, garbled or wrongly labeled). For usable data, "
             "set OPENAI_API_KEY (and OPENAI_BASE_URL for any OpenAI-compatible server such as vLLM, Ollama "
             "or a llama.cpp server) and run again.",
             file=sys.stderr,

@@ -445,9 +445,11 @@ class Generator:
         # A small local model copies the "already written" list instead of avoiding it, and needs
         # its label and row count pinned by the schema; a server model gets the shared schema.
         small_model = self.llm.is_local
+        # Nor is it shown the 👎 rows: it copies them (they would only be rejected as duplicates).
+        guidance = state.guidance.model_copy(update={"avoid": []}) if small_model else state.guidance
         render = render_messages if state.rules.legacy_prompt else render_row_messages
         messages = render(
-            spec, count=batch.count, label=batch.label, batch_index=batch.index, guidance=state.guidance,
+            spec, count=batch.count, label=batch.label, batch_index=batch.index, guidance=guidance,
             recent=() if small_model else state.recent.get(batch.label, ()), structured=structured, pins=batch.pins,
         )
         schema = state.schema
