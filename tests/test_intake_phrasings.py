@@ -61,6 +61,10 @@ CASES: dict[str, Case] = {
         {"labels": ["powitanie", "reklamacja", "pożegnanie"], "count": 200, "language": "Polish",
          "format": OutputFormat.csv},
     ),
+    "language after a spaced dash": Case(
+        ("100 reviews: positive, negative, neutral — French, CSV",),
+        {"labels": ["positive", "negative", "neutral"], "count": 100, "language": "French", "format": OutputFormat.csv},
+    ),
     "a list of languages stays labels": Case(
         ("60 sentences, labels: english, polish, french, JSON",),
         {"labels": ["english", "polish", "french"], "count": 60, "format": OutputFormat.json},

@@ -191,7 +191,7 @@ def find_language(folded: str, bare: str, asking: str | None) -> str | None:
         r"\bin\s+(?:the\s+)?(?:(?:british|american|australian|simple|plain|standard|brazilian|european|latin american|"
         r"mexican|canadian|swiss|austrian|formal|informal)\s+)?(" + EN_LANGUAGE_RE + r")\b(?!\s+" + _NOT_LANGUAGE_NOUNS + r")",
         r"^\s*(" + EN_LANGUAGE_RE + r")(?=\s*(?:please|pls|only|,|;|\.|!|$))",
-        r"[,;]\s*(" + EN_LANGUAGE_RE + r")\s*(?=[,;.!]|$)",  # an item of its own: "..., goodbye, English, CSV"
+        r"(?:[,;]|\s[\u2014\u2013-])\s*(" + EN_LANGUAGE_RE + r")\s*(?=[,;.!]|$)",  # an item: "..., goodbye, English, CSV"
         r"\b(" + EN_LANGUAGE_RE + r")[- ]language\b",
         r"\blanguage\s*(?:[:=]|is|should be|to)?\s*(" + EN_LANGUAGE_RE + r")\b",
         r"\b(?:translate|switch|change)\w*\s+(?:it\s+|them\s+|the language\s+)?(?:to|into)\s+(" + EN_LANGUAGE_RE + r")\b",
