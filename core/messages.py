@@ -257,8 +257,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "pl": "Kolumna source odróżnia wiersze syntetyczne od Twoich: {sources}.",
     },
     "caption_ratings": {
-        "en": "Your ratings were honoured: {up} 👍 rows are in the file, {down} 👎 rows (and rows like them) are not.",
-        "pl": "Twoje oceny zostały uwzględnione: {up} wierszy z 👍 jest w pliku, {down} wierszy z 👎 (ani podobnych) nie ma.",
+        "en": "Your ratings were honoured: 👍 rows in the file: {up}; 👎 rows kept out (with rows like them): {down}.",
+        "pl": "Twoje oceny zostały uwzględnione: wiersze z 👍 w pliku: {up}; wiersze z 👎 pominięte (z podobnymi): {down}.",
     },
     "card_caption": {
         "en": "Dataset card: how this dataset was made.",

@@ -165,7 +165,7 @@ def test_rows_rated_down_never_come_back_even_relabelled(fake_llm: FakeOpenAI, t
     delivered = {row["text"].rstrip(".").removesuffix(" indeed") for row in rows}
     rated_down = {text.rstrip(".").removesuffix(" indeed") for text in served}
     assert not delivered & rated_down, delivered & rated_down
-    assert "Your ratings were honoured: 0 👍 rows are in the file, 3 👎 rows (and rows like them) are not." in out
+    assert "Your ratings were honoured: 👍 rows in the file: 0; 👎 rows kept out (with rows like them): 3." in out
 
 
 def test_balancing_an_upload_shows_rows_only_under_their_own_label_and_never_copies_them(
@@ -223,7 +223,7 @@ def test_rows_rated_up_are_in_the_file_after_balancing_an_upload(fake_llm: FakeO
     texts = {row["text"]: row["label"] for row in rows}
     assert all(text in texts for text in rated), (rated, out)  # the 👍 rows are in the file ...
     assert sorted(row["label"] for row in rows if row["source"] == "synthetic") == ["bad"] * 5  # ... within the quota
-    assert "Your ratings were honoured: 2 👍 rows are in the file" in out
+    assert "Your ratings were honoured: 👍 rows in the file: 2;" in out
 
 
 def test_a_count_below_the_number_of_labels_is_asked_about_not_offered(fake_llm: FakeOpenAI, tmp_path: Path) -> None:
