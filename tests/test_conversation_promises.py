@@ -133,7 +133,7 @@ def _csv_rows(out: Path) -> list[dict[str, str]]:
     import csv
 
     [path] = sorted(out.glob("dataset-*.csv"))
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8-sig") as handle:  # a CSV sent in a chat starts with a BOM (for Excel)
         return list(csv.DictReader(handle))
 
 
