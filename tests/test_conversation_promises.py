@@ -261,7 +261,8 @@ def test_the_embedded_model_is_flagged_once_in_the_users_language_and_on_the_car
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "DATAGEN_", "DATABASE_"))}
     env.update(DATAGEN_LLM="local", DATABASE_URL=f"sqlite:///{tmp_path}/chat.db", DATAGEN_OUTPUT_DIR=str(tmp_path / "out"),
                DATAGEN_PROGRESS_INTERVAL="0", PYTHONUNBUFFERED="1")
-    lines = ["wygeneruj 4 recenzje, pozytywne lub negatywne, po polsku, CSV", "1", "1", "/new"]
+    # Data in English (the small model writes no usable Polish; the language check would reject it), chat in Polish.
+    lines = ["wygeneruj 4 recenzje, pozytywne lub negatywne, po angielsku, CSV", "1", "1", "/new"]
     result = subprocess.run(_command(), input="\n".join(lines) + "\n", capture_output=True, text=True, cwd=tmp_path,
                             env=env, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
