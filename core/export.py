@@ -271,10 +271,6 @@ def _utc(moment: datetime | None) -> str:
     return moment.replace(tzinfo=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-# Rows that were fine but not needed are not a quality problem; say so in the card.
-_REASON_NOTES = {"over quota": "over quota (a good row arriving after its label was full)",
-                 "label disagreement": "label disagreement (a second look without the label gave another one)",
-                 "over quota (no entities)": "over quota (a good row without entities, after their share was full)"}
 # The embedded model's descriptions (core/llm_local.py): its data needs a warning on the card.
 _LOCAL_MODEL_MARKS = ("(embedded, CPU)", "(local llama.cpp, CPU)")
 
