@@ -184,7 +184,8 @@ def test_red_team_survives_faults_with_exact_counts(fake_llm: FakeOpenAI, tmp_pa
     assert Counter(row["category"] for row in rows) == {category: 6 for category in RED_TEAM_CATEGORIES}
     assert len({row["prompt"] for row in rows}) == 36
     assert all(validate(spec, row)[1] is None for row in rows)
-    assert re.search(r"\| duplicate \| \d+ \|", card) and re.search(r"\| bad label \| \d+ \|", card)
+    assert re.search(r"\| duplicate \(an exact copy of another row\) \| \d+ \|", card)  # the card's plain words
+    assert re.search(r"\| bad label \(a label that is not in the order\) \| \d+ \|", card)
 
 
 def test_custom_columns_survive_duplicate_rows(fake_llm: FakeOpenAI, tmp_path: Path) -> None:
