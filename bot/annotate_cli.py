@@ -24,12 +24,7 @@ if TYPE_CHECKING:
     from core.generator import JobProgress
     from storage.store import Store
 
-#: `--labels sentiment` etc.: the common tasks, so a user need not spell their labels.
-PRESETS: dict[str, list[str]] = {
-    "sentiment": ["positive", "negative", "neutral"],
-    "toxicity": ["toxic", "non-toxic"],
-    "intent": ["greeting", "order_status", "cancel_order", "complaint", "goodbye"],
-}
+from core.annotation_labels import PRESETS  # `--labels sentiment` etc.: the common tasks
 
 
 def parse_labels(value: str) -> list[str]:

@@ -499,6 +499,97 @@ TEXTS: dict[str, dict[str, str]] = {
         "pl": "To zamówienie kosztowałoby około {cost}, więcej niż limit {limit} na zamówienie. Zamów mniej "
         "wierszy albo poproś osobę, która prowadzi bota, o podniesienie DATAGEN_MAX_COST_USD.",
     },
+    # --- label my rows (annotation) --------------------------------------------------------
+    "annotate_ask_upload": {
+        "en": "Send me the file with your rows (CSV, XLSX, JSON, JSONL, or a .txt file with one row per line) and I "
+        "will label every row.",
+        "pl": "Wyślij mi plik ze swoimi wierszami (CSV, XLSX, JSON, JSONL albo plik .txt z jednym wierszem w linii), "
+        "a oznaczę każdy wiersz.",
+    },
+    "annotate_rows_read": {
+        "en": "Read {rows} rows to label from {filename} (text column: {column}).",
+        "pl": "Wczytałem {rows} wierszy do oznaczenia z {filename} (kolumna z tekstem: {column}).",
+    },
+    "annotate_ask_labels": {
+        "en": "Which labels should I use? Name them separated by commas (e.g. “complaint, order_status, greeting”) "
+        "or pick a preset: sentiment, intent, toxicity.",
+        "pl": "Jakich etykiet mam użyć? Wypisz je po przecinku (np. „skarga, status_zamówienia, powitanie”) albo "
+        "wybierz gotowy zestaw: sentyment, intencja, toksyczność.",
+    },
+    "annotate_bad_labels": {
+        "en": "I need at least two different labels separated by commas (e.g. “complaint, order_status”), or a preset: "
+        "sentiment, intent, toxicity.",
+        "pl": "Potrzebuję co najmniej dwóch różnych etykiet po przecinku (np. „skarga, status_zamówienia”) albo gotowego "
+        "zestawu: sentyment, intencja, toksyczność.",
+    },
+    "annotate_no_text_column": {
+        "en": "Which column of {filename} holds the text to label? It has: {columns}. Rename that column to “text” "
+        "and send the file again.",
+        "pl": "W której kolumnie pliku {filename} jest tekst do oznaczenia? Plik ma: {columns}. Nazwij tę kolumnę "
+        "„text” i wyślij plik ponownie.",
+    },
+    "annotate_preview_intro": {
+        "en": "The first {n} rows, labeled with {labels}. Rate them with 👍/👎 (or type +1 -3), correct a label by "
+        "typing e.g. “#3 is {example}”; corrections become examples for the model. Then “{button}”.",
+        "pl": "Pierwsze {n} wierszy oznaczonych etykietami: {labels}. Oceń je 👍/👎 (albo wpisz +1 -3), popraw "
+        "etykietę wpisując np. „#3 to {example}”; poprawki staną się przykładami dla modelu. Potem „{button}”.",
+    },
+    "annotate_preview_failed": {
+        "en": "I could not label the preview rows: {error}. Try again, or {cmd_cancel}.",
+        "pl": "Nie udało się oznaczyć wierszy podglądu: {error}. Spróbuj ponownie albo {cmd_cancel}.",
+    },
+    "annotate_rated_up": {
+        "en": "👍 #{number} stays {label}; I'll show it to the model as an example.",
+        "pl": "👍 #{number} zostaje: {label}; pokażę go modelowi jako przykład.",
+    },
+    "annotate_rated_down": {
+        "en": "👎 #{number}. What is the right label? Type e.g. “#{number} is {example}”.",
+        "pl": "👎 #{number}. Jaka jest właściwa etykieta? Wpisz np. „#{number} to {example}”.",
+    },
+    "annotate_corrected": {
+        "en": "Noted: #{number} is {label}. I'll show it to the model as an example.",
+        "pl": "Zapisane: #{number} to {label}. Pokażę go modelowi jako przykład.",
+    },
+    "annotate_unknown_label": {
+        "en": "“{label}” is not one of the labels ({labels}). Type e.g. “#{number} is {example}”.",
+        "pl": "„{label}” nie jest jedną z etykiet ({labels}). Wpisz np. „#{number} to {example}”.",
+    },
+    "annotate_unknown_row": {
+        "en": "There is no row #{number} in the preview (1–{n}).",
+        "pl": "W podglądzie nie ma wiersza #{number} (1–{n}).",
+    },
+    "annotate_hint": {
+        "en": "To correct a label, type e.g. “#3 is {example}”; to rate, +1 -3; or pick an option.",
+        "pl": "Aby poprawić etykietę, wpisz np. „#3 to {example}”; aby ocenić, +1 -3; albo wybierz opcję.",
+    },
+    "annotate_ack": {
+        "en": "Labeling all {rows} rows (job {job}). I'll send the file when it is done.",
+        "pl": "Oznaczam wszystkie {rows} wierszy (zadanie {job}). Wyślę plik, gdy skończę.",
+    },
+    "annotate_caption": {
+        "en": "{filename}: {rows} rows, each once, in your order, with label and confidence. Per label: {per_label}. "
+        "Low confidence: {low}.",
+        "pl": "{filename}: {rows} wierszy, każdy raz, w Twojej kolejności, z etykietą i pewnością. Według etykiet: "
+        "{per_label}. Niska pewność: {low}.",
+    },
+    "annotate_low_caption": {
+        "en": "The {n} rows whose two answers differed (confidence: low), for a human to check.",
+        "pl": "{n} wierszy, dla których dwie odpowiedzi się różniły (pewność: niska), do sprawdzenia przez człowieka.",
+    },
+    "annotate_status": {
+        "en": "Labeling {filename}: {rows} rows, labels: {labels}.",
+        "pl": "Oznaczanie {filename}: {rows} wierszy, etykiety: {labels}.",
+    },
+    "annotate_busy": {
+        "en": "Your rows are being labeled (job #{job}, {done}/{total}). I'll send the file here; type {cmd_cancel} to stop.",
+        "pl": "Oznaczam Twoje wiersze (zadanie #{job}, {done}/{total}). Wyślę tu plik; wpisz {cmd_cancel}, by przerwać.",
+    },
+    "annotate_cancelled": {
+        "en": "Stopped job #{job}. The labels so far are kept; Label all continues from there.",
+        "pl": "Przerwałem zadanie #{job}. Dotychczasowe etykiety zostają; Oznacz wszystkie kontynuuje od tego miejsca.",
+    },
+    "btn_label_all": {"en": "Label all {rows} rows", "pl": "Oznacz wszystkie ({rows})"},
+    "job_kind_annotation": {"en": "labeling", "pl": "oznaczanie"},
     # --- button labels --------------------------------------------------------------------
     "btn_preview": {"en": "Generate preview", "pl": "Generuj podgląd"},
     "btn_change": {"en": "Change something", "pl": "Zmień coś"},

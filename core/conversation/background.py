@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 import time
 from collections import Counter
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core import messages as m
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
     from core.conversation.machine import Dialog
 
 log = logging.getLogger(__name__)
+
+ANNOTATION = "annotation"  # the kind of core.annotate's jobs
 
 FILE_SUFFIX = {OutputFormat.csv: "csv", OutputFormat.json: "json", OutputFormat.jsonl: "jsonl", OutputFormat.openai_jsonl: "jsonl",
                OutputFormat.xlsx: "xlsx"}
@@ -125,7 +129,12 @@ async def run_dataset(dialog: "Dialog", chat: ChatRef, job_id: int) -> None:
         text = running_text(done0, total0, 0, 0)
         throttle.should_send(text, final=True)
         await dialog.send(chat, Progress(job_id, text, done0, total0, False, cancel))
-        result = await dialog.job_runner().run(job_id, report, user=chat.user)
+        job = await asyncio.to_thread(dialog.store.get_job, job_id)
+        annotation = job is not None and job.kind == ANNOTATION
+        if annotation:  # "label my rows": the annotator labels the stored rows (core/annotate.py)
+            result = await (await dialog.get_annotator()).run(job_id, report)
+        else:
+            result = await dialog.job_runner().run(job_id, report, user=chat.user)
     except JobClaimedElsewhere as exc:  # another replica or worker runs it and will answer
         log.info("job %s: %s", job_id, exc)
         return
@@ -147,7 +156,7 @@ async def run_dataset(dialog: "Dialog", chat: ChatRef, job_id: int) -> None:
         await finish_failed(dialog, chat, job_id, result.error or result.status)
         return
     try:
-        await deliver(dialog, chat, job_id, result)
+        await (deliver_annotation(dialog, chat, job_id) if annotation else deliver(dialog, chat, job_id, result))  # type: ignore[arg-type]
     except Exception:  # the rows are stored; /status and Generate all can still get the file
         log.exception("delivering job %s failed", job_id)
         await dialog.send(chat, Say(dialog.text(lang, "internal_error")))
@@ -206,3 +215,39 @@ def ratings_honoured(dialog: "Dialog", lang: str, spec: DatasetSpec, guidance_js
     # second counts as found, an under-count the user can check, never an over-claim.)
     out = sum(delivered.check_and_add(row_text(spec.task, raw)) is None for raw in guidance.avoid)
     return " " + dialog.text(lang, "caption_ratings", up=kept, down=out)
+
+
+async def deliver_annotation(dialog: "Dialog", chat: ChatRef, job_id: int) -> None:
+    """The labeled rows (every row once, in the file's order), the low-confidence rows when there
+    are any, and the card; written by core.annotate_export into a temporary folder."""
+    from core.annotate import AnnotationOrder
+    from core.annotate_export import FORMATS, export_annotations
+
+    lang = await dialog.language_of(chat)
+    job = await asyncio.to_thread(dialog.store.get_job, job_id)
+    assert job is not None
+    order = AnnotationOrder.model_validate_json(job.spec_json)
+    done, total = await dialog.job_counts(job_id, job)
+    await dialog.send(chat, Progress(job_id, dialog.text(lang, "progress_done", job=job_id, done=done, total=total),
+                                     done, total, True))
+    suffix = order.source_name.rsplit(".", 1)[-1].lower() if "." in order.source_name else "csv"
+    suffix = suffix if suffix in FORMATS else "csv"
+    with tempfile.TemporaryDirectory(prefix="datagen-labeled-") as folder:
+        path = Path(folder) / f"labeled-{job_id}.{suffix}"
+        exported = await asyncio.to_thread(export_annotations, dialog.store, job_id, order, path)  # type: ignore[arg-type]
+        data, low_data, card = await asyncio.to_thread(
+            lambda: [p.read_bytes() for p in (exported.path, exported.low_confidence_path, exported.card_path)])
+    low = sum(exported.low_per_label.values())
+    mime = ANNOTATION_MIME.get(suffix, "application/octet-stream")
+    caption = dialog.text(lang, "annotate_caption", filename=path.name, rows=exported.rows,
+                          per_label=per_label({x: exported.per_label.get(x, 0) for x in order.labels}), low=low)
+    await dialog.send(chat, Document(path.name, data, caption, mime))
+    if low:
+        await dialog.send(chat, Document(exported.low_confidence_path.name, low_data,
+                                         dialog.text(lang, "annotate_low_caption", n=low), mime))
+    await dialog.send(chat, Document(exported.card_path.name, card, dialog.text(lang, "card_caption"), "text/markdown"))
+    await dialog.post(chat, DatasetDelivered(job_id))
+
+
+ANNOTATION_MIME = {"csv": "text/csv", "json": "application/json", "jsonl": "application/jsonl",
+                   "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}

@@ -7,9 +7,10 @@ from typing import Any
 
 from core import intake
 from core import messages as m
-from core.conversation import commands, table
+from core.conversation import annotating, commands, table
 from core.conversation.collecting import Text
 from core.conversation.preview import TypedRatings
+from core.conversation.state import Phase
 from core.conversation.turn import DatasetDelivered, DatasetFailed, JobLost, PreviewFinished, Turn
 from core.events import ButtonPress, Event, FileUpload, Message
 
@@ -42,12 +43,18 @@ def classify(turn: Turn, event: Any) -> tuple[str, Any]:
     chosen = typed_choice(turn, text)
     if chosen is not None:
         return f"press:{chosen.action}", chosen
-    if turn.state.preview_items and "ratings" in table.TABLE[turn.state.phase]:
+    wants = annotating.wants_annotation(text) if "annotate" in table.TABLE[turn.state.phase] else None
+    if wants:
+        turn.lang = wants
+        return "annotate", Message(text)  # "label my rows" / "oznacz moje dane"
+    previewed = turn.state.preview_items or turn.state.phase == Phase.annotate_preview
+    if previewed and "ratings" in table.TABLE[turn.state.phase]:
         ratings = TypedRatings.parse(text)
         if ratings is not None:
             return "ratings", ratings
     interp = intake.interpret(text, turn.state.draft_or_empty(), asking=turn.state.asking)
-    if interp.language_detected:
+    # Label names and "#3 is complaint" say nothing of the user's language (labels are often English).
+    if interp.language_detected and turn.state.phase not in (Phase.annotate_labels, Phase.annotate_preview):
         turn.lang = m.normalise_language(interp.language)
     return "text", Text(text, interp)
 

@@ -177,6 +177,8 @@ def reask(turn: Turn) -> Phase:
         turn.say("preview_busy")
     elif phase == Phase.done:
         turn.say("after_delivery")
+    elif phase == Phase.annotate_labels:
+        turn.say("annotate_ask_labels")
     elif phase == Phase.upload_columns and state.pending_upload is not None:
         turn.say("upload_ask_columns", filename=state.pending_upload.filename,
                  columns=", ".join(state.pending_upload.columns))

@@ -77,6 +77,10 @@ async def status(turn: Turn, event: Command) -> Phase:
         done, total = await dialog.job_counts(job_id, job)
         turn.say("status_job", job=job_id, kind=turn.t(f"job_kind_{job.kind}"),
                  status=turn.t(f"job_status_{job.status}"), done=done, total=total)
+    if state.annotation is not None and state.annotation.upload_id:
+        turn.say("annotate_status", filename=state.annotation.filename, rows=state.annotation.rows,
+                 labels=", ".join(state.annotation.labels) or "?")
+        return state.phase
     if state.draft is None and not job_ids:
         turn.say("status_empty")
         return state.phase

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from core.conversation import collecting
+from core.conversation import annotating, collecting
 from core.conversation.background import spec_of
 from core.conversation.guidance import make_guidance
 from core.conversation.collecting import Text
@@ -79,7 +79,8 @@ async def cancel_running(turn: Turn, *, silent: bool = False) -> Phase | None:
     if job_id is not None and await dialog.stop_job(job_id):
         if silent:
             return after_job(turn)
-        return offer_next_step(turn, turn.t("job_cancelled", job=job_id))
+        stopped = "annotate_cancelled" if turn.state.annotation is not None else "job_cancelled"
+        return offer_next_step(turn, turn.t(stopped, job=job_id))
     job_id = turn.state.preview_job
     if job_id is not None and await dialog.stop_job(job_id):
         turn.state.preview_job = None
@@ -97,17 +98,24 @@ async def while_busy(turn: Turn, event: Event | Text) -> Phase:
         return Phase.previewing
     job_id = turn.state.job
     done, total = await turn.dialog.job_counts(job_id) if job_id else (0, 0)
-    turn.say("busy_generating", job=job_id, done=done, total=total)
-    return Phase.generating
+    turn.say("annotate_busy" if turn.state.phase == Phase.annotating else "busy_generating", job=job_id, done=done,
+             total=total)
+    return turn.state.phase  # generating, or annotating
 
 
 def after_job(turn: Turn) -> Phase:
     """Where a stopped dataset job leaves the user: the preview's buttons, or the summary."""
+    if turn.state.annotation is not None:
+        annotating.preview_choices(turn)
+        return Phase.annotate_preview
     return Phase.rating if turn.state.preview_items else Phase.confirm
 
 
 def offer_next_step(turn: Turn, text: str) -> Phase:
     """`text`, then what the user can do now: the preview's buttons, or the summary's."""
+    if turn.state.annotation is not None:  # a labeling job: back to its preview
+        turn.replies.append(Say(text, annotating.preview_choices(turn)))
+        return Phase.annotate_preview
     if turn.state.preview_items:
         turn.replies.append(Say(text, collecting.after_preview_choices(turn)))
         return Phase.rating
@@ -132,6 +140,8 @@ async def failed(turn: Turn, event: DatasetFailed) -> Phase:
 async def job_lost(turn: Turn, event: JobLost) -> Phase:
     """A job this process does not run (stopped while it was down): back to where the user can act.
     Only the buttons are restored; the event being handled gives the answer."""
+    if turn.state.annotation is not None:
+        return after_job(turn)
     if turn.state.preview_items:
         collecting.after_preview_choices(turn)
         return Phase.rating

@@ -65,6 +65,7 @@ class Dialog:
         self._owns_llm = llm is None
         self._generator: Generator | None = None
         self._runner: JobRunner | None = None  # where orders run: here, or on `datagen worker`s
+        self._annotator: Any = None
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}  # job id -> its background task
         self.user_cancelled: set[int] = set()
@@ -233,8 +234,8 @@ class Dialog:
         another replica generates (it holds the job's lease), or one waiting for or on a worker,
         is not lost: that replica or the workers finish it and the chat hears of it."""
         state = turn.state
-        job_id = {Phase.generating: state.job, Phase.previewing: state.preview_job}.get(state.phase)
-        if state.phase not in (Phase.generating, Phase.previewing) or (job_id and self.is_running(job_id)):
+        job_id = {Phase.generating: state.job, Phase.annotating: state.job, Phase.previewing: state.preview_job}.get(state.phase)
+        if state.phase not in (Phase.generating, Phase.annotating, Phase.previewing) or (job_id and self.is_running(job_id)):
             return
         if job_id and await asyncio.to_thread(self._runs_elsewhere, job_id):
             return
@@ -319,6 +320,17 @@ class Dialog:
             self._generator = Generator(llm, self.store, self.settings)  # type: ignore[arg-type]
         return self._generator
 
+    async def get_annotator(self) -> Any:
+        """The annotator of "label my rows" jobs (core/annotate.py), on the dialog's LLM and store."""
+        if self._annotator is None:
+            llm = await self.get_llm()
+            if llm is None:
+                raise RuntimeError(self.llm_error or "no LLM backend")
+            from core.annotate import Annotator  # the labeling engine, only once someone labels
+
+            self._annotator = Annotator(llm, self.store, self.settings)  # type: ignore[arg-type]
+        return self._annotator
+
     def job_runner(self) -> JobRunner:
         """Orders (not previews) run through this: in this process, or handed to the workers
         (DATAGEN_WORKERS=external) and followed here (core/runner.py)."""
@@ -360,6 +372,10 @@ class Dialog:
         job = job or self.store.get_job(job_id)
         if job is None:
             return 0, 0
+        if job.kind == background.ANNOTATION:  # rows labeled of the rows uploaded
+            counts = self.store.label_counts(job_id)  # type: ignore[attr-defined]
+            total = sum(counts.values())
+            return total - counts.get(None, 0), total
         total = sum(background.spec_of(job).quotas().values())
         done = sum(self.store.accepted_counts(job_id).values())  # counted by the database, not row by row
         return min(done, total), total

@@ -32,6 +32,9 @@ class Phase(str, Enum):
     done = "done"  # the file was delivered
     upload_columns = "upload_columns"  # an upload whose text/label columns we must ask for
     upload_offer = "upload_offer"  # an upload read: offer to balance it
+    annotate_labels = "annotate_labels"  # unlabeled rows uploaded: which labels?
+    annotate_preview = "annotate_preview"  # ~10 rows labeled: 👍/👎, corrections, Label all
+    annotating = "annotating"  # the annotation job runs
 
 
 class Rating(BaseModel):
@@ -56,6 +59,18 @@ class PendingUpload(BaseModel):
     columns: list[str] = Field(default_factory=list)
     upload_id: int | None = None
     records: list[dict[str, str]] | None = None  # only in rows written by the previous version
+
+
+class Annotation(BaseModel):
+    """The user's unlabeled rows to label (stored apart, `upload_id`) and what was agreed so far."""
+
+    filename: str
+    upload_id: int
+    rows: int
+    text_column: str
+    labels: list[str] = Field(default_factory=list)
+    preview: dict[int, tuple[str, str]] = Field(default_factory=dict)  # number shown -> (text, label)
+    examples: list[tuple[str, str]] = Field(default_factory=list)  # corrected or 👍 rows: few-shot for the model
 
 
 class ReadAsChange(BaseModel):
@@ -88,6 +103,8 @@ class ConversationState(BaseModel):
     upload: Upload | None = None
     pending_upload: PendingUpload | None = None
     upload_plan: dict[str, int] | None = None  # rows each label lacks, offered to generate
+    annotation: Annotation | None = None  # "label my rows": the rows and the labels agreed
+    wants_annotation: bool = False  # the user said "label my rows": the next upload is rows to label
 
     @field_validator("offered", mode="before")
     @classmethod
@@ -125,7 +142,7 @@ class ConversationState(BaseModel):
 
     @property
     def has_order(self) -> bool:
-        return self.draft is not None or self.upload is not None
+        return self.draft is not None or self.upload is not None or self.annotation is not None
 
     def draft_or_empty(self) -> SpecDraft:
         return self.draft if self.draft is not None else SpecDraft()

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Union
 
-from core.conversation import collecting, commands, jobs, preview, uploads
+from core.conversation import annotating, collecting, commands, jobs, preview, uploads
 from core.conversation.state import Phase
 from core.conversation.turn import Turn
 
@@ -64,10 +64,12 @@ TABLE: dict[Phase, dict[str, Route]] = {
     Phase.start: {
         "text": collecting.on_text,
         "upload": uploads.on_upload,
+        "annotate": annotating.want,
     },
     Phase.collecting: {
         "text": collecting.on_text,
         "upload": uploads.on_upload,
+        "annotate": annotating.want,
         "press:task": Guarded(is_offered, collecting.press_task),
         "press:set": Guarded(is_offered, collecting.press_set),
     },
@@ -109,16 +111,41 @@ TABLE: dict[Phase, dict[str, Route]] = {
     Phase.done: {
         "text": collecting.on_text,
         "upload": uploads.on_upload,
+        "annotate": annotating.want,
     },
     Phase.upload_columns: {
         "text": uploads.on_column_answer,
         "upload": uploads.on_upload,
+        "annotate": annotating.want,
     },
     Phase.upload_offer: {
         "text": uploads.on_offer_text,
         "upload": uploads.on_upload,
         "press:balance": uploads.press_balance,
         "press:cancel": jobs.press_cancel_order,
+    },
+    Phase.annotate_labels: {
+        "text": annotating.on_labels,
+        "upload": annotating.on_upload,
+    },
+    Phase.annotate_preview: {
+        "text": annotating.on_preview_text,
+        "ratings": annotating.typed_ratings,
+        "upload": annotating.on_upload,
+        "press:labelok": Guarded(annotating.is_shown_row, annotating.press_rating),
+        "press:labelwrong": Guarded(annotating.is_shown_row, annotating.press_rating),
+        "press:labelall": annotating.press_label_all,
+        "press:labelpreview": annotating.press_new_preview,
+        "press:cancel": jobs.press_cancel_order,
+    },
+    Phase.annotating: {
+        "text": jobs.while_busy,
+        "ratings": jobs.while_busy,
+        "upload": jobs.while_busy,
+        "press:canceljob": Guarded(is_this_job, jobs.press_cancel_job),
+        "dataset_delivered": annotating.delivered,
+        "dataset_failed": jobs.failed,
+        "job_lost": jobs.job_lost,
     },
 }
 
@@ -135,22 +162,30 @@ FALLBACKS: dict[str, Handler] = {
 # Where each row may lead (for the diagram; the property test checks every move it sees is listed).
 S, CO, CF, PV, RA, GE, DO, UC, UO = (Phase.start, Phase.collecting, Phase.confirm, Phase.previewing, Phase.rating,
                                      Phase.generating, Phase.done, Phase.upload_columns, Phase.upload_offer)
+AL, AP, AN = Phase.annotate_labels, Phase.annotate_preview, Phase.annotating
 LEADS_TO: dict[tuple[Phase, str], tuple[Phase, ...]] = {
-    (S, "text"): (S, CO, CF), (S, "upload"): (S, UC, UO),
-    (CO, "text"): (CO, CF), (CO, "upload"): (CO, UC, UO), (CO, "press:task"): (CO, CF), (CO, "press:set"): (CO, CF),
-    (CF, "text"): (CF, CO, PV), (CF, "upload"): (CF, UC, UO), (CF, "press:preview"): (PV, CF, CO),
+    (S, "text"): (S, CO, CF), (S, "upload"): (S, UC, UO, AL, AP),
+    (CO, "text"): (CO, CF), (CO, "upload"): (CO, UC, UO, AL, AP), (CO, "press:task"): (CO, CF), (CO, "press:set"): (CO, CF),
+    (CF, "text"): (CF, CO, PV), (CF, "upload"): (CF, UC, UO, AL, AP), (CF, "press:preview"): (PV, CF, CO),
     (CF, "press:generate"): (GE, CF, CO), (CF, "press:change"): (CF, CO), (CF, "press:cancel"): (S,),
     (CF, "press:asfeedback"): (RA,),
     (PV, "text"): (PV,), (PV, "ratings"): (PV,), (PV, "upload"): (PV,), (PV, "preview_finished"): (RA, CF, PV),
     (PV, "job_lost"): (RA, CF),
-    (RA, "text"): (RA, CO, CF, GE), (RA, "ratings"): (RA,), (RA, "upload"): (RA, UC, UO), (RA, "press:up"): (RA,),
+    (RA, "text"): (RA, CO, CF, GE), (RA, "ratings"): (RA,), (RA, "upload"): (RA, UC, UO, AL, AP), (RA, "press:up"): (RA,),
     (RA, "press:down"): (RA,), (RA, "press:generate"): (GE, RA, CO), (RA, "press:newpreview"): (PV, RA, CO),
     (RA, "press:cancel"): (S,),
     (GE, "text"): (GE,), (GE, "ratings"): (GE,), (GE, "upload"): (GE,), (GE, "press:canceljob"): (RA, CF, GE),
     (GE, "dataset_delivered"): (DO, GE), (GE, "dataset_failed"): (RA, CF, GE), (GE, "job_lost"): (RA, CF),
-    (DO, "text"): (DO, CO, CF), (DO, "upload"): (DO, UC, UO),
-    (UC, "text"): (UC, UO), (UC, "upload"): (UC, UO),
-    (UO, "text"): (UO, CO, CF), (UO, "upload"): (UO, UC), (UO, "press:balance"): (CO, CF, UO), (UO, "press:cancel"): (S,),
+    (DO, "text"): (DO, CO, CF), (DO, "upload"): (DO, UC, UO, AL, AP),
+    (UC, "text"): (UC, UO), (UC, "upload"): (UC, UO, AL, AP),
+    (UO, "text"): (UO, CO, CF), (UO, "upload"): (UO, UC, AL, AP), (UO, "press:balance"): (CO, CF, UO), (UO, "press:cancel"): (S,),
+    (S, "annotate"): (S,), (CO, "annotate"): (S,), (DO, "annotate"): (S,), (UC, "annotate"): (S, AL, AP, UC),
+    (AL, "text"): (AL, AP), (AL, "upload"): (AL, AP, UC, UO),
+    (AP, "text"): (AP,), (AP, "ratings"): (AP,), (AP, "upload"): (AP, AL, UC, UO), (AP, "press:labelok"): (AP,),
+    (AP, "press:labelwrong"): (AP,), (AP, "press:labelall"): (AN, AP), (AP, "press:labelpreview"): (AP, AL),
+    (AP, "press:cancel"): (S,),
+    (AN, "text"): (AN,), (AN, "ratings"): (AN,), (AN, "upload"): (AN,), (AN, "press:canceljob"): (AP, AN),
+    (AN, "dataset_delivered"): (UO, DO, AN), (AN, "dataset_failed"): (AP, AN), (AN, "job_lost"): (AP,),
 }
 
 INTERNAL = ("preview_finished", "dataset_delivered", "dataset_failed", "job_lost")

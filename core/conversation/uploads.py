@@ -19,16 +19,28 @@ COLUMNS_RE = re.compile(r"(text|label)\s*[=:]\s*([^,;]+)", re.IGNORECASE)
 
 
 async def on_upload(turn: Turn, event: FileUpload) -> Phase:
+    from core.conversation import annotating  # (it uses accept_table from here)
+
     try:
         # Reading a big file takes a while: off the event loop, so other chats are not held up.
         table = await asyncio.to_thread(parse_upload, event.filename, event.data, turn.dialog.settings.max_upload_bytes)
     except UploadError as exc:
+        rows = None
+        if exc.key in ("upload_unreadable", "upload_bad_type"):  # one column, plain text, XLSX: rows to label?
+            try:
+                rows = await asyncio.to_thread(annotating.rows_of_file, event.filename, event.data)
+            except UploadError:
+                rows = None
+        if rows is not None:
+            return await annotating.accept_rows(turn, rows)
         values = dict(exc.values)
         if exc.key == "upload_too_big":
             values["size"] = m.human_size(int(values["size"]))  # type: ignore[arg-type]
             values["limit"] = m.human_size(int(values["limit"]))  # type: ignore[arg-type]
         turn.say(exc.key, **values)
         return turn.state.phase
+    if annotating.is_unlabeled(turn, table):
+        return await annotating.accept_rows(turn, table)
     columns = table.guess_columns()
     if columns is None:
         upload_id = await asyncio.to_thread(turn.dialog.store.save_upload, turn.conversation_id, table.filename,

@@ -1,0 +1,146 @@
+"""Label my rows in the chat (issue 12 item 1): upload unlabeled rows, name the labels, a preview of
+labeled rows with 👍/👎 and corrections (few-shot examples), then the job with progress and Cancel,
+the labeled file (every row once, in order), the low-confidence file, rows per label and the
+balancing offer. The fake model labels truthfully (`marked_text`), so every label can be checked."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+
+from core.conversation.state import ConversationState, Phase
+from core.events import ButtonPress, Document, Preview
+from core.settings import Settings
+from tests.dialog_support import all_choices, documents, new_user, previews, progress, texts
+from tests.fakes.openai_server import FakeOpenAI, marked_text
+
+LABELS = ["complaint", "order_status", "greeting"]
+
+
+def tickets(n: int, seed: int = 7, ambiguous: tuple[int, ...] = ()) -> tuple[list[str], list[str]]:
+    rng = random.Random(seed)
+    truth = [LABELS[0] if i % 2 else LABELS[1 + (i // 2) % 2] for i in range(n)]  # complaints twice as common
+    rows = [marked_text([t, LABELS[(LABELS.index(t) + 1) % 3]] if i in ambiguous else t, rng)
+            for i, t in enumerate(truth)]
+    return rows, truth
+
+
+def as_txt(rows: list[str]) -> bytes:
+    return ("\n".join(rows) + "\n").encode()
+
+
+def as_csv(rows: list[str]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["id", "ticket", "channel"])
+    for i, row in enumerate(rows):
+        writer.writerow([f"T{i}", row, "mail" if i % 2 else "chat"])
+    return out.getvalue().encode()
+
+
+def read_csv(document: Document) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(document.data.decode("utf-8"))))
+
+
+def phase_of(user) -> Phase:  # type: ignore[no-untyped-def]
+    row = user.dialog.store.find_conversation("test", user.chat.conversation)
+    return Phase(row.state)
+
+
+def state_of(user) -> ConversationState:  # type: ignore[no-untyped-def]
+    row = user.dialog.store.find_conversation("test", user.chat.conversation)
+    return ConversationState.load(row.state, row.data_json)
+
+
+async def test_label_my_rows_end_to_end(settings: Settings, fake_llm: FakeOpenAI) -> None:
+    rows, truth = tickets(45, ambiguous=(4, 30))
+    user = await new_user(settings)
+    try:
+        asked = await user.send("label my rows")
+        assert "Send me the file" in texts(asked)
+        read = await user.upload("tickets.csv", as_csv(rows))
+        assert "Read 45 rows to label from tickets.csv (text column: ticket)" in texts(read), texts(read)
+        assert phase_of(user) == Phase.annotate_labels
+        bad = await user.send("complaint")
+        assert "at least two different labels" in texts(bad)
+        shown = await user.send("complaint, order_status, greeting")
+        [preview] = previews(shown)
+        assert len(preview.items) == 10
+        for item in preview.items:  # truthful labels, in file order
+            assert item.text == f"{rows[item.number - 1]} → {truth[item.number - 1]}" or item.number == 5, item
+        # a correction and a 👍 become few-shot examples; a label that does not exist is explained
+        said = texts(await user.send("#3 is a greeting, not complaint"))
+        assert "Noted: #3 is greeting" in said
+        assert "is not one of the labels" in texts(await user.send("#2 is refund"))
+        assert "no row #12" in texts(await user.send("#12 is greeting"))
+        await user.send(ButtonPress("labelok", "1"))
+        assert "What is the right label" in texts(await user.send(ButtonPress("labelwrong", "2")))
+        examples = state_of(user).annotation.examples  # type: ignore[union-attr]
+        assert (rows[2], "greeting") in examples and (rows[0], truth[0]) in examples
+        # a stale Cancel of no job, and Label all (typed as its number)
+        assert "earlier step" in texts(await user.send(ButtonPress("canceljob", "999")))
+        done = await user.send("1")
+        files = documents(done)
+        labeled = read_csv(files[0])
+        assert [r["ticket"] for r in labeled] == rows  # every row once, in order
+        assert [r["id"] for r in labeled] == [f"T{i}" for i in range(45)]  # other columns untouched
+        assert [r["label"] for i, r in enumerate(labeled) if i not in (4, 30)] == \
+            [t for i, t in enumerate(truth) if i not in (4, 30)]
+        assert {labeled[4]["confidence"], labeled[30]["confidence"]} == {"low"}
+        low = read_csv(files[1])
+        assert [r["ticket"] for r in low] == [rows[4], rows[30]]
+        assert files[2].filename.endswith(".card.md")
+        assert progress(done)[-1].finished
+        said = texts(done)
+        assert "Low confidence: 2" in said
+        assert "Read 45 rows from labeled-" in said  # rows per label, and the balancing offer
+        assert phase_of(user) == Phase.upload_offer
+        assert any(c.action == "balance" for c in all_choices(done))
+        # the job got the corrections as few-shot examples
+        job = user.dialog.store.get_job(state_of(user).job)
+        assert [rows[2], "greeting"] in json.loads(job.spec_json)["examples"]
+    finally:
+        await user.dialog.aclose()
+
+
+async def test_polish_plain_text_preset_and_cancel(settings: Settings, fake_llm: FakeOpenAI) -> None:
+    rng = random.Random(3)
+    rows = [marked_text("positive" if i % 2 else "negative", rng) for i in range(30)]
+    user = await new_user(settings)
+    try:
+        asked = await user.send("oznacz moje dane")
+        assert "Wyślij mi plik" in texts(asked)
+        read = await user.upload("opinie.txt", as_txt(rows))
+        assert "Wczytałem 30 wierszy" in texts(read)
+        shown = await user.send("sentyment")
+        assert previews(shown)
+        assert "Zapisane: #2 to negative" in texts(await user.send("#2 to negative"))
+        fake_llm.latency = 1.0
+        started = await user.press(shown, "labelall", settle=False)
+        assert "Oznaczam wszystkie 30" in texts(started)
+        assert phase_of(user) == Phase.annotating
+        job_id = state_of(user).job
+        assert "Oznaczam Twoje wiersze (zadanie #" in texts(await user.send("ile to jeszcze potrwa?", settle=False))
+        assert phase_of(user) == Phase.annotating
+        # stale buttons of the preview start nothing while the job runs
+        assert "wcześniejszego kroku" in texts(await user.send(ButtonPress("labelall", ""), settle=False))
+        assert "wcześniejszego kroku" in texts(await user.send(ButtonPress("labelok", "1"), settle=False))
+        assert user.dialog.running_jobs == [job_id]
+        cancel = next(c for c in all_choices(started) if c.action == "canceljob")
+        stopped = await user.send(ButtonPress(cancel.action, cancel.value), settle=False)
+        assert f"Przerwałem zadanie #{job_id}" in texts(stopped)
+        fake_llm.latency = 0.0
+        await user.dialog.wait_idle()
+        assert phase_of(user) == Phase.annotate_preview
+        assert not documents(user.take())
+        assert user.dialog.store.get_job(job_id).status == "cancelled"
+        done = await user.send(ButtonPress("labelall", ""))
+        assert state_of(user).job == job_id  # the stopped job continues
+        labeled = read_csv(documents(done)[0])
+        assert [r["text"] for r in labeled] == rows
+        assert [r["label"] for r in labeled] == ["positive" if i % 2 else "negative" for i in range(30)]
+    finally:
+        fake_llm.latency = 0.0
+        await user.dialog.aclose()
