@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STALE = "That button belongs to an earlier step"
 UNBALANCED_CSV = b"text,label\nlovely,positive\ngreat,positive\nsuperb,positive\nawful,negative\n"
 ODD_COLUMNS_CSV = b"review,stars\nlovely,5\nawful,1\n"
+UNLABELED_TXT = b"lovely shoes\nawful service\nthe parcel came late\nthanks, all good\n"
 
 
 def test_docs_show_the_table() -> None:
@@ -60,7 +61,7 @@ def order_record(user: User) -> tuple:
     state = ConversationState.load(row.state, row.data_json)
     jobs = sorted(j.id for j in store.unfinished_jobs())  # (their status moves on while they run)
     return (state.draft, state.job, state.preview_job, state.ratings, state.feedback, state.upload,
-            state.preview_items, state.upload_plan, jobs)
+            state.preview_items, state.upload_plan, state.annotation, state.wants_annotation, jobs)
 
 
 def phase_of(user: User) -> Phase:
@@ -80,6 +81,8 @@ async def press_stale(user: User, buttons: list[Choice], offered_now: list[Choic
             continue
         if phase == Phase.rating and button.action in ("up", "down"):
             continue  # 👍/👎 of the previews shown stay valid while rating
+        if phase == Phase.annotate_preview and button.action in ("labelok", "labelwrong"):
+            continue  # 👍/👎 of the labeled rows shown stay valid while correcting
         replies = await user.send(ButtonPress(button.action, button.value), settle=False)
         said = texts(replies)
         assert STALE in said, (phase, button, said)
@@ -166,6 +169,32 @@ async def test_buttons_of_other_steps_change_nothing_in_any_phase(settings: Sett
         assert phase_of(user) == Phase.done
         await press_stale(user, everything, [])
 
+        # the labeling phases: rows without labels, the labels question, the preview, the job
+        asked = await user.upload("tickets.txt", UNLABELED_TXT)
+        assert phase_of(user) == Phase.annotate_labels, texts(asked)
+        await press_stale(user, everything, [])
+        shown = await user.send("positive, negative")
+        keep(Phase.annotate_preview, shown)
+        assert phase_of(user) == Phase.annotate_preview, texts(shown)
+        everything = [c for choices in seen.values() for c in choices]
+        await press_stale(user, everything, all_choices(shown))
+        fake_llm.latency = 2.0
+        started = await user.press(shown, "labelall", settle=False)
+        keep(Phase.annotating, started)
+        assert phase_of(user) == Phase.annotating, texts(started)
+        job_ids = set(user.dialog.running_jobs)
+        await press_stale(user, everything, [c for c in all_choices(started) if c.action == "canceljob"])
+        assert set(user.dialog.running_jobs) == job_ids, "a stale button started or stopped a job"
+        fake_llm.latency = 0.0
+        await user.dialog.wait_idle()
+        labeled = user.take()
+        assert len(documents(labeled)) >= 2, texts(labeled)  # the labeled rows and the card
+        everything = [c for choices in seen.values() for c in choices]
+        assert phase_of(user) == Phase.upload_offer, texts(labeled)
+        # (the upload offer's row takes Balance and Cancel whether or not the rows needed balancing)
+        await press_stale(user, everything, [*all_choices(labeled), Choice("Cancel", "cancel", ""),
+                                             Choice("Balance", "balance", "")])
+
         # start
         summary = await user.send(SEED_PROMPT)
         await user.press(summary, "cancel")
@@ -183,11 +212,12 @@ async def test_buttons_of_other_steps_change_nothing_in_any_phase(settings: Sett
 ODD_TEXTS = ["²", "①", "٣", "\ud800", "x\udfff", "9" * 5000, "-" + "9" * 5000, "+1", "-3", "+999999", "1", "2", "7",
              "yes", "no", "tak", "", "   ", "\x00", "🤖" * 50, SEED_PROMPT, "make it 500", "in Polish",
              "the negatives are too mild", "10 tweets about football, positive or negative",
-             "text=review, label=stars", "review stars"]
+             "text=review, label=stars", "review stars", "label my rows", "oznacz moje dane", "sentiment",
+             "positive, negative", "#2 is negative", "#3 to positive, not negative", "#99 is x", "#1 is"]
 COMMANDS = ["/new", "/start", "/status", "/cancel", "/help", "/new 20 reviews, positive or negative", "/nonsense",
             "/new@bot", "/status ²"]
 ACTIONS = ["task", "set", "preview", "newpreview", "generate", "change", "cancel", "canceljob", "balance", "up",
-           "down", "", "bogus"]
+           "down", "labelok", "labelwrong", "labelall", "labelpreview", "", "bogus"]
 VALUES = ["", "sentiment", "custom", "count=10", "count=²", "count=" + "9" * 5000, "language=other", "tone=formal",
           "format=json", "topic=", "x=1", "1", "2", "①", "9" * 5000, "\ud800"]
 
@@ -205,6 +235,9 @@ UPLOADS = [
     FileUpload("empty.csv", b""),
     FileUpload("image.png", b"\x89PNG...."),
     FileUpload("surrogate.csv", "text,label\n\\ud800x,a\n".encode()),
+    FileUpload("tickets.txt", UNLABELED_TXT),
+    FileUpload("one-column.csv", b"message\nwhere is my order\nhello\n"),
+    FileUpload("sheet.xlsx", b"PK\x03\x04 not really a workbook"),
 ]
 
 events = st.one_of(
