@@ -75,7 +75,7 @@ from core.settings import Settings, split_list
 
 log = logging.getLogger(__name__)
 
-UPLOAD_SUFFIXES = (".csv", ".json", ".jsonl")
+UPLOAD_SUFFIXES = (".csv", ".json", ".jsonl", ".tsv", ".txt", ".xlsx")  # (.txt, .xlsx: rows to label)
 # Telegram clients report CSV/JSON with assorted MIME types; map them to the suffix the core reads.
 UPLOAD_MIME_SUFFIX = {
     "text/csv": ".csv",
@@ -86,6 +86,8 @@ UPLOAD_MIME_SUFFIX = {
     "application/x-ndjson": ".jsonl",
     "application/jsonl": ".jsonl",
     "application/x-jsonlines": ".jsonl",
+    "text/plain": ".txt",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
 }
 CALLBACK_ALIAS_PREFIX = "~"
 WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook accepts as secret_token

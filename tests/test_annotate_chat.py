@@ -144,3 +144,62 @@ async def test_polish_plain_text_preset_and_cancel(settings: Settings, fake_llm:
     finally:
         fake_llm.latency = 0.0
         await user.dialog.aclose()
+
+
+def test_terminal_label_my_rows(fake_llm: FakeOpenAI, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`datagen chat` as a user runs it: ask, upload, name the labels, correct #3, Label all (typed "1")."""
+    from tests.test_terminal import _run
+
+    out = tmp_path / "out"
+    rows, truth = tickets(25, seed=11, ambiguous=(7,))
+    source = tmp_path / "tickets.csv"
+    source.write_bytes(as_csv(rows))
+    wrong = next(x for x in LABELS if x != truth[2])
+    lines = ["please label my tickets", f"/upload {source}", "complaint, order_status, greeting",
+             f"#3 is {wrong}", "1"]
+    result = _run(lines, fake_llm, tmp_path, out)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "Read 25 rows to label" in result.stdout and f"Noted: #3 is {wrong}" in result.stdout
+    [labeled_path] = sorted(p for p in out.glob("labeled-*.csv") if "low-confidence" not in p.name)
+    with labeled_path.open(encoding="utf-8") as handle:
+        labeled = list(csv.DictReader(handle))
+    assert [r["ticket"] for r in labeled] == rows
+    assert [r["label"] for i, r in enumerate(labeled) if i != 7] == [t for i, t in enumerate(truth) if i != 7]
+    assert labeled[7]["confidence"] == "low"
+    assert list(out.glob("labeled-*.low-confidence.csv")) and list(out.glob("labeled-*.card.md"))
+    # the correction reached the model as a few-shot example: the batch of rows 21-25 (batches are
+    # 20 rows in file order) carries row 3 only as an example
+    assert any(rows[24] in str(body) and rows[2] in str(body) and wrong in str(body) for body in fake_llm.requests)
+
+
+async def test_telegram_label_my_rows(settings: Settings, fake_llm: FakeOpenAI) -> None:
+    """Through the real python-telegram-bot and the fake Bot API: a .txt of rows, labels, a correction
+    typed in Polish, Label all pressed, the labeled file and the low-confidence file delivered."""
+    from tests.fakes.telegram_server import FakeTelegramServer
+    from tests.test_telegram import CHAT, csv_rows, running_bot, telegram_settings
+
+    rows, truth = tickets(24, seed=5, ambiguous=(11,))
+    async with FakeTelegramServer() as tg:
+        async with running_bot(telegram_settings(settings, tg)):
+            tg.push_message(CHAT, CHAT, "oznacz moje dane", username="alice")
+            await tg.wait_for(lambda: [m for m in tg.messages_to(CHAT) if "Wyślij mi plik" in m.text], what="the ask")
+            tg.push_document(CHAT, CHAT, "zgloszenia.txt", as_txt(rows), mime_type="text/plain", username="alice")
+            await tg.wait_for(lambda: [m for m in tg.messages_to(CHAT) if "Jakich etykiet" in m.text], what="labels?")
+            tg.push_message(CHAT, CHAT, "complaint, order_status, greeting", username="alice")
+            final = await tg.wait_for(
+                lambda: next((m for m in tg.messages_to(CHAT) if m.button("Oznacz wszystkie")), None), what="preview")
+            items = [m for m in tg.messages_to(CHAT) if m.button("👍") and m.button("👎")]
+            assert len(items) == 10 and f"{rows[0]} → {truth[0]}" in items[0].text
+            wrong = next(x for x in LABELS if x != truth[0])
+            tg.push_message(CHAT, CHAT, f"#1 to {wrong}", username="alice")
+            await tg.wait_for(lambda: [m for m in tg.messages_to(CHAT) if f"Zapisane: #1 to {wrong}" in m.text],
+                              what="the correction")
+            tg.press(CHAT, CHAT, final, "Oznacz wszystkie")
+            docs = await tg.wait_for(lambda: (lambda d: d if len(d) >= 3 else None)(tg.documents_to(CHAT)),
+                                     timeout=30, what="the files")
+    labeled = csv_rows(docs[0].document.data)  # type: ignore[union-attr]
+    assert [r["text"] for r in labeled] == rows
+    assert [r["label"] for i, r in enumerate(labeled) if i != 11] == [t for i, t in enumerate(truth) if i != 11]
+    assert [r["text"] for r in csv_rows(docs[1].document.data)] == [rows[11]]  # type: ignore[union-attr]
+    assert docs[2].document.filename.endswith(".card.md")  # type: ignore[union-attr]
