@@ -203,3 +203,24 @@ async def test_telegram_label_my_rows(settings: Settings, fake_llm: FakeOpenAI) 
     assert [r["label"] for i, r in enumerate(labeled) if i != 11] == [t for i, t in enumerate(truth) if i != 11]
     assert [r["text"] for r in csv_rows(docs[1].document.data)] == [rows[11]]  # type: ignore[union-attr]
     assert docs[2].document.filename.endswith(".card.md")  # type: ignore[union-attr]
+
+
+async def test_preset_named_first_and_a_file_whose_columns_were_asked(settings: Settings, fake_llm: FakeOpenAI) -> None:
+    rng = random.Random(9)
+    rows = [marked_text("positive" if i % 3 else "negative", rng) for i in range(12)]
+    user = await new_user(settings)
+    try:
+        await user.send("please label my reviews by sentiment")
+        shown = await user.upload("reviews.txt", as_txt(rows))  # the labels are known: straight to the preview
+        [preview] = previews(shown)
+        assert preview.items[0].text == f"{rows[0]} → negative"
+        assert "positive, negative, neutral" in preview.text
+        # a two-column file without a label column: the bot asks for columns; "label my rows" labels it
+        await user.send("/new")
+        asked = await user.upload("odd.csv", b"review,stars\n" + "".join(f"{r},5\n" for r in rows).encode())
+        assert phase_of(user) == Phase.upload_columns, texts(asked)
+        read = await user.send("just label my rows")
+        assert "Read 12 rows to label from odd.csv (text column: review)" in texts(read)
+        assert phase_of(user) == Phase.annotate_labels
+    finally:
+        await user.dialog.aclose()
