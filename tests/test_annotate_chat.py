@@ -224,3 +224,37 @@ async def test_preset_named_first_and_a_file_whose_columns_were_asked(settings: 
         assert phase_of(user) == Phase.annotate_labels
     finally:
         await user.dialog.aclose()
+
+
+async def test_slack_label_my_rows_in_a_dm(settings: Settings, fake_llm: FakeOpenAI) -> None:
+    """Through slack-bolt and the fake Slack Web API: a DM, a .txt file shared, the labels, a 👎 and a
+    correction, Label all pressed, the labeled file, the low-confidence file and the card uploaded."""
+    from tests.test_slack import button_for, has_action, running_bot
+    from tests.fakes.slack_server import FakeSlack
+
+    rows, truth = tickets(22, seed=13, ambiguous=(15,))
+    with FakeSlack() as slack:
+        async with running_bot(settings, slack, fake_llm) as harness:
+            await harness.reply("D0ALICE", None, "label my rows")
+            await slack.wait_message(lambda m: "Send me the file" in m["text"], what="the ask")
+            file = slack.add_file("tickets.txt", as_txt(rows), mimetype="text/plain")
+            await harness.reply("D0ALICE", None, "", files=[file])
+            await slack.wait_message(lambda m: "Which labels" in m["text"], what="the labels question")
+            await harness.reply("D0ALICE", None, "complaint, order_status, greeting")
+            preview = await slack.wait_message(has_action("labelall", channel="D0ALICE"), what="the preview")
+            assert f"{rows[0]} → {truth[0]}" in str(preview["blocks"])
+            await harness.press(preview, button_for(preview, "labelwrong"))
+            await slack.wait_message(lambda m: "What is the right label" in m["text"], what="the 👎 answer")
+            wrong = next(x for x in LABELS if x != truth[0])
+            await harness.reply("D0ALICE", None, f"#1 is {wrong}")
+            await slack.wait_message(lambda m: f"Noted: #1 is {wrong}" in m["text"], what="the correction")
+            await harness.press(preview, button_for(preview, "labelall"))
+            await slack.wait_for("files.completeUploadExternal", count=3, timeout=30)
+            await harness.bot.wait_idle()
+            uploads = slack.uploads
+    labeled = list(csv.DictReader(io.StringIO(uploads[0]["files"][0]["data"].decode("utf-8"))))
+    assert [r["text"] for r in labeled] == rows
+    assert [r["label"] for i, r in enumerate(labeled) if i != 15] == [t for i, t in enumerate(truth) if i != 15]
+    low = list(csv.DictReader(io.StringIO(uploads[1]["files"][0]["data"].decode("utf-8"))))
+    assert [r["text"] for r in low] == [rows[15]]
+    assert uploads[2]["files"][0]["name"].endswith(".card.md")
