@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from core.annotation_labels import labels_from_text, preset
-from core.conversation import uploads
 from core.conversation.collecting import Text
 from core.conversation.state import Annotation, Phase
 from core.conversation.turn import DatasetDelivered, Turn
@@ -85,12 +84,6 @@ async def accept_rows(turn: Turn, table: ParsedTable) -> Phase:
     turn.offer(())
     turn.say("annotate_ask_labels")
     return Phase.annotate_labels
-
-
-async def on_upload(turn: Turn, event: FileUpload) -> Phase:
-    """A file in the labeling phases: new rows to label (the earlier ones are dropped)."""
-    turn.state.wants_annotation = True
-    return await uploads.on_upload(turn, event)
 
 
 async def want(turn: Turn, event: Message) -> Phase:
@@ -310,21 +303,6 @@ def create_and_load(dialog: Any, annotator: Any, annotation: Annotation, convers
     stored = dialog.store.load_upload(annotation.upload_id)
     annotator.load(job_id, stored[2] if stored else [])
     return job_id
-
-
-async def delivered(turn: Turn, event: DatasetDelivered) -> Phase:
-    """The labeled file is sent: rows per label, and the balancing offer of an upload."""
-    if turn.state.job != event.job_id:
-        return turn.state.phase
-    rows = await asyncio.to_thread(labeled_rows, turn.dialog.store, event.job_id)
-    turn.state.annotation = None
-    turn.state.wants_annotation = False
-    table = ParsedTable(f"labeled-{event.job_id}", ["text", "label"], rows)
-    try:
-        return await uploads.accept_table(turn, table, "text", "label")
-    except UploadError:
-        turn.say("after_delivery")
-        return Phase.done
 
 
 def labeled_rows(store: Any, job_id: int) -> list[dict[str, str]]:

@@ -126,12 +126,12 @@ TABLE: dict[Phase, dict[str, Route]] = {
     },
     Phase.annotate_labels: {
         "text": annotating.on_labels,
-        "upload": annotating.on_upload,
+        "upload": uploads.on_rows_upload,
     },
     Phase.annotate_preview: {
         "text": annotating.on_preview_text,
         "ratings": annotating.typed_ratings,
-        "upload": annotating.on_upload,
+        "upload": uploads.on_rows_upload,
         "press:labelok": Guarded(annotating.is_shown_row, annotating.press_rating),
         "press:labelwrong": Guarded(annotating.is_shown_row, annotating.press_rating),
         "press:labelall": annotating.press_label_all,
@@ -143,7 +143,7 @@ TABLE: dict[Phase, dict[str, Route]] = {
         "ratings": jobs.while_busy,
         "upload": jobs.while_busy,
         "press:canceljob": Guarded(is_this_job, jobs.press_cancel_job),
-        "dataset_delivered": annotating.delivered,
+        "dataset_delivered": uploads.annotation_delivered,
         "dataset_failed": jobs.failed,
         "job_lost": jobs.job_lost,
     },

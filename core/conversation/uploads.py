@@ -7,10 +7,10 @@ import re
 from typing import Any
 
 from core import messages as m
-from core.conversation import collecting
+from core.conversation import annotating, collecting
 from core.conversation.collecting import Text
 from core.conversation.state import PendingUpload, Phase, Upload
-from core.conversation.turn import Turn
+from core.conversation.turn import DatasetDelivered, Turn
 from core.events import ButtonPress, Choice, FileUpload, Say
 from core.spec import TaskType, split_evenly
 from core.uploads import LabeledRows, ParsedTable, UploadError, parse_upload
@@ -19,8 +19,6 @@ COLUMNS_RE = re.compile(r"(text|label)\s*[=:]\s*([^,;]+)", re.IGNORECASE)
 
 
 async def on_upload(turn: Turn, event: FileUpload) -> Phase:
-    from core.conversation import annotating  # (it uses accept_table from here)
-
     try:
         # Reading a big file takes a while: off the event loop, so other chats are not held up.
         table = await asyncio.to_thread(parse_upload, event.filename, event.data, turn.dialog.settings.max_upload_bytes)
@@ -157,3 +155,27 @@ def accept_balance(turn: Turn) -> Phase:
         turn, {"task": "classification", "labels": list(plan), "label_counts": dict(plan), "count": sum(plan.values())}
     )
     return collecting.advance(turn)
+
+
+# --- label my rows: the uploads and the end of the job (core/conversation/annotating.py) ---
+
+
+async def on_rows_upload(turn: Turn, event: FileUpload) -> Phase:
+    """A file in the labeling phases: new rows to label (the earlier ones are dropped)."""
+    turn.state.wants_annotation = True
+    return await on_upload(turn, event)
+
+
+async def annotation_delivered(turn: Turn, event: DatasetDelivered) -> Phase:
+    """The labeled file is sent: rows per label, and the balancing offer of an upload."""
+    if turn.state.job != event.job_id:
+        return turn.state.phase
+    rows = await asyncio.to_thread(annotating.labeled_rows, turn.dialog.store, event.job_id)
+    turn.state.annotation = None
+    turn.state.wants_annotation = False
+    table = ParsedTable(f"labeled-{event.job_id}", ["text", "label"], rows)
+    try:
+        return await accept_table(turn, table, "text", "label")
+    except UploadError:
+        turn.say("after_delivery")
+        return Phase.done
