@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from core.settings import Settings
-from core.spec import DatasetSpec, OutputFormat, SpecError, TaskType
+from core.spec import DatasetSpec, OutputFormat, SpecError, TaskType, stored_spec
 
 if TYPE_CHECKING:  # the engine, storage and rich load after the spec is checked: bad input answers at once
     from rich.console import Console
@@ -72,6 +72,8 @@ class _PlainProgress:
         line = (f"job {progress.job_id}: {progress.done}/{progress.total} rows"
                 + (f" ({per_label})" if per_label else "")
                 + f"; {progress.rejected} rejected; {tokens:,} tokens")
+        if _waiting(progress):
+            line += f"; {_waiting(progress)}"
         if line != self._last_line:
             print(line, file=self.stream, flush=True)
             self._last_line, self._last_time = line, now
@@ -111,7 +113,7 @@ class _RichProgress:
             if label in self._tasks:
                 self._progress.update(self._tasks[label], completed=min(progress.accepted.get(label, 0), quota))
         tokens = progress.prompt_tokens + progress.completion_tokens
-        info = f"{tokens:,} tokens · {progress.rejected} rejected · {progress.duplicates} duplicates"
+        info = _waiting(progress) or f"{tokens:,} tokens · {progress.rejected} rejected · {progress.duplicates} duplicates"
         self._progress.update(self._tasks["\0total"], completed=progress.done, info=info)
 
 
@@ -124,6 +126,14 @@ def _unwritable(path: Path) -> str | None:
     if not os.access(folder, os.W_OK):
         return f"cannot write to the folder {folder}: permission denied"
     return None
+
+
+def _waiting(progress: JobProgress) -> str:
+    """"waiting for the model (40 s without an answer; gives up after 180 s)", or "" while answers come."""
+    if not progress.waiting_seconds:
+        return ""
+    shown = int(progress.waiting_seconds) // 5 * 5 or int(progress.waiting_seconds)  # steps of 5 s: fewer lines
+    return f"waiting for the model ({shown} s without an answer; gives up after {progress.waiting_limit:g} s)"
 
 
 def _resume_hint(spec_path: Path, output_path: Path, job_id: int) -> str:
@@ -264,13 +274,13 @@ def _generate(
                          EXIT_USAGE)
         if job.kind != "dataset":
             return _fail(f"job {resume_job_id} is a {job.kind}, not a dataset", EXIT_USAGE)
-        stored_spec = DatasetSpec.model_validate_json(job.spec_json, context={"max_count": 10**12})
-        same = (stored_spec.model_dump(exclude={"passages"}) == spec.model_dump(exclude={"passages"})
-                and spec.passages in (None, stored_spec.passages))  # resuming a documents job needs no folder
+        job_spec = stored_spec(job.spec_json)
+        same = (job_spec.model_dump(exclude={"passages"}) == spec.model_dump(exclude={"passages"})
+                and spec.passages in (None, job_spec.passages))  # resuming a documents job needs no folder
         if not same:
             print(f"note: job {resume_job_id} was ordered with a different spec; it resumes as it was ordered",
                   file=sys.stderr)
-        spec = stored_spec
+        spec = job_spec
 
     result: JobResult | None = None  # None: the resumed job was already done, export what is stored
     if job is None or job.status != "done":

@@ -27,24 +27,26 @@ import math
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 from dataclasses import dataclass, field
-
-from pydantic import BaseModel
 
 from core import language
 from core.llm import BackendDied, LLMBackend, LLMError, SchemaNotSupported, Usage
 from core.prompts import ParseError, parse_structured, render_messages, response_schema
-from core.quality import DuplicateIndex, RowSignature, dedupe_key
+from core.quality import DuplicateIndex, RowSignature, dedupe_key, storable_text
 from core.rows.prompting import parse_answer_template, render_row_messages
 from core.rows.rules import RowRules, is_neutral
 from core.settings import Settings
-from core.spec import DatasetSpec, TaskType
+from core.spec import DatasetSpec, TaskType, stored_spec
 from core.verify import Verifier, judge_description
+from core.vocabulary import Guidance, JobProgress, JobResult, ProgressCallback
 from storage.jobs import NewRow
 from storage.leases import JobClaimedElsewhere, LeaseLost, new_owner
 from storage.store import Store
+
+# The shared vocabulary lives in core.vocabulary; callers of the engine may import it from here.
+__all__ = ["Generator", "Guidance", "JobClaimedElsewhere", "JobFailed", "JobProgress", "JobResult", "ProgressCallback"]
 
 log = logging.getLogger(__name__)
 
@@ -59,54 +61,11 @@ MAX_CONSECUTIVE_ERRORS = 5
 MAX_STRUCTURED_PARSE_FAILURES = 3
 #: Stored with a rejected "malformed output" row, so the card can show what came back.
 MAX_RAW_CHARS = 2000
+#: How often the loop wakes while every request is still waiting: checks the model's silence.
+WAKE_SECONDS = 1.0
+#: After this much silence the progress says "waiting for the model" (or half the limit, if less).
+WAITING_NOTICE_SECONDS = 10.0
 LETTERS = ("a", "b", "c", "d")
-
-ProgressCallback = Callable[["JobProgress"], Awaitable[None] | None]
-
-
-class Guidance(BaseModel):
-    """What the user told us beyond the spec; stored with the job (Job.guidance_json)."""
-
-    # Rows are dicts of column -> value: text mostly, entity lists, numbers, booleans (core.rows).
-    few_shot: list[dict[str, Any]] = []  # rows to imitate (👍 preview rows, uploaded rows)
-    avoid: list[dict[str, Any]] = []  # rows NOT to imitate (👎); never delivered, nor their near-copies
-    feedback: list[str] = []  # free-text feedback folded into the instructions
-    keep: list[dict[str, Any]] = []  # rows already approved (👍): stored accepted (source="kept"), count toward quotas
-    existing: list[dict[str, Any]] = []  # uploaded rows: dedupe against them; exported with source="uploaded"; not counted
-
-
-@dataclass
-class JobProgress:
-    job_id: int
-    accepted: dict[str, int]
-    quotas: dict[str, int]
-    rejected: int
-    duplicates: int
-    prompt_tokens: int
-    completion_tokens: int
-    requests: int
-
-    @property
-    def done(self) -> int:
-        return sum(min(self.accepted.get(label, 0), quota) for label, quota in self.quotas.items())
-
-    @property
-    def total(self) -> int:
-        return sum(self.quotas.values())
-
-
-@dataclass
-class JobResult:
-    job_id: int
-    status: str  # "done" | "failed" | "cancelled"
-    error: str | None
-    accepted: dict[str, int]
-    rejected: dict[str, int]  # by reason
-    duplicates: int
-    prompt_tokens: int
-    completion_tokens: int
-    elapsed: float
-
 
 class JobFailed(Exception):
     """Stops a job with a message for the user."""
@@ -154,6 +113,8 @@ class _JobState:
     owner: str | None = None  # this run's lease on the job (storage.leases): no write without it
     lease_lost: LeaseLost | None = None  # set by the heartbeat when another process took the job
     heartbeat: asyncio.Task[None] | None = None  # renews the lease; stopped before the final status
+    last_answer: float = field(default_factory=time.monotonic)  # when the model last answered a request
+    stopped: bool = False  # the run was interrupted: its start must not be written any more (under _db_lock)
 
     def open(self, label: str) -> int:
         return self.quotas[label] - self.accepted.get(label, 0)
@@ -209,8 +170,10 @@ class Generator:
         )
 
     async def run(self, job_id: int, on_progress: ProgressCallback | None = None) -> JobResult:
-        """Generate until every quota is met; resumes from stored rows. Cancel the task to stop:
-        the job becomes "cancelled", stored rows stay, CancelledError propagates."""
+        """Generate until every quota is met; resumes from stored rows. Cancel the task to stop
+        (Ctrl-C, shutdown): the job goes back to "pending" to be resumed, stored rows stay, and
+        CancelledError propagates. A job the user cancelled (`Store.cancel_job`) is not run, and
+        a cancel that arrives while it runs is never undone: the result says "cancelled"."""
         started = time.monotonic()
         # One process per job: JobBusy ("job 1 is being generated by another process since ...")
         # before anything is loaded or asked.
@@ -257,8 +220,9 @@ class Generator:
         reporter = _ProgressReporter(on_progress, self.settings.progress_interval)
         status, error = "done", None
         try:
-            await asyncio.to_thread(self.store.start_job, job_id,
-                                    model=getattr(self.llm, "description", "") + judge_description(self.verifier))
+            if not await asyncio.to_thread(self._start_sync, state):
+                return await self._result(state, None)
+            state.last_answer = time.monotonic()
             await self._generate(state, reporter)
         except asyncio.CancelledError:
             if state.lease_lost is not None:  # stopped by the heartbeat, not by our caller
@@ -266,15 +230,17 @@ class Generator:
                 if task is not None:
                     task.uncancel()
                 raise state.lease_lost from None
-            # Rows already processed are written before the job is marked; sync, so a second
+            # Rows already processed are written before the job is put back; sync, so a second
             # cancel can't interrupt the clean-up.
             try:
                 await self._drain(state)
             except asyncio.CancelledError:
                 pass
+            except Exception:  # a failed commit: the rows that did get stored still count
+                log.exception("job %s: storing rows failed while stopping", job_id)
             self._flush_sync(state)
             self._stop_heartbeat(state)
-            self._finish_sync(state, "cancelled", None, time.monotonic() - started)
+            self._finish_sync(state, "pending", None, time.monotonic() - started)
             if self.verifier is not None:
                 await self.verifier.aclose()
             raise
@@ -293,14 +259,19 @@ class Generator:
         self._stop_heartbeat(state)
         await asyncio.to_thread(self._finish_sync, state, status, error, elapsed)
         await reporter.report(self._progress(state), force=True)
+        return await self._result(state, error)
+
+    async def _result(self, state: _JobState, error: str | None) -> JobResult:
+        """The outcome as stored: the database's status wins (a cancel that came meanwhile)."""
+        job_id = state.job_id
         rejected = await asyncio.to_thread(self.store.rejected_reasons, job_id)
         accepted = await asyncio.to_thread(self.store.accepted_counts, job_id)
         job = await asyncio.to_thread(self.store.get_job, job_id)
         assert job is not None
         return JobResult(
             job_id=job_id,
-            status=status,
-            error=error,
+            status=job.status,
+            error=error if job.status == "failed" else None,
             accepted={label: accepted.get(label, 0) for label in state.quotas},
             rejected=rejected,
             duplicates=sum(n for reason, n in rejected.items() if reason in ("duplicate", "near-duplicate")),
@@ -315,8 +286,7 @@ class Generator:
         job = self.store.get_job(job_id)
         if job is None:
             raise KeyError(f"job {job_id} does not exist")
-        # Validated when the job was created; a later, lower max_count must not block a resume.
-        spec = DatasetSpec.model_validate_json(job.spec_json, context={"max_count": 10**12})
+        spec = stored_spec(job.spec_json)
         guidance = Guidance.model_validate_json(job.guidance_json or "{}")
         quotas = spec.quotas()
         state = _JobState(
@@ -396,12 +366,17 @@ class Generator:
                 fill()
                 if not tasks:  # nothing to ask and nothing in flight: cannot happen unless finished
                     break
-                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(tasks, timeout=WAKE_SECONDS, return_when=asyncio.FIRST_COMPLETED)
                 tasks.difference_update(done)
-                for task in done:
-                    task.result()  # JobFailed and bugs propagate from here
+                # Every finished request's outcome is read (none is left "never retrieved"); the
+                # first failure (JobFailed, a bug) stops the job.
+                failures = [task.exception() for task in done if not task.cancelled()]
+                failure = next((exc for exc in failures if exc is not None), None)
+                if failure is not None:
+                    raise failure
                 self._check_writer(state)
                 self._check_collapse(state)
+                self._check_silence(state)
                 await reporter.report(self._progress(state))
         finally:
             # Requests still waiting for the server are dropped; an answer already in is still
@@ -462,6 +437,7 @@ class Generator:
                 max_tokens=state.rules.max_tokens(batch.count),
             )
         except SchemaNotSupported as exc:
+            state.last_answer = time.monotonic()
             if state.structured:
                 log.info("job %s: %s; switching to the line template", state.job_id, exc)
             state.structured = False
@@ -469,12 +445,14 @@ class Generator:
         except BackendDied as exc:  # e.g. the embedded model's process crashed: retrying cannot help
             raise JobFailed(str(exc)) from exc
         except LLMError as exc:
+            state.last_answer = time.monotonic()
             state.consecutive_errors += 1
             state.last_error = str(exc)
             log.warning("job %s: request failed: %s", state.job_id, exc)
             if state.consecutive_errors >= MAX_CONSECUTIVE_ERRORS:
                 raise JobFailed(f"the LLM kept failing ({state.consecutive_errors} requests in a row): {exc}") from exc
             return
+        state.last_answer = time.monotonic()
         # Answers arrive together (~64 per round at concurrency 64) and are processed one after
         # the other: hand the slot on and send the next request before processing this answer,
         # so the processing overlaps the next round's latency instead of delaying it. Its rows
@@ -508,7 +486,7 @@ class Generator:
                     log.info("job %s: answers are not JSON; switching to the line template", state.job_id)
                     state.structured = False
             state.rejected["malformed output"] += 1
-            state.pending.append(NewRow({"raw": completion.text[:MAX_RAW_CHARS]}, accepted=False,
+            state.pending.append(NewRow({"raw": storable_text(completion.text[:MAX_RAW_CHARS])}, accepted=False,
                                         reason="malformed output", label=batch.label))
             state.fruitless_requests += 1
             self._schedule_flush(state)
@@ -581,7 +559,10 @@ class Generator:
         clean, reason = checked if checked is not None else state.rules.validate(raw)
         state.rows_seen += source == "synthetic"
         if clean is None:
-            fields = {str(k): v if isinstance(v, str) else str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+            # Stored as the model wrote it (to show why it was rejected), but storable: a lone
+            # surrogate in one rejected row must not fail the whole commit.
+            fields = ({storable_text(str(k)): storable_text(v if isinstance(v, str) else str(v)) for k, v in raw.items()}
+                      if isinstance(raw, dict) else {})
             label = state.rules.label_of(fields)
             return NewRow(fields, label=label[:200], accepted=False, reason=reason, source=source)
         label = state.rules.label_of(clean)
@@ -622,6 +603,26 @@ class Generator:
         if state.rows_seen >= COLLAPSE_MIN_ROWS and state.rows_accepted / state.rows_seen < MIN_ACCEPTANCE:
             raise JobFailed(self._collapse_message(
                 state, f"only {state.rows_accepted} of {state.rows_seen} generated rows were usable"))
+
+    def _check_silence(self, state: _JobState) -> None:
+        """A model that answers nothing at all (no answer, no error) fails the job after
+        `no_answer_timeout` seconds instead of after every request's retries run out."""
+        silence = self._silence(state)
+        limit = self.settings.no_answer_timeout
+        if silence >= limit:
+            last = f" Last error: {state.last_error}" if state.last_error else ""
+            raise JobFailed(
+                f"the model ({getattr(self.llm, 'description', 'LLM')}) has not answered for {silence:.0f} s; "
+                f"is the server running and reachable? (the limit is DATAGEN_NO_ANSWER_TIMEOUT={limit:g} s).{last}"
+            )
+
+    def _silence(self, state: _JobState) -> float:
+        """Seconds since the model last answered: a finished request, or (for a server backend
+        that reports it) any HTTP response, a 429 or a 500 included: a server that answers
+        "busy" is slow, not silent."""
+        heard = getattr(self.llm, "last_response_at", None)  # optional: OpenAIBackend has it
+        last = max(state.last_answer, heard) if isinstance(heard, float) else state.last_answer
+        return max(0.0, time.monotonic() - last)
 
     @staticmethod
     def _collapse_message(state: _JobState, what: str) -> str:
@@ -686,7 +687,7 @@ class Generator:
             if state.writer is not None and not state.writer.done():
                 await asyncio.shield(state.writer)
             if state.writes:
-                await asyncio.gather(*list(state.writes))
+                await asyncio.gather(*list(state.writes), return_exceptions=True)  # the writer re-raises its own
         Generator._check_writer(state)
 
     def _flush_sync(self, state: _JobState) -> None:
@@ -714,11 +715,21 @@ class Generator:
         if state.heartbeat is not None:
             state.heartbeat.cancel()
 
+    def _start_sync(self, state: _JobState) -> bool:
+        with self._db_lock:  # a run interrupted before this write got the lock must not start any more
+            if state.stopped:
+                return False
+            model = getattr(self.llm, "description", "") + judge_description(self.verifier)
+            return self.store.start_job(state.job_id, model=model)
+
     def _finish_sync(self, state: _JobState, status: str, error: str | None, elapsed: float) -> None:
-        with self._db_lock:  # after any write still running in a worker thread
+        with self._db_lock:  # after any write still running in a worker thread, the start included
+            state.stopped = True
             self.store.finish_job(state.job_id, status, error=error, elapsed=elapsed, owner=state.owner)
 
     def _progress(self, state: _JobState) -> JobProgress:
+        silence, limit = self._silence(state), self.settings.no_answer_timeout
+        notice = min(WAITING_NOTICE_SECONDS, limit / 2)
         return JobProgress(
             job_id=state.job_id,
             accepted={label: state.accepted.get(label, 0) for label in state.quotas},
@@ -729,6 +740,8 @@ class Generator:
             prompt_tokens=state.usage.prompt_tokens,
             completion_tokens=state.usage.completion_tokens,
             requests=state.requests,
+            waiting_seconds=silence if silence >= notice else 0.0,
+            waiting_limit=limit,
         )
 
 

@@ -2,8 +2,9 @@
 
 Retries are ours, not the openai client's (its `max_retries` is 0): every attempt goes through
 the backend's `AdaptiveLimiter` (core/concurrency.py), which must see each 429, timeout and
-latency to size the concurrency; the client's own retries would hide them. 408/409/5xx, timeouts
-and connection errors are retried up to `max_retries` times with exponential backoff; 429s until
+latency to size the concurrency; the client's own retries would hide them. 408/409/5xx, a 200
+whose body is empty or not JSON, timeouts and connection errors are retried up to `max_retries`
+times with exponential backoff; 429s until
 `rate_limit_patience` seconds have passed, honouring `Retry-After` as a pause of the whole
 backend. What is still failing after that becomes `LLMError` with a message a user can act on.
 """
@@ -105,6 +106,10 @@ def _backoff(attempt: int, first: float = 0.5) -> float:
 _OVERLOAD_STATUSES = {502, 503, 504, 529}
 
 
+class _UnreadableAnswer(ValueError):
+    """A 200 whose JSON is not an object (null, a list, a number)."""
+
+
 def make_limiter(settings: Settings) -> AdaptiveLimiter:
     """Fixed at DATAGEN_CONCURRENCY when it is set, else adaptive between the floor and ceiling."""
     if settings.concurrency is not None:
@@ -147,6 +152,8 @@ class OpenAIBackend:
         self.max_retries = max_retries
         self.description = f"{model} via {server_host(self.base_url)}"  # shown to users: no credentials, no path
         self.usage = Usage()  # summed over every call of this backend
+        #: time.monotonic() of the last HTTP response of any status (the engine's "is the server silent?").
+        self.last_response_at: float | None = None
         self._last_format: tuple[dict[str, Any], dict[str, Any]] | None = None
         self._api_key = api_key or "not-needed"  # local servers (Ollama, llama.cpp) ignore it; the SDK insists
         self._client: openai.AsyncOpenAI | None = None
@@ -228,9 +235,9 @@ class OpenAIBackend:
             ) from exc
         except openai.APIConnectionError as exc:
             raise LLMError(f"cannot reach the LLM server at {self.base_url}: {exc.__cause__ or exc}") from exc
-        except openai.OpenAIError as exc:  # e.g. a body that isn't JSON
-            raise LLMError(f"unreadable answer from {self.base_url}: {exc}") from exc
-        except ValueError as exc:  # a 200 whose body is not JSON surfaces as a decode error
+        except (openai.APIResponseValidationError, ValueError) as exc:  # a 200 whose body is not a JSON object
+            raise LLMError(f"unreadable answer from {self.base_url} after {self.max_retries} retries: {exc}") from exc
+        except openai.OpenAIError as exc:
             raise LLMError(f"unreadable answer from {self.base_url}: {exc}") from exc
 
         return self._completion(data)
@@ -268,7 +275,10 @@ class OpenAIBackend:
             ticket = await limiter.acquire()
             try:
                 data = await self._post_adapting(body)
+                if not isinstance(data, dict):
+                    raise _UnreadableAnswer(f"expected a JSON object, got {str(data)[:200]!r}")
             except openai.RateLimitError as exc:
+                self.last_response_at = time.monotonic()
                 retry_after = _retry_after(exc)
                 limiter.release(ticket, Outcome.RATE_LIMITED, retry_after=retry_after)
                 first_429 = first_429 or time.monotonic()
@@ -281,6 +291,7 @@ class OpenAIBackend:
                 rate_limited += 1
                 continue
             except openai.APIStatusError as exc:
+                self.last_response_at = time.monotonic()
                 retryable = exc.status_code in (408, 409) or exc.status_code >= 500
                 overloaded = exc.status_code in _OVERLOAD_STATUSES
                 limiter.release(ticket, Outcome.OVERLOADED if overloaded else Outcome.ERROR)
@@ -295,10 +306,18 @@ class OpenAIBackend:
                 limiter.release(ticket, Outcome.ERROR)
                 if attempt >= self.max_retries:
                     raise
+            except (ValueError, openai.APIResponseValidationError):
+                # A 200 whose body is empty or garbage (an overloaded server, a proxy's error
+                # page): retried like a 5xx, not handed to the job as a failed request.
+                self.last_response_at = time.monotonic()
+                limiter.release(ticket, Outcome.ERROR)
+                if attempt >= self.max_retries:
+                    raise
             except BaseException:
                 limiter.release(ticket, Outcome.ERROR)
                 raise
             else:
+                self.last_response_at = time.monotonic()
                 limiter.release(ticket, Outcome.SUCCESS, latency=time.monotonic() - ticket.started)
                 return data
             await asyncio.sleep(_backoff(attempt))

@@ -16,14 +16,12 @@ import json
 import random
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from core.rows.noise import NOISE_COLUMN, noise_line
 from core.rows.presets import row_model
 from core.spec import COLUMNS, DatasetSpec, TaskType
-
-if TYPE_CHECKING:
-    from core.generator import Guidance
+from core.vocabulary import Guidance
 
 SYSTEM_PROMPT = (
     "You are a careful synthetic-data writer. You write realistic, varied, correctly labeled "
@@ -164,7 +162,7 @@ def render_messages(
     count: int,
     label: str = "",
     batch_index: int = 0,
-    guidance: "Guidance | None" = None,
+    guidance: Guidance | None = None,
     recent: Sequence[str] = (),
     structured: bool = True,
     pins: Mapping[str, str] | None = None,

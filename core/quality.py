@@ -48,10 +48,16 @@ def _mostly_words(text: str) -> bool:
     return letters > 0 and letters >= 0.4 * visible
 
 
+def storable_text(value: object) -> str:
+    """`value` as text that can be encoded as UTF-8: a lone surrogate (from a model's "\ud800"
+    escape) cannot be stored or exported, so it becomes U+FFFD. Used for every stored string,
+    rejected rows included."""
+    return _LONE_SURROGATE.sub("\ufffd", value if isinstance(value, str) else str(value))
+
+
 def normalise_text(text: str) -> str:
     """NFC, one space between words, no list marker or quotes wrapping the whole text, trimmed."""
-    # A lone surrogate (from a model's "\ud800" escape) cannot be encoded, stored or exported.
-    text = _LONE_SURROGATE.sub("\ufffd", str(text))
+    text = storable_text(text)
     text = unicodedata.normalize("NFC", text)
     text = _WHITESPACE.sub(" ", text).strip()
     while True:  # '1. "Great day!"' needs both the marker and the quotes removed

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     local_model: Path | None = Field(None, validation_alias=env("DATAGEN_LOCAL_MODEL"))
     request_timeout: float = Field(120.0, validation_alias=env("DATAGEN_REQUEST_TIMEOUT"))
     max_retries: int = Field(6, validation_alias=env("DATAGEN_MAX_RETRIES"))
+    # A job fails when the model has answered nothing (no rows, no error, no HTTP response) for this long.
+    no_answer_timeout: float = Field(180.0, gt=0, validation_alias=env("DATAGEN_NO_ANSWER_TIMEOUT"))
 
     # --- Engine ----------------------------------------------------------------------------
     # Requests in flight: adaptive between the floor and the ceiling (core/concurrency.py) unless

@@ -252,6 +252,16 @@ class DatasetSpec(BaseModel):
         return cls.from_data(data, max_count=max_count)
 
 
+def stored_spec(spec_json: str) -> DatasetSpec:
+    """The spec of a stored job (Job.spec_json). It was validated when the job was created, with
+    the max_count of that day: a later, lower DATAGEN_MAX_COUNT must not block resuming or
+    exporting it, so the count limit is not applied again."""
+    return DatasetSpec.model_validate_json(spec_json, context={"max_count": _NO_COUNT_LIMIT})
+
+
+_NO_COUNT_LIMIT = 2**63 - 1  # "no limit" for stored_spec: any count a database can hold
+
+
 def describe_validation_error(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors():

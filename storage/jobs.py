@@ -76,40 +76,69 @@ class JobQueries:
             session.execute(update(Job).where(col(Job.id) == job_id).values(**values))
             session.commit()
 
-    def start_job(self, job_id: int, *, model: str = "") -> None:
-        """Mark a job running; `started_at` keeps the first start across resumes."""
+    # Status changes are conditional (compare-and-set in one UPDATE), so a write that was already
+    # on its way can never undo a later decision: "cancelled" is final for the engine.
+
+    def start_job(self, job_id: int, *, model: str = "") -> bool:
+        """Mark a job running (`started_at` keeps the first start across resumes). False, and
+        nothing changes, when the job was cancelled: a cancelled job never runs again."""
+        values: dict[str, Any] = {"status": "running", "error": None, "finished_at": None,
+                                  "started_at": func.coalesce(Job.started_at, utcnow())}
+        if model:
+            values["model"] = model
         with Session(self.engine) as session:
-            job = session.get(Job, job_id)
-            if job is None:
-                raise KeyError(f"job {job_id} does not exist")
-            job.status = "running"
-            job.error = None
-            job.finished_at = None
-            if job.started_at is None:
-                job.started_at = utcnow()
-            if model:
-                job.model = model
-            session.add(job)
+            changed = session.execute(
+                update(Job).where(col(Job.id) == job_id, col(Job.status) != "cancelled").values(**values)
+            ).rowcount
             session.commit()
+            if not changed and session.get(Job, job_id) is None:
+                raise KeyError(f"job {job_id} does not exist")
+            return bool(changed)
 
     def finish_job(self, job_id: int, status: str, *, error: str | None = None, elapsed: float = 0.0,
-                   owner: str | None = None) -> None:
-        """Final status of one run; the run's generation time is added to the job's total. With
-        `owner`, only while that run holds the job's lease, which is released in the same
-        transaction (else LeaseLost, and nothing changes)."""
+                   owner: str | None = None) -> bool:
+        """End one run: `status` is "done", "failed", or "pending" (interrupted, to be resumed).
+        With `owner`, only while that run holds the job's lease, which is released in the same
+        transaction (else LeaseLost, and nothing changes). The run's generation time is added to
+        the job's total; the status is set only if the job is still running (a cancel that came
+        meanwhile stays). True if it was."""
+        finished_at = None if status == "pending" else utcnow()
         with Session(self.engine) as session:
             if owner is not None:
                 released = session.execute(
                     delete(JobLease).where(col(JobLease.job_id) == job_id, col(JobLease.owner) == owner))
                 if released.rowcount != 1:  # type: ignore[attr-defined]
                     raise LeaseLost(job_id)
-            session.execute(
-                update(Job)
-                .where(col(Job.id) == job_id)
-                .values(status=status, error=error, finished_at=utcnow(),
-                        elapsed_seconds=Job.elapsed_seconds + elapsed)
-            )
+            session.execute(update(Job).where(col(Job.id) == job_id)
+                            .values(elapsed_seconds=Job.elapsed_seconds + elapsed))
+            changed = session.execute(
+                update(Job).where(col(Job.id) == job_id, col(Job.status) == "running")
+                .values(status=status, error=error, finished_at=finished_at)
+            ).rowcount
             session.commit()
+            return bool(changed)
+
+    def cancel_job(self, job_id: int) -> bool:
+        """The user's cancel: a pending or running job becomes "cancelled" for good (the engine
+        never resumes it). False when there was nothing to cancel (finished, failed, unknown)."""
+        with Session(self.engine) as session:
+            changed = session.execute(
+                update(Job).where(col(Job.id) == job_id, col(Job.status).in_(UNFINISHED_STATUSES))
+                .values(status="cancelled", finished_at=utcnow())
+            ).rowcount
+            session.commit()
+            return bool(changed)
+
+    def reopen_job(self, job_id: int) -> bool:
+        """A new, explicit order to continue a cancelled or failed job (its rows are kept): it
+        becomes "pending" again. False when the job is not cancelled or failed."""
+        with Session(self.engine) as session:
+            changed = session.execute(
+                update(Job).where(col(Job.id) == job_id, col(Job.status).in_(("cancelled", "failed")))
+                .values(status="pending", error=None, finished_at=None)
+            ).rowcount
+            session.commit()
+            return bool(changed)
 
     def unfinished_jobs(self, kind: str | None = None) -> list[Job]:
         """Jobs left pending or running (e.g. by a crash), oldest first: candidates for resuming."""

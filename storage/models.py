@@ -18,7 +18,7 @@ class Job(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     kind: str = "dataset"  # "dataset" | "preview"
     spec_json: str  # DatasetSpec as JSON
-    guidance_json: str = "{}"  # few-shot, avoid-list, feedback, uploaded rows (see core.generator.Guidance)
+    guidance_json: str = "{}"  # few-shot, avoid-list, feedback, uploaded rows (see core.vocabulary.Guidance)
     status: str = Field(default="pending", index=True)  # pending|running|done|failed|cancelled
     conversation_id: int | None = Field(default=None, index=True, foreign_key="conversation.id")
     model: str = ""

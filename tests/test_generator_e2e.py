@@ -120,6 +120,9 @@ async def test_malformed_http_body_is_retried(settings: Settings, fake_llm: Fake
     fake_llm.inject("malformed_body", times=2)
     result, store, spec = await generate(settings, SEED_ORDER)
     assert_exact_and_clean(result, store, spec)
+    assert fake_llm.pending_faults == 0  # both broken bodies were served ...
+    assert len(fake_llm.requests) == 4  # ... and retried: two broken, two good answers (one per label)
+    assert result.rejected == {}  # a broken body is a transport fault, not a rejected answer
 
 
 async def test_wrong_labels_are_rejected_never_relabelled(settings: Settings, fake_llm: FakeOpenAI) -> None:

@@ -125,6 +125,19 @@ def test_a_failing_job_exits_1_with_a_one_line_reason(fake_llm: FakeOpenAI, tmp_
     assert not (tmp_path / "out.csv").exists()
 
 
+def test_a_silent_server_shows_waiting_and_fails_within_the_limit(fake_llm: FakeOpenAI, tmp_path: Path) -> None:
+    fake_llm.inject("slow", times=100, delay=60)  # takes the request, never answers
+    env = environment(fake_llm.base_url, tmp_path, DATAGEN_REQUEST_TIMEOUT="60", DATAGEN_NO_ANSWER_TIMEOUT="3")
+    started = time.monotonic()
+    done = generate(tmp_path, env, str(SENTIMENT), "-o", "out.csv")
+    assert done.returncode == 1, done.stderr
+    assert time.monotonic() - started < 20
+    assert re.search(r"job 1: 0/10 rows .*waiting for the model \(\d+ s without an answer; gives up after 3 s\)",
+                     done.stderr), done.stderr
+    error = done.stderr.splitlines()[-1]
+    assert error.startswith("error: job 1 failed:") and "has not answered for 3 s" in error
+
+
 def test_an_unusable_model_setting_exits_1(fake_llm: FakeOpenAI, tmp_path: Path) -> None:
     env = environment(fake_llm.base_url, tmp_path, DATAGEN_LLM="local", DATAGEN_LOCAL_MODEL=str(tmp_path / "no.gguf"))
     done = generate(tmp_path, env, str(SENTIMENT), "-o", "out.csv")

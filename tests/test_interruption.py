@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -55,7 +56,7 @@ async def test_cancel_then_resume(database_url: str, settings: Settings, fake_ll
         pass
 
     job = store.get_job(job_id)
-    assert job is not None and job.status == "cancelled"
+    assert job is not None and job.status == "pending"  # interrupted, not cancelled by the user: resumable
     kept_before = store.accepted_rows(job_id)
     assert 40 <= len(kept_before) < 180
     requests_before = job.requests
@@ -67,6 +68,50 @@ async def test_cancel_then_resume(database_url: str, settings: Settings, fake_ll
     after = {row.id: row for row in store.accepted_rows(job_id)}
     assert all(after[row.id] == row for row in kept_before)  # nothing stored before was lost or changed
     assert store.get_job(job_id).requests > requests_before  # type: ignore[union-attr]
+
+
+async def test_a_cancel_racing_the_start_is_final(database_url: str, settings: Settings, fake_llm: FakeOpenAI) -> None:
+    """The user's Cancel can land at any moment: before the job's start is stored, while it is
+    being stored, mid-run. Whatever the order of the writes, the job ends "cancelled", is not
+    among the jobs a restart resumes, and running it again generates nothing."""
+    settings = settings.model_copy(update={"database_url": database_url, "concurrency": 2, "batch_size": 5})
+    fake_llm.latency = 0.01
+    spec = DatasetSpec.from_data({**ORDER, "label_counts": {"positive": 20, "negative": 20, "neutral": 20}})
+    store = Store.from_url(database_url)
+    llm = OpenAIBackend.from_settings(settings)
+    generator = Generator(llm, store, settings)
+    rng = random.Random(9)
+    job_ids = []
+    for attempt in range(60):
+        job_id = generator.create_job(spec)
+        job_ids.append(job_id)
+        task = asyncio.create_task(generator.run(job_id))
+        for _ in range(rng.randint(0, 8)):  # a few event-loop turns: loading, storing the start, ...
+            await asyncio.sleep(0)
+        if rng.random() < 0.3:
+            await asyncio.sleep(rng.uniform(0, 0.05))  # ... or mid-run
+        order = attempt % 3
+        if order == 0:  # the cancel is stored first, then the task is stopped
+            await asyncio.to_thread(store.cancel_job, job_id)
+            task.cancel()
+        elif order == 1:  # both at once
+            task.cancel()
+            await asyncio.to_thread(store.cancel_job, job_id)
+        else:  # the task is stopped first, the cancel stored after it ended
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await asyncio.to_thread(store.cancel_job, job_id)
+        await asyncio.gather(task, return_exceptions=True)
+    await asyncio.sleep(0.2)  # any write still on its way in a worker thread lands now
+    statuses = Counter(store.get_job(job_id).status for job_id in job_ids)  # type: ignore[union-attr]
+    assert statuses == {"cancelled": 60}
+    assert [job.id for job in store.unfinished_jobs()] == []
+    requests_before = len(fake_llm.requests)
+    again = await generator.run(job_ids[0])
+    await llm.aclose()
+    assert again.status == "cancelled" and len(fake_llm.requests) == requests_before
+    assert store.get_job(job_ids[0]).status == "cancelled"  # type: ignore[union-attr]
+    store.close()
 
 
 DRIVER = textwrap.dedent(

@@ -24,7 +24,8 @@ def test_job_lifecycle_and_counters(database_url: str) -> None:
     first_start = store.get_job(job_id).started_at  # type: ignore[union-attr]
     store.add_examples(job_id, [], requests=2, prompt_tokens=100, completion_tokens=40)
     store.add_examples(job_id, [], requests=1, prompt_tokens=50, completion_tokens=10)
-    store.finish_job(job_id, "cancelled", elapsed=1.5)
+    store.finish_job(job_id, "pending", elapsed=1.5)  # interrupted (Ctrl-C, shutdown): resumable
+    assert [j.id for j in store.unfinished_jobs()] == [job_id]
     store.start_job(job_id)  # resumed: the first start time stays
     store.finish_job(job_id, "done", elapsed=2.0)
 

@@ -22,7 +22,7 @@ from core.export import render_delivery
 from core.generator import Guidance, JobClaimedElsewhere, JobProgress, JobResult
 from core.quality import DuplicateIndex, row_text
 from core.progress import ProgressThrottle
-from core.spec import DatasetSpec, OutputFormat
+from core.spec import DatasetSpec, OutputFormat, stored_spec
 
 if TYPE_CHECKING:
     from core.conversation.machine import Dialog
@@ -47,8 +47,7 @@ def percent(done: int, total: int) -> int:
 
 
 def spec_of(job: object) -> DatasetSpec:
-    # A stored job's spec was valid when it was created; the current max_count must not reject it.
-    return DatasetSpec.model_validate_json(job.spec_json, context={"max_count": 10**12})  # type: ignore[attr-defined]
+    return stored_spec(job.spec_json)  # type: ignore[attr-defined]
 
 
 async def run_preview(dialog: "Dialog", chat: ChatRef, job_id: int) -> None:
@@ -64,8 +63,8 @@ async def run_preview(dialog: "Dialog", chat: ChatRef, job_id: int) -> None:
     except asyncio.CancelledError:
         await _stop_heartbeat(dialog, chat, job_id, started, heartbeat, shown)
         if job_id in dialog.user_cancelled:
+            await asyncio.to_thread(dialog.mark_cancelled, job_id)
             return
-        dialog.requeue(job_id)
         raise
     except Exception as exc:
         log.exception("preview job %s crashed", job_id)
@@ -140,14 +139,13 @@ async def run_dataset(dialog: "Dialog", chat: ChatRef, job_id: int) -> None:
         return
     except asyncio.CancelledError:
         if job_id in dialog.user_cancelled:
-            # Cancelled before the engine ran it, the job is still "pending": a restart must not resume it.
+            # Final whether the engine had started it or not: a restart must not resume it.
             await asyncio.to_thread(dialog.mark_cancelled, job_id)
             done, total = await dialog.job_counts(job_id)
             text = dialog.text(lang, "progress_cancelled", job=job_id, done=done, total=total)
             await dialog.send(chat, Progress(job_id, text, done, total, True))
             return
-        dialog.requeue(job_id)
-        raise
+        raise  # shutdown or Ctrl-C: the engine put the job back to "pending", the next start resumes it
     except Exception as exc:
         log.exception("job %s crashed", job_id)
         await finish_failed(dialog, chat, job_id, str(exc) or type(exc).__name__)

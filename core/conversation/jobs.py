@@ -48,7 +48,10 @@ def resumable_job(dialog: object, job_id: int | None, spec: DatasetSpec, guidanc
         return None
     same_spec = spec_of(job) == spec
     same_guidance = job.guidance_json == guidance.model_dump_json()
-    return job_id if same_spec and same_guidance else None
+    if not (same_spec and same_guidance):
+        return None
+    store.reopen_job(job_id)  # the user's new Generate all: cancelled/failed -> pending, the engine may run it
+    return job_id
 
 
 async def press_cancel_order(turn: Turn, event: ButtonPress) -> Phase:

@@ -385,16 +385,10 @@ class Dialog:
         return m.normalise_language(conversation.language if conversation else None)
 
     def mark_cancelled(self, job_id: int) -> None:
-        job = self.store.get_job(job_id)
-        if job is not None and job.status == "pending":
-            self.store.update_job(job_id, status="cancelled")
-
-    def requeue(self, job_id: int) -> None:
-        """A job stopped by shutdown or Ctrl-C (not by the user's Cancel) must stay resumable: the
-        engine marks every cancelled job "cancelled", so put it back to "pending"."""
-        job = self.store.get_job(job_id)
-        if job is not None and job.status == "cancelled":
-            self.store.update_job(job_id, status="pending", finished_at=None)
+        """The user's Cancel, stored: conditional (pending/running -> cancelled), so a start or a
+        finish the engine was writing meanwhile cannot undo it, and no restart resumes the job.
+        (A job stopped by shutdown or Ctrl-C needs nothing: the engine puts it back to "pending".)"""
+        self.store.cancel_job(job_id)
 
     # --- resuming after a restart ------------------------------------------------------------
 

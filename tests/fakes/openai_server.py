@@ -31,6 +31,7 @@ Faults (`inject(kind, times=1, **params)`), consumed one per request, first in f
 - "malformed"      200 whose message content is truncated mid-way (JSON or template);
                    `style="prose"` answers chatty prose instead
 - "malformed_body" 200 whose HTTP body itself is not JSON
+- "empty_body"     200 with an empty body
 - "wrong_labels"   a normal answer whose labels are NOT the allowed ones ("not-<label>"; for multiple
                    choice an answer that is not a-d), for the first `fraction` of the rows (default 1.0)
 - "duplicates"     a normal-shaped answer whose texts repeat texts already sent
@@ -210,7 +211,7 @@ class FakeOpenAI(ThreadedLoopbackServer):
     # --- test controls --------------------------------------------------------------------
 
     def inject(self, kind: str, *, times: int = 1, **params: Any) -> None:
-        known = {"429", "500", "slow", "malformed", "malformed_body", "wrong_labels", "duplicates",
+        known = {"429", "500", "slow", "malformed", "malformed_body", "empty_body", "wrong_labels", "duplicates",
                  "near_duplicates", "empty"}
         if kind not in known:
             raise ValueError(f"unknown fault {kind!r}; known: {sorted(known)}")
@@ -323,6 +324,8 @@ class FakeOpenAI(ThreadedLoopbackServer):
         if fault.kind == "malformed_body":
             return web.Response(status=200, text='{"id": "chatcmpl-x", "choices": [{"mess',
                                 content_type="application/json")
+        if fault.kind == "empty_body":
+            return web.Response(status=200, text="", content_type="application/json")
         return None
 
     def _completion(self, body: dict[str, Any], content: str) -> dict[str, Any]:
