@@ -159,8 +159,9 @@ class Annotator:
         return await classifier.classify([Item(str(i), text) for i, text in enumerate(texts)], order.task())
 
     async def run(self, job_id: int, on_progress: ProgressCallback | None = None) -> AnnotationResult:
-        """Label every unlabeled row. Cancel the task to stop: labels stored so far stay, the job
-        becomes "cancelled" and CancelledError propagates."""
+        """Label every unlabeled row. Cancel the task to stop (Ctrl-C, SIGTERM): labels stored so
+        far stay, the job goes back to "pending" (resumable) and CancelledError propagates. A job
+        the user cancelled (store.cancel_job) is not run: status "cancelled"."""
         started = time.monotonic()
         order = await asyncio.to_thread(self.order, job_id)
         total = await asyncio.to_thread(self.store.annotation_row_count, job_id)
@@ -169,7 +170,11 @@ class Annotator:
         reporter = _ProgressReporter(on_progress, self.settings.progress_interval)
         classifier = self._classifier(order.samples)
         status, error = "done", None
-        await asyncio.to_thread(self.store.start_job, job_id, model=getattr(self.llm, "description", ""))
+        if not await asyncio.to_thread(self.store.start_job, job_id, model=getattr(self.llm, "description", "")):
+            job = await asyncio.to_thread(self.store.get_job, job_id)
+            assert job is not None
+            return AnnotationResult(job_id, "cancelled", None, total, state.labeled, job.requests, job.prompt_tokens,
+                                    job.completion_tokens, job.elapsed_seconds)
         try:
             for _ in range(MAX_PASSES):
                 if state.labeled >= total:
@@ -179,7 +184,7 @@ class Annotator:
                 raise AnnotationFailed(f"{total - state.labeled} rows got no usable answer; run again to retry them")
         except asyncio.CancelledError:
             self._write_now(state)  # answers already in are stored before the job is marked
-            self._finish(job_id, "cancelled", None, time.monotonic() - started)
+            self._finish(job_id, "pending", None, time.monotonic() - started)  # interrupted, resumable
             raise
         except AnnotationFailed as exc:
             status, error = "failed", str(exc)

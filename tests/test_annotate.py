@@ -211,7 +211,7 @@ async def test_storage_resume_skips_labeled_rows(database_url: str, settings: Se
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert store.get_job(job_id).status == "cancelled"  # type: ignore[union-attr]
+    assert store.get_job(job_id).status == "pending"  # type: ignore[union-attr]  # interrupted: resumable
     before = {row.position for row in store.iter_annotation_rows(job_id) if row.label}
     start = len(fake_llm.requests)
     result = await annotator.run(job_id)
@@ -244,5 +244,5 @@ async def test_sigterm_stops_like_ctrl_c_and_says_how_to_resume(fake_llm: FakeOp
     _, stderr = await asyncio.to_thread(process.communicate, timeout=30)
     assert process.returncode == 130, stderr
     assert f"--resume {jobs[0].id}" in stderr and "rows labeled" in stderr
-    assert store.get_job(jobs[0].id).status == "cancelled"  # type: ignore[union-attr]
+    assert store.get_job(jobs[0].id).status == "pending"  # type: ignore[union-attr]  # interrupted: resumable
     assert not (tmp_path / "out.csv").exists()
