@@ -121,7 +121,7 @@ async def test_malformed_http_body_is_retried(settings: Settings, fake_llm: Fake
     result, store, spec = await generate(settings, SEED_ORDER)
     assert_exact_and_clean(result, store, spec)
     assert fake_llm.pending_faults == 0  # both broken bodies were served ...
-    assert len(fake_llm.requests) == 4  # ... and retried: two broken, two good answers (one per label)
+    assert len(fake_llm.generation_requests) == 4  # ... and retried: two broken, two good answers (one per label)
     assert result.rejected == {}  # a broken body is a transport fault, not a rejected answer
 
 

@@ -30,7 +30,7 @@ async def test_a_burst_of_empty_and_garbage_bodies_is_retried_like_a_5xx(
     result, store, spec = await generate(settings.model_copy(update={"concurrency": 1}), SEED_ORDER)
     assert_exact_and_clean(result, store, spec)
     assert fake_llm.pending_faults == 0
-    assert len(fake_llm.requests) == 8 + 2
+    assert len(fake_llm.generation_requests) == 8 + 2
 
 
 async def test_a_rejected_row_with_a_lone_surrogate_is_stored_not_fatal(
@@ -105,7 +105,7 @@ async def test_answers_reset_the_silence_clock(settings: Settings, fake_llm: Fak
     steady = settings.model_copy(update={"no_answer_timeout": 1.5, "concurrency": 1, "batch_size": 2})
     result, store, spec = await generate(steady, SEED_ORDER)
     assert_exact_and_clean(result, store, spec)
-    assert len(fake_llm.requests) == 5  # 3 s in all: twice the limit, yet no failure
+    assert len(fake_llm.generation_requests) == 5  # 3 s in all: twice the limit, yet no failure
 
 
 async def test_rate_limited_answers_are_not_silence(settings: Settings, fake_llm: FakeOpenAI) -> None:
