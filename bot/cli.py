@@ -47,11 +47,14 @@ def generate(
     documents: Optional[Path] = typer.Option(
         None, "--documents", help="task documents: a folder of PDF, DOCX, Markdown, HTML or TXT files to ask about."
     ),
+    fresh: bool = typer.Option(
+        False, "--fresh", help="Start a new job even if this spec to this file has an unfinished one."
+    ),
 ) -> None:
-    """Generate a dataset from a spec file, headless."""
+    """Generate a dataset from a spec file, headless. Run again after an interruption, it continues."""
     from bot.headless import run_generate
 
-    raise typer.Exit(run_generate(_settings(), spec, output, format, resume, documents))
+    raise typer.Exit(run_generate(_settings(), spec, output, format, resume, documents=documents, fresh=fresh))
 
 
 @app.command()

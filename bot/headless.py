@@ -1,4 +1,7 @@
-"""`datagen generate SPEC -o FILE [--format ...] [--resume ID]`: one dataset from a spec file, no chat.
+"""`datagen generate SPEC -o FILE [--format ...] [--resume ID | --fresh]`: one dataset from a spec file, no chat.
+
+Run again with the same spec and output after an interruption, it continues that command's
+unfinished job (its rows are kept); `--fresh` starts a new job; `--resume ID` names a job.
 
 Progress goes to stderr (a rich bar on a terminal, plain throttled lines when piped); the
 final summary goes to stdout. Exit codes: 0 done, 1 the job or the model failed, 2 bad input
@@ -8,6 +11,7 @@ final summary goes to stdout. Exit codes: 0 done, 1 the job or the model failed,
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import signal
@@ -136,6 +140,12 @@ def _waiting(progress: JobProgress) -> str:
     return f"waiting for the model ({shown} s without an answer; gives up after {progress.waiting_limit:g} s)"
 
 
+def command_key(spec: DatasetSpec, output_path: Path) -> str:
+    """Names the job of `datagen generate SPEC -o OUT`: the same spec to the same file is the same job."""
+    text = f"generate\n{output_path.resolve()}\n{spec.to_json()}"
+    return "generate:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def _resume_hint(spec_path: Path, output_path: Path, job_id: int) -> str:
     return f"datagen generate {spec_path} -o {output_path} --resume {job_id}"
 
@@ -194,8 +204,11 @@ def run_generate(
     fmt: str | None,
     resume_job_id: int | None,
     documents: Path | None = None,
+    fresh: bool = False,
 ) -> int:
     spec_path, output_path = Path(spec_path), Path(output_path)
+    if fresh and resume_job_id is not None:
+        return _fail("--fresh starts a new job and --resume continues one: give only one of them", EXIT_USAGE)
     try:
         spec = DatasetSpec.load(spec_path, max_count=settings.max_count)
     except SpecError as exc:
@@ -225,7 +238,7 @@ def run_generate(
         return _fail(f"cannot open the database ({settings.database_url.split('@')[-1]}): {_first_line(exc)}",
                      EXIT_FAILED)
     try:
-        return _generate(settings, store, spec, spec_path, output_path, output_format, resume_job_id)
+        return _generate(settings, store, spec, spec_path, output_path, output_format, resume_job_id, fresh)
     except KeyboardInterrupt:  # outside the job (starting the model, writing the file): nothing to resume yet
         print("\ninterrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -262,11 +275,18 @@ def _generate(
     output_path: Path,
     output_format: OutputFormat,
     resume_job_id: int | None,
+    fresh: bool,
 ) -> int:
     from core.export import ExportError, export_job
     from core.generator import Generator
     from core.llm import make_backend
 
+    key = command_key(spec, output_path)
+    continuing = False
+    if resume_job_id is None and not fresh:
+        previous = store.job_for_key(key)
+        if previous is not None and previous.status != "done":  # interrupted, killed, failed or cancelled
+            resume_job_id, continuing = previous.id, True
     job = store.get_job(resume_job_id) if resume_job_id is not None else None
     if resume_job_id is not None:
         if job is None:
@@ -292,9 +312,15 @@ def _generate(
         generator = Generator(llm, store, settings)
         if resume_job_id is not None:
             job_id = resume_job_id
-            print(f"job {job_id}: resuming", file=sys.stderr)
+            if continuing:
+                stored = min(sum(store.accepted_counts(job_id).values()), spec.count or 0)
+                print(f"job {job_id}: continuing this command's unfinished job ({stored}/{spec.count} rows "
+                      f"already stored); add --fresh to start over", file=sys.stderr)
+            else:
+                print(f"job {job_id}: resuming", file=sys.stderr)
+            store.reopen_job(job_id)  # asked for explicitly: a stopped (cancelled/failed) job goes on
         else:
-            job_id = generator.create_job(spec)
+            job_id = generator.create_job(spec, key=key)
             print(f"job {job_id}: started ({spec.count} rows); if interrupted, resume with: "
                   f"{_resume_hint(spec_path, output_path, job_id)}", file=sys.stderr)
         outcome = _run(generator, llm, job_id, settings, spec_path, output_path)

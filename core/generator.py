@@ -161,13 +161,16 @@ class Generator:
         *,
         kind: str = "dataset",
         conversation_id: int | None = None,
+        key: str | None = None,
     ) -> int:
+        """A new job; `key` names it so the same command run again finds it (Store.job_for_key)."""
         return self.store.create_job(
             spec.to_json(),
             guidance_json=(guidance or Guidance()).model_dump_json(),
             kind=kind,
             conversation_id=conversation_id,
             model=getattr(self.llm, "description", "") + judge_description(self.verifier),
+            key=key,
         )
 
     async def run(self, job_id: int, on_progress: ProgressCallback | None = None) -> JobResult:

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from storage.leases import DEFAULT_LEASE_SECONDS, LeaseLost, renew_in
-from storage.models import Example, Job, JobLease, utcnow
+from storage.models import Example, Job, JobKey, JobLease, utcnow
 
 #: Jobs that may still need work (a crash leaves "running" behind).
 UNFINISHED_STATUSES = ("pending", "running")
@@ -57,14 +57,25 @@ class JobQueries:
         kind: str = "dataset",
         conversation_id: int | None = None,
         model: str = "",
+        key: str | None = None,
     ) -> int:
+        """A new pending job. `key` names it for `job_for_key` (a later key wins over an earlier job)."""
         with Session(self.engine) as session:
             job = Job(spec_json=spec_json, guidance_json=guidance_json, kind=kind,
                       conversation_id=conversation_id, model=model)
             session.add(job)
-            session.commit()
+            session.flush()
             assert job.id is not None
+            if key is not None:
+                session.merge(JobKey(key=key, job_id=job.id))  # one transaction with the job
+            session.commit()
             return job.id
+
+    def job_for_key(self, key: str) -> Job | None:
+        """The job last created with this key, if any."""
+        with Session(self.engine) as session:
+            return session.exec(select(Job).join(JobKey, col(JobKey.job_id) == col(Job.id))
+                                .where(JobKey.key == key)).first()
 
     def get_job(self, job_id: int) -> Job | None:
         with Session(self.engine) as session:

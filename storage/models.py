@@ -32,6 +32,15 @@ class Job(SQLModel, table=True):
     elapsed_seconds: float = 0.0  # generation time summed over runs (a resumed job adds up)
 
 
+class JobKey(SQLModel, table=True):
+    """Names the job a repeatable command started (`datagen generate SPEC -o OUT`), so running the
+    same command again finds it. A table of its own: an existing database gains it at start
+    (create_all), where a new column on `job` would need a migration."""
+
+    key: str = Field(primary_key=True)
+    job_id: int = Field(foreign_key="job.id")
+
+
 class Example(SQLModel, table=True):
     """One generated (or uploaded / kept) row, accepted or rejected with the reason."""
 

@@ -187,6 +187,64 @@ def test_interrupted_run_says_how_to_resume_and_resume_completes_exactly(tmp_pat
             row["text"] for row in rows]
 
 
+def _start_and_kill(tmp_path: Path, env: dict[str, str], *args: str, rows: int = 1) -> str:
+    """Start `datagen generate`, SIGKILL it once its job has `rows`+ rows; return its stderr."""
+    stderr_path = tmp_path / "killed.txt"
+    with stderr_path.open("w") as stderr:
+        process = subprocess.Popen([*datagen_command(), "generate", *args], cwd=tmp_path, env=env,
+                                   stdout=subprocess.DEVNULL, stderr=stderr, text=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            done = re.findall(r"job \d+: (\d+)/", stderr_path.read_text())
+            if done and int(done[-1]) >= rows:
+                break
+            assert process.poll() is None, stderr_path.read_text()
+            time.sleep(0.02)
+        process.kill()  # no clean-up at all: the job stays "running" in the database
+        process.wait(timeout=30)
+    return stderr_path.read_text()
+
+
+def test_running_the_same_command_again_continues_the_unfinished_job(tmp_path: Path) -> None:
+    spec = tmp_path / "big.yaml"
+    spec.write_text("labels: [negative, positive]\nlabel_counts: {negative: 8, positive: 16}\n", encoding="utf-8")
+    with FakeOpenAI(latency=0.1) as fake:
+        env = environment(fake.base_url, tmp_path, DATAGEN_CONCURRENCY="1", DATAGEN_BATCH_SIZE="4")
+        _start_and_kill(tmp_path, env, "big.yaml", "-o", "out.csv", rows=8)
+        asked_before = len(fake.requests)
+
+        again = generate(tmp_path, env, "big.yaml", "-o", "out.csv")
+        assert again.returncode == 0, again.stderr
+        assert re.search(r"job 1: continuing this command's unfinished job \((\d+)/24 rows already stored\); "
+                         r"add --fresh to start over", again.stderr), again.stderr
+        assert "job 2" not in again.stderr
+        rows = read_rows(tmp_path / "out.csv")
+        assert Counter(row["label"] for row in rows) == {"negative": 8, "positive": 16}
+        assert len({row["text"] for row in rows}) == 24
+        # The rows stored before the kill were not paid for again: 24 rows in batches of 4 is 6 requests.
+        assert len(fake.requests) - asked_before < 6
+        from storage.store import Store
+
+        store = Store.from_url(env["DATABASE_URL"])
+        try:
+            assert store.get_job(1).status == "done" and store.get_job(2) is None  # type: ignore[union-attr]
+        finally:
+            store.close()
+
+        # Done: the same command again is a new order; --fresh always is; another file is another job.
+        assert "job 2: started" in generate(tmp_path, env, "big.yaml", "-o", "out.csv").stderr
+        _start_and_kill(tmp_path, env, "big.yaml", "-o", "other.csv")  # job 3, left unfinished
+        fresh = generate(tmp_path, env, "big.yaml", "-o", "other.csv", "--fresh")
+        assert fresh.returncode == 0 and "job 4: started" in fresh.stderr, fresh.stderr
+        assert "job 5: started" in generate(tmp_path, env, "big.yaml", "-o", "third.csv").stderr
+
+
+def test_fresh_and_resume_together_is_refused(fake_llm: FakeOpenAI, tmp_path: Path) -> None:
+    done = generate(tmp_path, environment(fake_llm.base_url, tmp_path), str(SENTIMENT), "-o", "out.csv",
+                    "--fresh", "--resume", "1")
+    assert done.returncode == 2 and done.stderr.startswith("error: --fresh") and not fake_llm.requests
+
+
 def test_env_example_lists_every_setting() -> None:
     listed = set(re.findall(r"^# ([A-Z][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(encoding="utf-8"), re.M))
     names = {field.validation_alias.choices[0] for field in Settings.model_fields.values()}  # type: ignore[union-attr]

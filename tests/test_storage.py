@@ -39,6 +39,27 @@ def test_job_lifecycle_and_counters(database_url: str) -> None:
     store.close()
 
 
+def test_cancel_is_final_until_an_explicit_reopen_and_keys_name_jobs(database_url: str) -> None:
+    store = make_store(database_url)
+    job_id = store.create_job('{"task": "qa", "count": 3}', key="generate:abc")
+    assert store.start_job(job_id)
+    assert store.cancel_job(job_id)
+    assert not store.start_job(job_id)  # a start that arrives late changes nothing
+    assert not store.finish_job(job_id, "done", elapsed=1.0)
+    job = store.get_job(job_id)
+    assert job is not None and job.status == "cancelled" and job.elapsed_seconds == 1.0
+    assert store.unfinished_jobs() == []
+    assert not store.cancel_job(job_id)  # nothing left to cancel
+    assert store.reopen_job(job_id)  # the user orders it again
+    assert store.start_job(job_id) and store.finish_job(job_id, "done")
+    assert not store.reopen_job(job_id) and not store.cancel_job(job_id)  # done stays done
+    assert store.job_for_key("generate:abc").id == job_id  # type: ignore[union-attr]
+    newer = store.create_job('{"task": "qa", "count": 3}', key="generate:abc")
+    assert store.job_for_key("generate:abc").id == newer  # type: ignore[union-attr]
+    assert store.job_for_key("generate:other") is None
+    store.close()
+
+
 def test_rows_counts_and_reasons(database_url: str) -> None:
     store = make_store(database_url)
     job_id = store.create_job("{}")
