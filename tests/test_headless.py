@@ -150,7 +150,9 @@ def test_interrupted_run_says_how_to_resume_and_resume_completes_exactly(tmp_pat
                                                                          stop_signal: signal.Signals) -> None:
     spec = tmp_path / "big.yaml"
     spec.write_text("labels: [negative, positive]\nlabel_counts: {negative: 8, positive: 16}\n", encoding="utf-8")
-    with FakeOpenAI(latency=0.1) as fake:
+    # 1 s per answer: after the first stored rows at least 5 answers (5 s) remain, so the signal lands
+    # mid-job even on a loaded machine (0.1 s let a 24-row job finish before the signal did).
+    with FakeOpenAI(latency=1.0) as fake:
         env = environment(fake.base_url, tmp_path, DATAGEN_CONCURRENCY="1", DATAGEN_BATCH_SIZE="4")
         stderr_path = tmp_path / "stderr.txt"
         with stderr_path.open("w") as stderr:
@@ -211,7 +213,7 @@ def test_running_the_same_command_again_continues_the_unfinished_job(tmp_path: P
     with FakeOpenAI(latency=0.1) as fake:
         env = environment(fake.base_url, tmp_path, DATAGEN_CONCURRENCY="1", DATAGEN_BATCH_SIZE="4")
         _start_and_kill(tmp_path, env, "big.yaml", "-o", "out.csv", rows=8)
-        asked_before = len(fake.requests)
+        asked_before = len(fake.generation_requests)
 
         again = generate(tmp_path, env, "big.yaml", "-o", "out.csv")
         assert again.returncode == 0, again.stderr
@@ -222,7 +224,7 @@ def test_running_the_same_command_again_continues_the_unfinished_job(tmp_path: P
         assert Counter(row["label"] for row in rows) == {"negative": 8, "positive": 16}
         assert len({row["text"] for row in rows}) == 24
         # The rows stored before the kill were not paid for again: 24 rows in batches of 4 is 6 requests.
-        assert len(fake.requests) - asked_before < 6
+        assert len(fake.generation_requests) - asked_before < 6
         from storage.store import Store
 
         store = Store.from_url(env["DATABASE_URL"])
