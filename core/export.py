@@ -32,6 +32,7 @@ from core.rows.rules import is_legacy
 from core.spec import COLUMNS, DatasetSpec, OutputFormat, TaskType
 from core.documents.card import document_lines
 from core.verify import VERIFIED_BY, verification_lines
+from core.export_cap import within_quotas
 from storage.jobs import StoredRow
 from storage.models import Job
 from storage.store import Store
@@ -98,7 +99,7 @@ def _load(store: Store, job_id: int) -> tuple[Job, DatasetSpec, list[StoredRow]]
         raise ExportError(f"job {job_id} does not exist")
     # Validated when the job was created; a later, lower max_count must not block its export.
     spec = DatasetSpec.model_validate_json(job.spec_json, context={"max_count": 10**12})
-    rows = sorted(store.accepted_rows(job_id), key=lambda row: row.id)
+    rows = list(within_quotas(sorted(store.accepted_rows(job_id), key=lambda row: row.id), spec))
     return job, spec, rows
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from core.export_cap import within_quotas
 from core.quality import neutralise_cell
 from core.rows.presets import row_model
 from core.rows.rules import is_legacy
@@ -63,7 +64,7 @@ def write_rows(store: Store, job_id: int, spec: DatasetSpec, fmt: OutputFormat, 
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             writer = _Writer(handle, fmt, columns)
-            for row in _rows(store, job_id):
+            for row in within_quotas(_rows(store, job_id), spec):
                 if model is None:
                     record = {column: str(row.fields.get(column, "")) for column in spec.columns}
                 else:

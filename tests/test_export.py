@@ -277,7 +277,9 @@ async def test_generated_job_with_uploaded_rows_exports_exact_counts(settings: S
 def test_any_text_round_trips_through_csv(tmp_path_factory: pytest.TempPathFactory, texts: list[str]) -> None:
     store = Store.from_url(f"sqlite:///{tmp_path_factory.mktemp('csv')}/p.db")
     try:
-        job_id = make_job(store, SENTIMENT, [({"text": text, "label": "positive"}, "positive") for text in texts])
+        order = DatasetSpec.from_data({"labels": ["negative", "positive"],
+                                       "label_counts": {"negative": 1, "positive": len(texts)}})  # rows within the order
+        job_id = make_job(store, order, [({"text": text, "label": "positive"}, "positive") for text in texts])
         table = read_csv(render_dataset(store, job_id, "csv"))
         assert table == [["text", "label"], *([neutralise_cell(text), "positive"] for text in texts)]
         assert [json.loads(line)["text"] for line in render_dataset(store, job_id, "jsonl").decode().splitlines()] == texts
@@ -326,3 +328,19 @@ def test_card_in_polish_with_the_embedded_models_warning_and_no_internal_words(s
         assert internal not in card, internal
     english = render_delivery(store, job_id, "csv", "dataset-1.csv", "en").card
     assert "**Warning: made with the small embedded model.**" in english and "OPENAI_BASE_URL" in english
+
+
+def test_an_export_never_writes_more_than_each_labels_quota(store: Store, tmp_path: Path) -> None:
+    """Whatever the table holds (e.g. surplus a second process stored), the file is the order."""
+    order = DatasetSpec.from_data({"labels": ["negative", "positive"], "label_counts": {"negative": 1, "positive": 2}})
+    rows = [({"text": f"bad day number {i}"}, "negative") for i in range(3)]
+    rows += [({"text": f"good day number {i}"}, "positive") for i in range(4)]
+    job_id = make_job(store, order, [({**fields, "label": label}, label) for fields, label in rows])
+    for fmt in (OutputFormat.csv, OutputFormat.jsonl):  # the streamed writer
+        path = tmp_path / f"capped.{fmt.value}"
+        export_job(store, job_id, path, fmt)
+        labels = ([row[1] for row in read_csv(path.read_bytes())[1:]] if fmt == OutputFormat.csv
+                  else [json.loads(line)["label"] for line in path.read_text(encoding="utf-8").splitlines()])
+        assert sorted(labels) == ["negative", "positive", "positive"]
+    in_memory = read_csv(render_dataset(store, job_id, OutputFormat.csv))[1:]  # the chat's delivery path
+    assert [row[0] for row in in_memory] == ["bad day number 0", "good day number 0", "good day number 1"]
