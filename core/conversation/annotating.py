@@ -297,6 +297,7 @@ def create_and_load(dialog: Any, annotator: Any, annotation: Annotation, convers
         before = annotator.order(previous)
         if (before.labels, before.examples, before.text_column, before.source_name) == \
                 (order.labels, order.examples, order.text_column, order.source_name) and before.loaded:
+            dialog.store.reopen_job(previous)  # the user's new Label all: cancelled/failed -> pending, it may run
             return int(previous)  # type: ignore[arg-type]
     job_id = annotator.create_job(order)
     dialog.store.update_job(job_id, conversation_id=conversation_id)  # so a restart resumes it in this chat
