@@ -355,7 +355,7 @@ def _card(store: Store, job: Job, spec: DatasetSpec, rows: list[StoredRow], file
         "",
         f"## {t('card_spec')}",
         "",
-        t("card_spec_hint"),
+        t("card_spec_hint", output=file_name or f"out.{spec.format.value}"),  # the order's own file, not always out.csv
         "",
         "```yaml",
         yaml.safe_dump(_spec_fields(spec), sort_keys=False, allow_unicode=True).rstrip(),

@@ -37,8 +37,8 @@ CARD_TEXTS: dict[str, dict[str, str]] = {
     "card_time": {"en": "Generation time: {time}", "pl": "Czas generowania: {time}"},
     "card_spec": {"en": "Spec", "pl": "Specyfikacja"},
     "card_spec_hint": {
-        "en": "Save this as a `.yaml` file to order the same dataset again: `datagen generate spec.yaml -o out.csv`.",
-        "pl": "Zapisz to jako plik `.yaml`, by zamówić ten sam zbiór ponownie: `datagen generate spec.yaml -o out.csv`.",
+        "en": "Save this as a `.yaml` file to order the same dataset again: `datagen generate spec.yaml -o {output}`.",
+        "pl": "Zapisz to jako plik `.yaml`, by zamówić ten sam zbiór ponownie: `datagen generate spec.yaml -o {output}`.",
     },
     "card_uploaded_note": {
         "en": "Rows marked `source: uploaded` came from the user's file; the others were written by the model.",

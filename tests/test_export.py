@@ -309,9 +309,13 @@ def test_export_job_streams_the_same_bytes_as_the_in_memory_render(
     target = tmp_path / f"out-{what}{'.csv' if fmt == OutputFormat.csv else '.json' if fmt == OutputFormat.json else '.jsonl'}"
     result = export_job(store, job_id, target, fmt)
     assert target.read_bytes() == render_dataset(store, job_id, fmt)
-    in_memory_card = [line for line in render_card(store, job_id).split("\n") if not line.startswith("- Exported:")]
+    def same_parts(card: str) -> list[str]:  # the export time and the re-order hint's file name differ
+        return [line for line in card.split("\n") if not line.startswith(("- Exported:", "Save this as"))]
+
+    in_memory_card = same_parts(render_card(store, job_id))
     streamed_card = result.card_path.read_text(encoding="utf-8").replace(f"File: `{target.name}`\n\n", "")
-    assert [line for line in streamed_card.split("\n") if not line.startswith("- Exported:")] == in_memory_card
+    assert same_parts(streamed_card) == in_memory_card
+    assert f"-o {target.name}`" in streamed_card
 
 
 def test_card_in_polish_with_the_embedded_models_warning_and_no_internal_words(store: Store) -> None:
@@ -344,3 +348,10 @@ def test_an_export_never_writes_more_than_each_labels_quota(store: Store, tmp_pa
         assert sorted(labels) == ["negative", "positive", "positive"]
     in_memory = read_csv(render_dataset(store, job_id, OutputFormat.csv))[1:]  # the chat's delivery path
     assert [row[0] for row in in_memory] == ["bad day number 0", "good day number 0", "good day number 1"]
+
+
+def test_the_cards_reorder_hint_names_the_orders_own_file(store: Store, tmp_path: Path) -> None:
+    job_id = make_job(store, QUIZ, [(row, "") for row in QUIZ_ROWS])
+    result = export_job(store, job_id, tmp_path / "quiz.json")
+    card = result.card_path.read_text(encoding="utf-8")
+    assert "datagen generate spec.yaml -o quiz.json" in card and "-o out.csv" not in card
