@@ -28,9 +28,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from core.classify import BatchResult, Classifier, ClassifyTask, Item, one_line
-from core.generator import JobProgress, ProgressCallback, _ProgressReporter
+from core.generation.progress import ProgressReporter
 from core.llm import LLMBackend, LLMError
 from core.settings import Settings
+from core.vocabulary import JobProgress, ProgressCallback
 from storage.annotations import RowToLabel
 from storage.store import Store
 
@@ -167,7 +168,7 @@ class Annotator:
         total = await asyncio.to_thread(self.store.annotation_row_count, job_id)
         counts = await asyncio.to_thread(self.store.label_counts, job_id)
         state = _RunState(job_id=job_id, total=total, labeled=total - counts.get(None, 0))
-        reporter = _ProgressReporter(on_progress, self.settings.progress_interval)
+        reporter = ProgressReporter(on_progress, self.settings.progress_interval)
         classifier = self._classifier(order.samples)
         status, error = "done", None
         if not await asyncio.to_thread(self.store.start_job, job_id, model=getattr(self.llm, "description", "")):
@@ -196,7 +197,7 @@ class Annotator:
                                 job.completion_tokens, job.elapsed_seconds)
 
     async def _pass(self, state: "_RunState", classifier: Classifier, task: ClassifyTask,
-                    reporter: _ProgressReporter) -> None:
+                    reporter: ProgressReporter) -> None:
         """One walk over the unlabeled rows, in file order, `concurrency` batches at a time."""
         tasks: set[asyncio.Task[None]] = set()
         after, exhausted = -1, False

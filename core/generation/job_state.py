@@ -1,0 +1,99 @@
+"""What one run of one generation job keeps in memory (the quotas, what was accepted, the
+duplicate index, requests in flight, rows waiting to be stored), and the limits that stop a job."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+from core.llm import Usage
+from core.quality import DuplicateIndex
+from core.rows.rules import RowRules
+from core.spec import DatasetSpec
+from core.vocabulary import Guidance
+from storage.jobs import NewRow
+from storage.leases import LeaseLost
+
+#: Consecutive requests without a single usable row before a job gives up ("acceptance collapse").
+COLLAPSE_REQUESTS = 12
+#: After this many rows, a job whose acceptance rate is below MIN_ACCEPTANCE gives up too.
+COLLAPSE_MIN_ROWS = 200
+MIN_ACCEPTANCE = 0.05
+#: Consecutive LLMErrors (each already retried by the backend) before a job fails.
+MAX_CONSECUTIVE_ERRORS = 5
+#: Structured answers in a row that aren't JSON at all: the server ignores json_schema -> template.
+MAX_STRUCTURED_PARSE_FAILURES = 3
+#: Stored with a rejected "malformed output" row, so the card can show what came back.
+MAX_RAW_CHARS = 2000
+#: How often the loop wakes while every request is still waiting: checks the model's silence.
+WAKE_SECONDS = 1.0
+#: After this much silence the progress says "waiting for the model" (or half the limit, if less).
+WAITING_NOTICE_SECONDS = 10.0
+LETTERS = ("a", "b", "c", "d")
+
+
+class JobFailed(Exception):
+    """Stops a job with a message for the user."""
+
+
+@dataclass
+class Batch:
+    label: str
+    count: int
+    index: int  # diversity hint number
+    pins: dict[str, str] = field(default_factory=dict)  # columns this request fixes (core.rows.rules.plan)
+
+
+@dataclass
+class JobState:
+    """Everything one run of one job keeps in memory. Only touched from the event loop."""
+
+    job_id: int
+    spec: DatasetSpec
+    guidance: Guidance
+    quotas: dict[str, int]
+    accepted: dict[str, int]
+    index: DuplicateIndex
+    rules: RowRules  # validation, dedupe text, labels and shares of the spec's columns
+    structured: bool = True
+    batch_counter: int = 0
+    requested_in_flight: Counter[str] = field(default_factory=Counter)
+    recent: dict[str, deque[str]] = field(default_factory=dict)
+    rejected: Counter[str] = field(default_factory=Counter)  # this run, by reason
+    rows_seen: int = 0
+    rows_accepted: int = 0
+    requests: int = 0
+    usage: Usage = field(default_factory=Usage)
+    fruitless_requests: int = 0
+    consecutive_errors: int = 0
+    structured_parse_failures: int = 0
+    last_error: str | None = None
+    mc_position: int = 0  # next correct-answer position for multiple choice (balanced a..d)
+    waiting: int = 0  # requests waiting for the server's answer (at most `concurrency`)
+    pending: list[NewRow] = field(default_factory=list)
+    pending_usage: list[int] = field(default_factory=lambda: [0, 0, 0])  # requests, prompt, completion
+    schema: dict = field(default_factory=dict)  # the answer's JSON schema, built once per job
+    writer: asyncio.Task[None] | None = None  # commits pending rows in the background
+    writes: set[asyncio.Future[None]] = field(default_factory=set)  # commits running in worker threads
+    owner: str | None = None  # this run's lease on the job (storage.leases): no write without it
+    lease_lost: LeaseLost | None = None  # set by the heartbeat when another process took the job
+    heartbeat: asyncio.Task[None] | None = None  # renews the lease; stopped before the final status
+    last_answer: float = field(default_factory=time.monotonic)  # when the model last answered a request
+    stopped: bool = False  # the run was interrupted: its start must not be written any more (under _db_lock)
+
+    def open(self, label: str) -> int:
+        return self.quotas[label] - self.accepted.get(label, 0)
+
+    @property
+    def finished(self) -> bool:
+        return all(self.open(label) <= 0 for label in self.quotas)
+
+    @property
+    def acceptance(self) -> float:
+        # Optimistic until there is evidence; never below 0.2 so a bad patch can't flood the server.
+        if self.rows_seen < 20:
+            return 1.0
+        return max(0.2, self.rows_accepted / self.rows_seen)
+
