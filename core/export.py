@@ -27,12 +27,14 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from core import messages as m
 from core.quality import neutralise_cell
 from core.rows.card import column_figures
-from core.rows.presets import preset, row_model
+from core.rows.presets import row_model
 from core.rows.rules import is_legacy
-from core.spec import COLUMNS, DatasetSpec, OutputFormat, TaskType
+from core.spec import DatasetSpec, OutputFormat, TaskType
 from core.documents.card import document_lines
 from core.verify import VERIFIED_BY, verification_lines
 from core.export_cap import within_quotas
+from core.export_layout import LETTERS, UNICODE_LINE_BREAKS, chat_example, source_column, system_prompt
+from core.export_stream import write_rows
 from storage.jobs import StoredRow
 from storage.models import Job
 from storage.store import Store
@@ -47,7 +49,6 @@ SUFFIXES: dict[OutputFormat, str] = {
 }
 _FORMAT_BY_SUFFIX = {".csv": OutputFormat.csv, ".json": OutputFormat.json, ".jsonl": OutputFormat.jsonl,
                      ".xlsx": OutputFormat.xlsx}
-_LETTERS = ("a", "b", "c", "d")
 
 
 @dataclass(frozen=True)
@@ -110,12 +111,6 @@ def _has_uploaded(rows: list[StoredRow]) -> bool:
 def _source(row: StoredRow) -> str:
     # 👍-kept preview rows were written by the model too: for the user they are synthetic.
     return "uploaded" if row.source == "uploaded" else "synthetic"
-
-
-def source_column(spec: DatasetSpec) -> str:
-    """The provenance column's name: `source`, unless the dataset has a column of that name
-    (translation pairs): then `origin`."""
-    return "origin" if "source" in spec.columns else "source"
 
 
 def _records(spec: DatasetSpec, rows: list[StoredRow]) -> list[dict]:
@@ -186,45 +181,9 @@ def _json(records: list[dict[str, str]]) -> bytes:
     return (json.dumps(records, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-# Line breaks other than \n that JSON may leave raw inside strings; readers using str.splitlines()
-# would cut a JSONL line at them, so they are written escaped.
-_UNICODE_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
-
-
 def _jsonl(lines: list[dict]) -> bytes:
-    return "".join(json.dumps(line, ensure_ascii=False).translate(_UNICODE_LINE_BREAKS) + "\n"
+    return "".join(json.dumps(line, ensure_ascii=False).translate(UNICODE_LINE_BREAKS) + "\n"
                    for line in lines).encode("utf-8")
-
-
-def system_prompt(spec: DatasetSpec) -> str:
-    """The instruction a model fine-tuned on this dataset is trained to follow."""
-    if spec.task not in COLUMNS:
-        return preset(spec).system_prompt(spec)
-    about = f" about {spec.topic}" if spec.topic else ""
-    if spec.task == TaskType.classification:
-        labels = ", ".join(spec.labels)
-        return f"Classify the {spec.language} text{about}. Answer with exactly one label: {labels}."
-    if spec.task == TaskType.multiple_choice:
-        return (f"Answer the multiple-choice question{about} with the letter of the correct option "
-                f"(a, b, c or d).")
-    return f"Answer the question{about} in {spec.language}."
-
-
-def _chat_example(spec: DatasetSpec, system: str, record: dict) -> dict:
-    if spec.task not in COLUMNS:
-        user, assistant = preset(spec).chat_pair(spec, record)
-    elif spec.task == TaskType.classification:
-        user, assistant = record["text"], record["label"]
-    elif spec.task == TaskType.multiple_choice:
-        options = "\n".join(f"{letter}) {record[f'option_{letter}']}" for letter in _LETTERS)
-        user, assistant = f"{record['question']}\n{options}", record["answer"]
-    else:
-        user, assistant = record["question"], record["answer"]
-    return {"messages": [
-        {"role": "system", "content": system},
-        {"role": "user", "content": user},
-        {"role": "assistant", "content": assistant},
-    ]}
 
 
 def _render(spec: DatasetSpec, rows: list[StoredRow], fmt: OutputFormat) -> bytes:
@@ -242,7 +201,7 @@ def _render(spec: DatasetSpec, rows: list[StoredRow], fmt: OutputFormat) -> byte
     # The fine-tuning format allows only `messages` per line, so no `source` here; the card
     # says how many rows were uploaded.
     system = system_prompt(spec)
-    return _jsonl([_chat_example(spec, system, record) for record in records])
+    return _jsonl([chat_example(spec, system, record) for record in records])
 
 
 def render_dataset(store: Store, job_id: int, fmt: OutputFormat | str) -> bytes:
@@ -332,7 +291,7 @@ def _card(store: Store, job: Job, spec: DatasetSpec, rows: list[StoredRow], file
     elif spec.task == TaskType.multiple_choice:
         answers = Counter(row.fields.get("answer", "") for row in synthetic)
         lines += [f"## {t('card_answers')}", "", t("card_answers_header"), "|---|---:|"]
-        lines += [f"| {letter} | {answers.get(letter, 0)} |" for letter in _LETTERS]
+        lines += [f"| {letter} | {answers.get(letter, 0)} |" for letter in LETTERS]
         lines.append("")
     lines += [f"## {t('card_quality')}", ""]
     lines.append(f"- {t('card_duplicates', n=duplicates)}")
@@ -415,7 +374,6 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 def export_job(store: Store, job_id: int, path: Path, fmt: OutputFormat | str | None = None) -> ExportResult:
     """Write the dataset to `path` and its card to `<name>.card.md` beside it."""
-    from core.export_stream import write_rows  # streams rows to the file: bounded memory for huge jobs
 
     path = Path(path)
     job = store.get_job(job_id)

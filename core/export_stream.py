@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from core.export_cap import within_quotas
+from core.export_layout import UNICODE_LINE_BREAKS, chat_example, source_column, system_prompt
 from core.quality import neutralise_cell
 from core.rows.presets import row_model
 from core.rows.rules import is_legacy
@@ -49,8 +50,6 @@ def _rows(store: Store, job_id: int) -> Iterator[StoredRow]:
 
 def write_rows(store: Store, job_id: int, spec: DatasetSpec, fmt: OutputFormat, path: Path) -> list[CountedRow]:
     """Write the job's rows to `path` atomically; returns what the card needs of each written row."""
-    from core.export import _UNICODE_LINE_BREAKS, _chat_example, source_column, system_prompt
-
     with_source = store.has_rows(job_id, source="uploaded")
     provenance = source_column(spec)
     columns = [*spec.columns, *([provenance] if with_source else [])]
@@ -75,10 +74,10 @@ def write_rows(store: Store, job_id: int, spec: DatasetSpec, fmt: OutputFormat, 
                     cells = [model.cell(column, row.fields) for column in model.columns]
                     writer.cells(cells + ([record[provenance]] if with_source else []))
                 elif fmt == OutputFormat.openai_jsonl:
-                    line = json.dumps(_chat_example(spec, system, record), ensure_ascii=False)
-                    writer.line(line.translate(_UNICODE_LINE_BREAKS))
+                    line = json.dumps(chat_example(spec, system, record), ensure_ascii=False)
+                    writer.line(line.translate(UNICODE_LINE_BREAKS))
                 elif fmt == OutputFormat.jsonl:
-                    writer.line(json.dumps(record, ensure_ascii=False).translate(_UNICODE_LINE_BREAKS))
+                    writer.line(json.dumps(record, ensure_ascii=False).translate(UNICODE_LINE_BREAKS))
                 else:
                     writer.record(record)
                 answer = row.fields.get("answer", "") if spec.task == TaskType.multiple_choice else None

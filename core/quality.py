@@ -15,7 +15,7 @@ import xxhash
 
 from core.language import REASON as LANGUAGE_REASON
 from core.language import wrong_language
-from core.spec import COLUMNS, TaskType
+from core.tasks import COLUMNS, TaskType
 
 # --- normalisation --------------------------------------------------------------------------
 

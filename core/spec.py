@@ -12,25 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from core.documents.passages import QUESTION_TYPES, Passage
 from core.rows.columns import Column, check_columns, stratified_column
+from core.tasks import COLUMNS, RED_TEAM_CATEGORIES, TaskType  # here too: the names callers import from the spec
 
 DEFAULT_MAX_COUNT = 10_000
-
-
-class TaskType(str, Enum):
-    classification = "classification"
-    multiple_choice = "multiple_choice"
-    qa = "qa"
-    # Presets of the general row model (core.rows.presets), and any columns (`columns:`).
-    entities = "entities"
-    translation = "translation"
-    red_team = "red_team"
-    simulated_users = "simulated_users"
-    custom = "custom"
-    documents = "documents"  # questions from the user's documents (core.documents)
-
-
-#: Red-team prompt categories when the order names none (the stratified `category` column).
-RED_TEAM_CATEGORIES = ("jailbreak", "prompt injection", "data extraction", "harmful request", "off-topic", "benign")
 
 
 class OutputFormat(str, Enum):
@@ -39,14 +23,6 @@ class OutputFormat(str, Enum):
     jsonl = "jsonl"
     openai_jsonl = "openai_jsonl"  # OpenAI fine-tuning chat format
     xlsx = "xlsx"  # Excel workbook: what non-technical users open anyway
-
-
-# The columns each task produces (DESIGN.md's public contract).
-COLUMNS: dict[TaskType, tuple[str, ...]] = {
-    TaskType.classification: ("text", "label"),
-    TaskType.multiple_choice: ("question", "option_a", "option_b", "option_c", "option_d", "answer"),
-    TaskType.qa: ("question", "answer"),
-}
 
 
 class SpecError(ValueError):
@@ -211,7 +187,7 @@ class DatasetSpec(BaseModel):
         """The dataset's columns, in the file's order (DESIGN.md's contract for the first three tasks)."""
         if self.task in COLUMNS and self.noise_share is None:
             return COLUMNS[self.task]
-        from core.rows.presets import row_model  # lazy: the presets import this module
+        from core.rows.presets import row_model  # lazy: the row model is only needed for these tasks
 
         return row_model(self).names
 

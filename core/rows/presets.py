@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.documents.passages import MAX_CHARS as MAX_PASSAGE_CHARS, NOT_IN_DOCUMENTS
 from core.quality import dedupe_key, jaccard, normalise_text, validate_row
@@ -19,7 +18,10 @@ from core.rows.columns import Column, ColumnType
 from core.rows.language import wrong_language
 from core.rows.model import Row, RowModel, validate_columns
 from core.rows.noise import CLEAN, NOISE_COLUMN, check_noise, noise_column
-from core.spec import RED_TEAM_CATEGORIES, DatasetSpec, TaskType
+from core.tasks import RED_TEAM_CATEGORIES, TaskType
+
+if TYPE_CHECKING:  # the spec asks the presets for its columns: a runtime import would be a cycle
+    from core.spec import DatasetSpec
 
 #: Rows without any entity, as a share of the order, when the spec says nothing.
 DEFAULT_EMPTY_SHARE = 0.1
@@ -372,15 +374,25 @@ def preset(spec: DatasetSpec) -> Preset:
     return PRESETS[spec.task]
 
 
+#: Row models by the spec's JSON: rebuilt per request otherwise; specs are immutable once a job runs.
+#: A dict rather than lru_cache: the model is built from the spec object itself, found by its JSON.
+_ROW_MODELS: dict[str, RowModel] = {}
+_ROW_MODELS_KEPT = 64
+
+
 def row_model(spec: DatasetSpec) -> RowModel:
     """The spec's columns (the preset's, plus `noise` when some rows are to be messy)."""
     # The passages (documents jobs) are not part of the columns: left out of the cache key.
-    return _row_model(spec.model_dump_json(exclude={"passages"}))
+    key = spec.model_dump_json(exclude={"passages"})
+    model = _ROW_MODELS.get(key)
+    if model is None:
+        model = _ROW_MODELS[key] = _build_row_model(spec)
+        while len(_ROW_MODELS) > _ROW_MODELS_KEPT:
+            _ROW_MODELS.pop(next(iter(_ROW_MODELS)), None)  # the oldest
+    return model
 
 
-@lru_cache(maxsize=64)  # rebuilt per request otherwise; specs are immutable once a job runs
-def _row_model(spec_json: str) -> RowModel:
-    spec = DatasetSpec.model_validate_json(spec_json, context={"max_count": 10**12})
+def _build_row_model(spec: DatasetSpec) -> RowModel:
     chosen = preset(spec)
     columns = chosen.columns(spec)
     if spec.noise_share is not None:
