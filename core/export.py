@@ -29,7 +29,7 @@ from core.quality import neutralise_cell
 from core.rows.card import column_figures
 from core.rows.presets import row_model
 from core.rows.rules import is_legacy
-from core.spec import DatasetSpec, OutputFormat, TaskType
+from core.spec import DatasetSpec, OutputFormat, TaskType, stored_spec
 from core.documents.card import document_lines
 from core.verify import VERIFIED_BY, verification_lines
 from core.export_cap import within_quotas
@@ -99,7 +99,7 @@ def _load(store: Store, job_id: int) -> tuple[Job, DatasetSpec, list[StoredRow]]
     if job is None:
         raise ExportError(f"job {job_id} does not exist")
     # Validated when the job was created; a later, lower max_count must not block its export.
-    spec = DatasetSpec.model_validate_json(job.spec_json, context={"max_count": 10**12})
+    spec = stored_spec(job.spec_json)
     rows = list(within_quotas(sorted(store.accepted_rows(job_id), key=lambda row: row.id), spec))
     return job, spec, rows
 
@@ -379,7 +379,7 @@ def export_job(store: Store, job_id: int, path: Path, fmt: OutputFormat | str | 
     job = store.get_job(job_id)
     if job is None:
         raise ExportError(f"job {job_id} does not exist")
-    spec = DatasetSpec.model_validate_json(job.spec_json, context={"max_count": 10**12})
+    spec = stored_spec(job.spec_json)
     chosen = format_for_path(path, spec.format, fmt)
     if chosen == OutputFormat.xlsx:  # a workbook is built whole (openpyxl), not streamed line by line
         _, spec, stored = _load(store, job_id)

@@ -23,7 +23,7 @@ from typing import Protocol
 
 from core.generator import Generator, JobProgress, JobResult, ProgressCallback
 from core.settings import Settings
-from core.spec import DatasetSpec
+from core.spec import stored_spec
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class QueueRunner:
         job = await asyncio.to_thread(self.store.get_job, job_id)
         if job is None:
             raise KeyError(f"job {job_id} does not exist")
-        spec = DatasetSpec.model_validate_json(job.spec_json, context={"max_count": 10**12})
+        spec = stored_spec(job.spec_json)
         quotas = spec.quotas()
         if job.status not in FINISHED:
             await self.queue.submit(job_id, rows=sum(quotas.values()), user=user,
