@@ -89,12 +89,13 @@ async def _chats(base_url: str, database_url: str, chats: int, rows: int) -> Non
     from core.dialog import Dialog
     from core.events import ButtonPress, ChatRef, CollectingOutput, Document, Message
     from core.settings import Settings
+    from storage.store import Store
     from tests.dialog_support import find_choice
 
     settings = Settings(openai_api_key="bench", openai_base_url=base_url, llm="openai", database_url=database_url,
                         progress_interval=3.0, _env_file=None)
     output = CollectingOutput()
-    dialog = Dialog("bench", output, settings)
+    dialog = Dialog("bench", output, settings, open_store=Store.from_url)
     await dialog.start()
     replies_of: dict[str, list] = {}
     latencies: list[float] = []

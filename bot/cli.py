@@ -106,12 +106,13 @@ def worker(
                    err=True)
         raise typer.Exit(2)
     from core.queue import run_worker
+    from storage.store import Store
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     for chatty in ("httpx", "httpx2", "openai"):  # one line per request otherwise
         logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
-        asyncio.run(run_worker(settings, jobs=jobs))
+        asyncio.run(run_worker(settings, Store.from_url, jobs=jobs))
     except KeyboardInterrupt:
         pass
 

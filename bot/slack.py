@@ -60,6 +60,7 @@ from core.events import (
 from core.intake import detect_language
 from core.progress import DEFAULT_INTERVAL
 from core.settings import Settings, split_list
+from storage.store import Store
 
 log = logging.getLogger("datagen.slack")
 
@@ -279,7 +280,8 @@ class SlackBot:
         interval = settings.progress_interval if progress_min_interval is None else progress_min_interval
         self.output = SlackOutput(self.client, progress_min_interval=interval)
         # Slack keeps "/..." for slash commands; users type the bare words (see TEXT_COMMANDS).
-        self.dialog = Dialog(channel="slack", output=self.output, settings=settings, command_prefix="")
+        self.dialog = Dialog(channel="slack", output=self.output, settings=settings, command_prefix="",
+                             open_store=Store.from_url)
         self.allowed_users = set(split_list(settings.slack_allowed_users))
         self.allowed_channels = set(split_list(settings.slack_allowed_channels))
         self.bot_user_id: str | None = None

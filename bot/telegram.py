@@ -269,8 +269,9 @@ class TelegramOutput:
 def _default_dialog_factory(settings: Settings) -> DialogFactory:
     def make(output: OutputChannel) -> DialogLike:
         from core.dialog import Dialog  # lazily: `datagen --help` must not load the whole core
+        from storage.store import Store
 
-        return Dialog(channel="telegram", output=output, settings=settings)
+        return Dialog(channel="telegram", output=output, settings=settings, open_store=Store.from_url)
 
     return make
 

@@ -24,6 +24,7 @@ from typing import TextIO
 from core.dialog import Dialog
 from core.events import ChatRef, Document, FileUpload, Message, Preview, Progress, Reply, choices_as_text, reply_as_text
 from core.settings import Settings
+from storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ def _start_reader(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | No
 async def chat_loop(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
     interactive = stdin.isatty()
     output = TerminalOutput(Path(settings.output_dir), stdout)
-    dialog = Dialog("terminal", output, settings)
+    dialog = Dialog("terminal", output, settings, open_store=Store.from_url)
     chat = ChatRef("terminal", _user_name())
     queue: asyncio.Queue[str | None] = asyncio.Queue()
     try:

@@ -31,9 +31,8 @@ from core.classify import BatchResult, Classifier, ClassifyTask, Item, one_line
 from core.generation.progress import ProgressReporter
 from core.llm import LLMBackend, LLMError
 from core.settings import Settings
+from core.store_port import AnnotationStore, RowToLabel
 from core.vocabulary import JobProgress, ProgressCallback
-from storage.annotations import RowToLabel
-from storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +82,7 @@ class AnnotationResult:
 
 
 class Annotator:
-    def __init__(self, llm: LLMBackend, store: Store, settings: Settings, *, batch_size: int | None = None) -> None:
+    def __init__(self, llm: LLMBackend, store: AnnotationStore, settings: Settings, *, batch_size: int | None = None) -> None:
         self.llm = llm
         self.store = store
         self.settings = settings

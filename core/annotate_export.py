@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 from core.annotate import AnnotationOrder
 from core.quality import neutralise_cell
-from storage.store import Store
+from core.store_port import AnnotationStore
 
 FORMATS = ("csv", "json", "jsonl", "xlsx")
 
@@ -63,7 +63,7 @@ def output_columns(order: AnnotationOrder) -> tuple[list[str], str, str]:
     return [*order.columns, label_col, confidence_col], label_col, confidence_col
 
 
-def export_annotations(store: Store, job_id: int, order: AnnotationOrder, path: Path,
+def export_annotations(store: AnnotationStore, job_id: int, order: AnnotationOrder, path: Path,
                        fmt: str | None = None) -> AnnotationExport:
     path = Path(path)
     chosen = format_of(path, fmt)
@@ -85,7 +85,7 @@ def export_annotations(store: Store, job_id: int, order: AnnotationOrder, path: 
     return result
 
 
-def annotation_card(store: Store, job_id: int, order: AnnotationOrder, result: AnnotationExport) -> str:
+def annotation_card(store: AnnotationStore, job_id: int, order: AnnotationOrder, result: AnnotationExport) -> str:
     job = store.get_job(job_id)
     lines = [f"# Annotation card: {order.source_name or 'rows'}", "",
              f"- File: `{result.path.name}` ({result.rows} rows, in the order of the input)",

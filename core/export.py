@@ -35,9 +35,7 @@ from core.verify import VERIFIED_BY, verification_lines
 from core.export_cap import within_quotas
 from core.export_layout import LETTERS, UNICODE_LINE_BREAKS, chat_example, source_column, system_prompt
 from core.export_stream import write_rows
-from storage.jobs import StoredRow
-from storage.models import Job
-from storage.store import Store
+from core.store_port import JobStore, StoredJob, StoredRow
 
 #: File suffix for each format (openai_jsonl is JSONL too).
 SUFFIXES: dict[OutputFormat, str] = {
@@ -94,7 +92,7 @@ def card_path_for(path: Path) -> Path:
 # --- loading --------------------------------------------------------------------------------
 
 
-def _load(store: Store, job_id: int) -> tuple[Job, DatasetSpec, list[StoredRow]]:
+def _load(store: JobStore, job_id: int) -> tuple[StoredJob, DatasetSpec, list[StoredRow]]:
     job = store.get_job(job_id)
     if job is None:
         raise ExportError(f"job {job_id} does not exist")
@@ -204,7 +202,7 @@ def _render(spec: DatasetSpec, rows: list[StoredRow], fmt: OutputFormat) -> byte
     return _jsonl([chat_example(spec, system, record) for record in records])
 
 
-def render_dataset(store: Store, job_id: int, fmt: OutputFormat | str) -> bytes:
+def render_dataset(store: JobStore, job_id: int, fmt: OutputFormat | str) -> bytes:
     """The dataset file's bytes, in memory (chat channels attach them)."""
     _, spec, rows = _load(store, job_id)
     return _render(spec, rows, parse_format(fmt))
@@ -239,7 +237,7 @@ def _spec_fields(spec: DatasetSpec) -> dict[str, object]:
     return {name: value for name, value in spec.model_dump(mode="json", exclude_none=True).items() if value != ""}
 
 
-def _card(store: Store, job: Job, spec: DatasetSpec, rows: list[StoredRow], file_name: str | None,
+def _card(store: JobStore, job: StoredJob, spec: DatasetSpec, rows: list[StoredRow], file_name: str | None,
           lang: str = "en") -> str:
     """The card, in the conversation's language (`lang`: "en"/"pl"), in words the person who ordered understands."""
     assert job.id is not None
@@ -326,7 +324,7 @@ def _card(store: Store, job: Job, spec: DatasetSpec, rows: list[StoredRow], file
     return "\n".join(lines)
 
 
-def render_card(store: Store, job_id: int) -> str:
+def render_card(store: JobStore, job_id: int) -> str:
     """The Markdown dataset card of a job."""
     job, spec, rows = _load(store, job_id)
     return _card(store, job, spec, rows, None)
@@ -341,7 +339,7 @@ class Delivery:
     rows: list[StoredRow]
 
 
-def render_delivery(store: Store, job_id: int, fmt: OutputFormat | str, file_name: str, lang: str = "en") -> Delivery:
+def render_delivery(store: JobStore, job_id: int, fmt: OutputFormat | str, file_name: str, lang: str = "en") -> Delivery:
     """The dataset file and its card (in the conversation's language, `lang`) in memory, for chat channels.
 
     A CSV sent in a chat starts with a UTF-8 BOM: the people who order in a chat open it in
@@ -372,7 +370,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def export_job(store: Store, job_id: int, path: Path, fmt: OutputFormat | str | None = None) -> ExportResult:
+def export_job(store: JobStore, job_id: int, path: Path, fmt: OutputFormat | str | None = None) -> ExportResult:
     """Write the dataset to `path` and its card to `<name>.card.md` beside it."""
 
     path = Path(path)

@@ -21,8 +21,7 @@ from core.quality import neutralise_cell
 from core.rows.presets import row_model
 from core.rows.rules import is_legacy
 from core.spec import DatasetSpec, OutputFormat, TaskType
-from storage.jobs import StoredRow
-from storage.store import Store
+from core.store_port import JobStore, StoredRow
 
 #: Rows read from the database per query.
 CHUNK = 5000
@@ -37,7 +36,7 @@ class CountedRow:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
-def _rows(store: Store, job_id: int) -> Iterator[StoredRow]:
+def _rows(store: JobStore, job_id: int) -> Iterator[StoredRow]:
     """Accepted rows in id order, CHUNK at a time (keyset pagination: no server-side cursor)."""
     after = 0
     while True:
@@ -48,7 +47,7 @@ def _rows(store: Store, job_id: int) -> Iterator[StoredRow]:
         after = chunk[-1].id
 
 
-def write_rows(store: Store, job_id: int, spec: DatasetSpec, fmt: OutputFormat, path: Path) -> list[CountedRow]:
+def write_rows(store: JobStore, job_id: int, spec: DatasetSpec, fmt: OutputFormat, path: Path) -> list[CountedRow]:
     """Write the job's rows to `path` atomically; returns what the card needs of each written row."""
     with_source = store.has_rows(job_id, source="uploaded")
     provenance = source_column(spec)

@@ -21,14 +21,14 @@ import asyncio
 import logging
 import os
 import socket
+from collections.abc import Callable
 from typing import Any
 
 import procrastinate
+import psycopg
 from procrastinate.exceptions import AlreadyEnqueued
-from sqlalchemy import text
-
 from core.settings import Settings
-from storage.db import make_engine
+from core.store_port import JobClaimedElsewhere, JobStore
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +46,12 @@ def conninfo(database_url: str) -> str:
 
 def ensure_schema(database_url: str) -> None:
     """Install procrastinate's tables once; concurrent starters wait on an advisory lock."""
-    engine = make_engine(database_url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
-            if conn.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar() is None:
-                schema = procrastinate.schema.SchemaManager.get_schema()
-                conn.exec_driver_sql(schema.replace("%", "%%"))
-    finally:
-        engine.dispose()
+    # psycopg, procrastinate's own driver, on the queue's own connection string; one transaction.
+    with psycopg.connect(conninfo(database_url)) as conn:
+        conn.execute("SELECT pg_advisory_xact_lock(4242001)")
+        row = conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()
+        if row is None or row[0] is None:
+            conn.execute(procrastinate.schema.SchemaManager.get_schema())  # no parameters: several statements
 
 
 def make_app(database_url: str) -> procrastinate.App:
@@ -96,12 +93,11 @@ class _Worker:
     """What one `datagen worker` process shares between the jobs it runs: one backend (so one
     adaptive concurrency for the provider), one store."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, open_store: Callable[[str], JobStore]) -> None:
         from core.llm import make_backend
-        from storage.store import Store
 
         self.settings = settings
-        self.store = Store.from_url(settings.database_url)
+        self.store = open_store(settings.database_url)
         self.llm = make_backend(settings)
 
 
@@ -110,7 +106,6 @@ _worker: _Worker | None = None
 
 async def _generate_job(job_id: int) -> None:
     from core.generator import Generator
-    from storage.leases import JobClaimedElsewhere
 
     assert _worker is not None, "run_worker() sets up the worker"
     worker = _worker
@@ -156,12 +151,13 @@ async def _requeue_stalled(app: procrastinate.App, stalled_after: float) -> None
             log.warning("could not look for stalled jobs", exc_info=True)
 
 
-async def run_worker(settings: Settings, *, jobs: int | None = None, wait: bool = True) -> None:
+async def run_worker(settings: Settings, open_store: Callable[[str], JobStore], *, jobs: int | None = None,
+                     wait: bool = True) -> None:
     """`datagen worker`: take jobs from the queue until stopped (SIGINT/SIGTERM: running jobs stop
-    and stay resumable by another worker)."""
+    and stay resumable by another worker). `open_store(database_url)`: the jobs' storage (storage.Store.from_url)."""
     global _worker
     await asyncio.to_thread(ensure_schema, settings.database_url)
-    _worker = _Worker(settings)
+    _worker = _Worker(settings, open_store)
     app = make_app(settings.database_url)
     stalled_after = settings.worker_stalled_after
     async with app.open_async():

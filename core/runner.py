@@ -24,7 +24,7 @@ from typing import Protocol
 from core.generator import Generator, JobProgress, JobResult, ProgressCallback
 from core.settings import Settings
 from core.spec import stored_spec
-from storage.store import Store
+from core.store_port import JobStore
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class InProcessRunner:
 class QueueRunner:
     runs_here = False
 
-    def __init__(self, settings: Settings, store: Store, *, poll_interval: float = 1.0) -> None:
+    def __init__(self, settings: Settings, store: JobStore, *, poll_interval: float = 1.0) -> None:
         from core.queue import JobQueue  # procrastinate: only when workers are external
 
         self.settings = settings
@@ -113,7 +113,7 @@ class QueueRunner:
         await self.queue.aclose()
 
 
-def make_runner(settings: Settings, store: Store, generator: Callable[[], Awaitable[Generator]]) -> JobRunner:
+def make_runner(settings: Settings, store: JobStore, generator: Callable[[], Awaitable[Generator]]) -> JobRunner:
     if settings.workers == "external":
         if not settings.database_url.startswith(("postgres", "postgresql")):
             raise ValueError("DATAGEN_WORKERS=external needs DATABASE_URL to point at PostgreSQL (the job queue lives there)")

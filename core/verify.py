@@ -26,7 +26,7 @@ from core.quality import validate_row
 from core.rows.presets import validate
 from core.settings import Settings
 from core.spec import DatasetSpec, TaskType
-from storage.jobs import NewRow
+from core.store_port import JobStore, NewRow
 
 log = logging.getLogger(__name__)
 
@@ -185,13 +185,13 @@ def judge_description(verifier: "Verifier | None") -> str:
     return f"{VERIFIED_BY}{verifier.judge.description}" if verifier is not None else ""
 
 
-def agreement(store: Any, job_id: int) -> dict[str, float]:
+def agreement(store: JobStore, job_id: int) -> dict[str, float]:
     """Per label, the share of checked rows whose verified label matched (accepted rows were all
     checked; rows rejected for disagreement were the others). The number the chat can show."""
     return agreement_per_label(store.accepted_counts(job_id), store.rejected_per_label(job_id, DISAGREEMENT))
 
 
-def verification_lines(store: Any, job_id: int, model: str, spec: DatasetSpec) -> list[str]:
+def verification_lines(store: JobStore, job_id: int, model: str, spec: DatasetSpec) -> list[str]:
     """The card's "Label verification" lines ([] when the job's rows were not verified)."""
     if VERIFIED_BY not in model or not verifiable(spec):
         return []

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Index, bindparam, func, insert, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from core.store_port import LabeledRow, RowToLabel  # the core's port (core/store_port.py)
 from storage.models import Job
 
 
@@ -32,21 +32,6 @@ class AnnotationRow(SQLModel, table=True):
     label: str | None = Field(default=None)  # None until labeled
     confidence: str = ""  # "high" | "low" | "" (one sample)
     other_label: str | None = None  # the second sample's answer when it differed
-
-
-@dataclass(frozen=True)
-class RowToLabel:
-    id: int
-    position: int
-    text: str
-
-
-@dataclass(frozen=True)
-class LabeledRow:
-    position: int
-    fields: dict[str, Any]
-    label: str | None
-    confidence: str
 
 
 class AnnotationQueries:

@@ -8,40 +8,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, insert, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from storage.leases import DEFAULT_LEASE_SECONDS, LeaseLost, renew_in
+from core.store_port import DEFAULT_LEASE_SECONDS, LeaseLost, NewRow, StoredRow  # the core's port (core/store_port.py)
+from storage.leases import renew_in
 from storage.models import Example, Job, JobKey, JobLease, utcnow
 
 #: Jobs that may still need work (a crash leaves "running" behind).
 UNFINISHED_STATUSES = ("pending", "running")
 #: Rows that count toward the quotas ("uploaded" rows are context, not part of the order).
 QUOTA_SOURCES = ("synthetic", "kept")
-
-
-@dataclass(frozen=True)
-class StoredRow:
-    id: int
-    label: str
-    fields: dict[str, str]
-    source: str
-
-
-@dataclass
-class NewRow:
-    """A row to store: accepted, or rejected with the reason."""
-
-    fields: dict[str, Any]
-    label: str = ""
-    accepted: bool = True
-    reason: str | None = None
-    source: str = "synthetic"
-    dedupe_key: str = ""
 
 
 class JobQueries:

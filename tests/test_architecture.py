@@ -1,5 +1,6 @@
-"""The layout rules DESIGN.md promises, checked on the source: no import cycles, and core/ never
-imports a platform library. Static (ast), so it sees imports inside functions too."""
+"""The layout rules DESIGN.md promises, checked on the source: no import cycles, core/ never imports a
+platform library nor storage (it talks to storage through core/store_port.py). Static (ast), so it
+sees imports inside functions too."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("core", "storage", "bot")
 PLATFORM_LIBRARIES = ("telegram", "slack_bolt", "slack_sdk")
+#: What core/ must not import: the platforms, and our storage (even for a type: core owns the Protocol).
+FORBIDDEN_IN_CORE = (*PLATFORM_LIBRARIES, "storage")
 #: Cycles that exist today; to be removed, never to grow: any cycle not listed fails the test.
 KNOWN_CYCLES: list[list[str]] = []
 
@@ -34,10 +37,11 @@ def _type_checking_nodes(tree: ast.AST) -> set[int]:
     return skipped
 
 
-def _imports(path: Path, modules: dict[str, Path]) -> set[str]:
-    """Every module of ours (or any other name) `path` imports, at top level or in a function."""
+def _imports(path: Path, modules: dict[str, Path], *, with_type_checking: bool = False) -> set[str]:
+    """Every module of ours (or any other name) `path` imports, at top level or in a function
+    (and under `if TYPE_CHECKING:` when asked)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    skipped = _type_checking_nodes(tree)
+    skipped = set() if with_type_checking else _type_checking_nodes(tree)
     names: set[str] = set()
     for node in ast.walk(tree):
         if id(node) in skipped:
@@ -119,11 +123,26 @@ def test_no_new_import_cycles() -> None:
     assert [cycle for cycle in _cycles(graph) if cycle not in KNOWN_CYCLES] == []
 
 
-def test_core_never_imports_a_platform_library() -> None:
-    modules = _modules()
+def _imports_of_core_in_a_fresh_process(*, with_type_checking: bool) -> dict[str, list[str]]:
     code = ("import json, tests.test_architecture as t; m = t._modules(); "
-            "print(json.dumps({k: sorted(t._imports(p, m)) for k, p in m.items() if k.startswith('core')}))")
+            f"print(json.dumps({{k: sorted(t._imports(p, m, with_type_checking={with_type_checking})) "
+            "for k, p in m.items() if k.startswith('core')}))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    offenders = {name: [n for n in found if n.startswith(PLATFORM_LIBRARIES)]
-                 for name, found in json.loads(done.stdout).items()}
-    assert {name: found for name, found in offenders.items() if found} == {}
+    return json.loads(done.stdout)
+
+
+def forbidden_imports(imports: dict[str, list[str]]) -> dict[str, list[str]]:
+    """module -> the names it imports that core/ must not (a name or any of its submodules)."""
+    offenders = {name: [n for n in found if n.split(".")[0] in FORBIDDEN_IN_CORE] for name, found in imports.items()}
+    return {name: found for name, found in offenders.items() if found}
+
+
+def test_the_check_finds_a_forbidden_import() -> None:
+    assert forbidden_imports({"core.x": ["core.spec", "storage.store"], "core.y": ["telegram.ext", "storagex"]}) == {
+        "core.x": ["storage.store"], "core.y": ["telegram.ext"]}
+
+
+def test_core_never_imports_a_platform_library_nor_storage() -> None:
+    imports = _imports_of_core_in_a_fresh_process(with_type_checking=True)
+    assert "core.store_port" in imports  # the scan saw the code
+    assert forbidden_imports(imports) == {}

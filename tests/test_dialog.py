@@ -523,10 +523,11 @@ def test_messages_exist_in_both_languages() -> None:
 async def test_texts_spell_commands_the_way_the_channel_types_them(settings: Settings) -> None:
     from core.dialog import Dialog
     from core.events import CollectingOutput
+    from storage.store import Store
 
     # Slack keeps "/..." for its own slash commands, so its users type the bare words.
     output = CollectingOutput()
-    user = User(Dialog("test", output, settings, command_prefix=""), output)
+    user = User(Dialog("test", output, settings, command_prefix="", open_store=Store.from_url), output)
     await user.dialog.start()
     try:
         said = texts(await user.send("/help"))

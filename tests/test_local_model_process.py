@@ -162,7 +162,7 @@ async def test_the_bot_keeps_serving_other_chats_when_the_model_process_dies(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, own_process: ModelProcess
 ) -> None:
     output = CollectingOutput()
-    dialog = Dialog("test", output, local_settings(tmp_path), llm=backend_on(own_process))
+    dialog = Dialog("test", output, local_settings(tmp_path), llm=backend_on(own_process), open_store=Store.from_url)
     await dialog.start()
     ada = User(dialog, output, ChatRef("chat-ada", "ada", "Ada"))
     bob = User(dialog, output, ChatRef("chat-bob", "bob", "Bob"))

@@ -2,7 +2,7 @@
 
 Contract for channel adapters (bot/*.py):
 
-    dialog = Dialog(channel="telegram", output=my_output_channel, settings=settings)
+    dialog = Dialog(channel="telegram", output=my_output_channel, settings=settings, open_store=Store.from_url)
     await dialog.start()                      # opens storage/LLM, resumes interrupted jobs
     await dialog.handle(ChatRef(...), Message("200 reviews, positive or negative"))
     await dialog.handle(ChatRef(...), ButtonPress("up", "17"))
@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from core import messages as m
@@ -47,17 +47,23 @@ class Dialog:
         channel: str,
         output: OutputChannel,
         settings: Settings,
-        store: Any = None,
+        store: ConversationStore | None = None,
         llm: LLMBackend | None = None,
         command_prefix: str = m.DEFAULT_COMMAND_PREFIX,
+        open_store: Callable[[str], ConversationStore] | None = None,
     ) -> None:
         """`command_prefix`: how users type commands in this channel; every text that names one
-        spells it so ("/" gives "/new"; Slack passes "" because it keeps "/..." for itself)."""
+        spells it so ("/" gives "/new"; Slack passes "" because it keeps "/..." for itself).
+        `store`: the storage to use; or `open_store(database_url)` opens it at `start()` (in a worker
+        thread), and the dialog closes it (the entry points pass `storage.Store.from_url`)."""
+        if store is None and open_store is None:
+            raise ValueError("a Dialog needs a store, or open_store to open one")
         self.channel = channel
         self.command_prefix = command_prefix
         self.output = output
         self.settings = settings
-        self.store: ConversationStore = store
+        self.store: ConversationStore = store  # type: ignore[assignment]  # None only until start()
+        self._open_store = open_store
         self.llm = llm
         self.llm_error: str | None = None
         self.llm_install_command: str | None = None  # the chosen backend is not installed: how to add it
@@ -83,9 +89,8 @@ class Dialog:
             return
         self._started = True
         if self.store is None:
-            from storage.store import Store  # the default storage; the core only needs ConversationStore
-
-            self.store = await asyncio.to_thread(Store.from_url, self.settings.database_url)
+            assert self._open_store is not None
+            self.store = await asyncio.to_thread(self._open_store, self.settings.database_url)
         if self.settings.llm_backend != "local":
             # Importing the OpenAI SDK takes ~0.4 s of CPU that a thread does not hide (the GIL):
             # pay it here, before the channel takes requests. The embedded model stays lazy.
@@ -317,7 +322,7 @@ class Dialog:
             llm = await self.get_llm()
             if llm is None:
                 raise RuntimeError(self.llm_error or "no LLM backend")
-            self._generator = Generator(llm, self.store, self.settings)  # type: ignore[arg-type]
+            self._generator = Generator(llm, self.store, self.settings)
         return self._generator
 
     async def get_annotator(self) -> Any:
@@ -328,14 +333,14 @@ class Dialog:
                 raise RuntimeError(self.llm_error or "no LLM backend")
             from core.annotate import Annotator  # the labeling engine, only once someone labels
 
-            self._annotator = Annotator(llm, self.store, self.settings)  # type: ignore[arg-type]
+            self._annotator = Annotator(llm, self.store, self.settings)
         return self._annotator
 
     def job_runner(self) -> JobRunner:
         """Orders (not previews) run through this: in this process, or handed to the workers
         (DATAGEN_WORKERS=external) and followed here (core/runner.py)."""
         if self._runner is None:
-            self._runner = make_runner(self.settings, self.store, self.get_generator)  # type: ignore[arg-type]
+            self._runner = make_runner(self.settings, self.store, self.get_generator)
         return self._runner
 
     def spawn(self, job_id: int, coro: Awaitable[None]) -> None:
@@ -373,7 +378,7 @@ class Dialog:
         if job is None:
             return 0, 0
         if job.kind == background.ANNOTATION:  # rows labeled of the rows uploaded
-            counts = self.store.label_counts(job_id)  # type: ignore[attr-defined]
+            counts = self.store.label_counts(job_id)
             total = sum(counts.values())
             return total - counts.get(None, 0), total
         total = sum(background.spec_of(job).quotas().values())

@@ -11,7 +11,7 @@ from core.generation.job_state import COLLAPSE_MIN_ROWS, COLLAPSE_REQUESTS, LETT
 from core.quality import RowSignature, storable_text
 from core.rows.rules import is_neutral
 from core.spec import TaskType
-from storage.jobs import NewRow
+from core.store_port import NewRow
 
 
 def judge_batch(state: JobState, raws: list[dict], *, source: str, language_check: bool,

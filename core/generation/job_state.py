@@ -12,9 +12,8 @@ from core.llm import Usage
 from core.quality import DuplicateIndex
 from core.rows.rules import RowRules
 from core.spec import DatasetSpec
+from core.store_port import LeaseLost, NewRow
 from core.vocabulary import Guidance
-from storage.jobs import NewRow
-from storage.leases import LeaseLost
 
 #: Consecutive requests without a single usable row before a job gives up ("acceptance collapse").
 COLLAPSE_REQUESTS = 12

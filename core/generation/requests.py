@@ -34,7 +34,7 @@ from core.rows.rules import is_neutral
 from core.settings import Settings
 from core.verify import Verifier
 from core.vocabulary import JobProgress
-from storage.jobs import NewRow
+from core.store_port import NewRow
 
 log = logging.getLogger("core.generator")  # the engine's log, as before the split
 

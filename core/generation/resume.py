@@ -15,11 +15,10 @@ from core.rows.rules import RowRules
 from core.settings import Settings
 from core.spec import TaskType, stored_spec
 from core.vocabulary import Guidance
-from storage.jobs import NewRow
-from storage.store import Store
+from core.store_port import JobStore, NewRow
 
 
-def load_job_state(store: Store, settings: Settings, job_id: int) -> JobState:
+def load_job_state(store: JobStore, settings: Settings, job_id: int) -> JobState:
     """The run's state of job `job_id`, from its stored spec, guidance and rows (in a worker thread)."""
     job = store.get_job(job_id)
     if job is None:
@@ -62,7 +61,7 @@ def load_job_state(store: Store, settings: Settings, job_id: int) -> JobState:
     return state
 
 
-def store_guidance_rows(store: Store, state: JobState) -> None:
+def store_guidance_rows(store: JobStore, state: JobState) -> None:
     """Uploaded rows (dedupe context) and 👍 rows (count toward quotas), stored once."""
     rows: list[NewRow] = []
     for raw in state.guidance.existing:

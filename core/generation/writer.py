@@ -10,13 +10,11 @@ import threading
 
 from core.generation.job_state import JobFailed, JobState
 from core.settings import Settings
-from storage.jobs import NewRow
-from storage.leases import LeaseLost
-from storage.store import Store
+from core.store_port import JobStore, LeaseLost, NewRow
 
 
 class RowWriter:
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(self, store: JobStore, settings: Settings) -> None:
         self.store = store
         self.settings = settings
         self._db_lock = threading.Lock()  # one writer at a time, also across cancellation clean-up
