@@ -152,7 +152,7 @@ async def wait_for_rows(store: Store, job_id: int, minimum: int = 1, timeout: fl
 
 async def new_user(settings: Settings, store: Store | None = None, chat: ChatRef | None = None) -> User:
     output = CollectingOutput()
-    dialog = Dialog("test", output, settings, store=store)
+    dialog = Dialog("test", output, settings, store=store, open_store=Store.from_url)
     await dialog.start()
     user = User(dialog, output)
     if chat is not None:
