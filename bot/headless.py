@@ -16,10 +16,10 @@ import logging
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from core.progress import ProgressThrottle
 from core.settings import Settings
 from core.spec import DatasetSpec, OutputFormat, SpecError, TaskType, stored_spec
 
@@ -54,9 +54,7 @@ class _PlainProgress:
 
     def __init__(self, stream: TextIO, interval: float) -> None:
         self.stream = stream
-        self.interval = interval
-        self._last_time = float("-inf")
-        self._last_line = ""
+        self.throttle = ProgressThrottle(interval)  # the one progress throttle (core/progress.py)
 
     def __enter__(self) -> "_PlainProgress":
         return self
@@ -65,9 +63,8 @@ class _PlainProgress:
         return None
 
     def update(self, progress: JobProgress, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._last_time < self.interval:
-            return
+        if not force and self.throttle.wait() > 0:
+            return  # too soon: not even worth building the line
         per_label = ", ".join(
             f"{label} {min(progress.accepted.get(label, 0), quota)}/{quota}"
             for label, quota in progress.quotas.items() if label
@@ -78,9 +75,8 @@ class _PlainProgress:
                 + f"; {progress.rejected} rejected; {tokens:,} tokens")
         if _waiting(progress):
             line += f"; {_waiting(progress)}"
-        if line != self._last_line:
+        if self.throttle.should_send(line, final=force):
             print(line, file=self.stream, flush=True)
-            self._last_line, self._last_time = line, now
 
 
 class _RichProgress:

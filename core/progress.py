@@ -2,7 +2,8 @@
 `settings.progress_interval` seconds, and only when it changed (chat APIs rate-limit edits).
 
 The dialog throttles what it sends; the chat adapters' edit-in-place messages (bot/progress.py)
-use the same class with the same setting for their edits.
+use the same class with the same setting for their edits, and so do the engine's progress callback
+(core/generation/progress.py) and `datagen generate`'s plain progress lines (bot/headless.py).
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import time
 
+from core.progress import ProgressThrottle
 from core.vocabulary import JobProgress, ProgressCallback
 
 log = logging.getLogger("core.generator")  # the engine's log, as before the split
@@ -18,16 +18,14 @@ class ProgressReporter:
 
     def __init__(self, callback: ProgressCallback | None, interval: float) -> None:
         self.callback = callback
-        self.interval = interval
-        self._last = float("-inf")
+        self.throttle = ProgressThrottle(interval)  # the one progress throttle (core/progress.py)
 
     async def report(self, progress: JobProgress, *, force: bool = False) -> None:
         if self.callback is None:
             return
-        now = time.monotonic()
-        if not force and now - self._last < self.interval:
+        if not force and self.throttle.wait() > 0:
             return
-        self._last = now
+        self.throttle.shown(progress.done)
         try:
             result = self.callback(progress)
             if inspect.isawaitable(result):
