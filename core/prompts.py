@@ -141,19 +141,47 @@ def diversity_hint(spec: DatasetSpec, batch_index: int) -> str:
     return "For this batch: " + "; ".join(parts) + "."
 
 
-def _shorten(text: str) -> str:
+def shorten(text: object) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= MAX_SHOWN_CHARS else text[: MAX_SHOWN_CHARS - 1] + "…"
+
+
+def order_lines(spec: DatasetSpec, feedback: Sequence[str]) -> list[str]:
+    """What the order asks of every row: its language and tone, the user's instructions and feedback
+    (both prompt renderers: this module's and core/rows/prompting.py's)."""
+    lines = [f"Write every example in {spec.language or 'English'}."]
+    if spec.tone:
+        lines.append(f"Tone: {spec.tone}.")
+    if spec.instructions:
+        lines.append(f"Instructions from the user: {spec.instructions}")
+    if feedback:
+        lines.append("Feedback from the user on earlier examples (follow it):")
+        lines += [f"- {shorten(item)}" for item in feedback[-10:]]
+    return lines
+
+
+def example_lines(few_shot: Sequence[str], avoid: Sequence[str], recent: Sequence[str]) -> list[str]:
+    """The rows to imitate, those the user rejected (both already formatted and cut to their maximum)
+    and the latest ones written, each under what to do with them."""
+    lines: list[str] = []
+    if few_shot:
+        lines += ["", "Good examples to imitate in style and quality (do not copy them):", *few_shot]
+    if avoid:
+        lines += ["", "The user rejected examples like these; do NOT write anything similar:", *avoid]
+    if recent:
+        lines += ["", "Already written; do not repeat or paraphrase these:"]
+        lines += [f"- {shorten(text)}" for text in list(recent)[-MAX_RECENT:]]
+    return lines
 
 
 def format_row(task: TaskType, row: dict[str, str]) -> str:
     """A row in the template style, for few-shot / avoid lists inside the prompt."""
     if task == TaskType.classification:
-        return f"Q: {_shorten(row.get('text', ''))}\nA: {row.get('label', '')}"
+        return f"Q: {shorten(row.get('text', ''))}\nA: {row.get('label', '')}"
     if task == TaskType.multiple_choice:
-        options = "\n".join(f"{letter.upper()}) {_shorten(row.get(f'option_{letter}', ''))}" for letter in "abcd")
-        return f"Q: {_shorten(row.get('question', ''))}\n{options}\nAnswer: {row.get('answer', '').upper()}"
-    return f"Q: {_shorten(row.get('question', ''))}\nA: {_shorten(row.get('answer', ''))}"
+        options = "\n".join(f"{letter.upper()}) {shorten(row.get(f'option_{letter}', ''))}" for letter in "abcd")
+        return f"Q: {shorten(row.get('question', ''))}\n{options}\nAnswer: {row.get('answer', '').upper()}"
+    return f"Q: {shorten(row.get('question', ''))}\nA: {shorten(row.get('answer', ''))}"
 
 
 def render_messages(
@@ -181,14 +209,7 @@ def render_messages(
         lines.append("Task: question-answer pairs; each answer must be correct and answer its question directly.")
     if spec.topic:
         lines.append(f"Topic / domain: {spec.topic}.")
-    lines.append(f"Write every example in {spec.language or 'English'}.")
-    if spec.tone:
-        lines.append(f"Tone: {spec.tone}.")
-    if spec.instructions:
-        lines.append(f"Instructions from the user: {spec.instructions}")
-    if guidance is not None and guidance.feedback:
-        lines.append("Feedback from the user on earlier examples (follow it):")
-        lines += [f"- {_shorten(item)}" for item in guidance.feedback[-10:]]
+    lines += order_lines(spec, guidance.feedback if guidance is not None else ())
 
     noun = _NOUNS[task]
     lines.append("")
@@ -204,18 +225,9 @@ def render_messages(
     if task == TaskType.classification and label:
         # Only rows of the label asked for: a model shown another label's rows copies them under this one.
         few_shot = [row for row in few_shot if row.get("label", "").casefold() == label.casefold()]
-    if few_shot:
-        lines.append("")
-        lines.append("Good examples to imitate in style and quality (do not copy them):")
-        lines += [format_row(task, row) for row in few_shot[:MAX_FEW_SHOT]]
-    if guidance is not None and guidance.avoid:
-        lines.append("")
-        lines.append("The user rejected examples like these; do NOT write anything similar:")
-        lines += [format_row(task, row) for row in guidance.avoid[:MAX_AVOID]]
-    if recent:
-        lines.append("")
-        lines.append("Already written; do not repeat or paraphrase these:")
-        lines += [f"- {_shorten(text)}" for text in list(recent)[-MAX_RECENT:]]
+    lines += example_lines([format_row(task, row) for row in few_shot[:MAX_FEW_SHOT]],
+                           [format_row(task, row) for row in guidance.avoid[:MAX_AVOID]] if guidance is not None else [],
+                           recent)
 
     lines.append("")
     if structured:

@@ -100,15 +100,7 @@ class Verifier:
             intended[str(index)] = (label, clean)
         if not items:
             return Screened(list(raws), [])
-        try:
-            result = await self.classifier.classify(items, self.task(spec))
-        except LLMError as exc:  # the judge is down after its retries: these rows stay unverified
-            log.warning("verification failed: %s", exc)
-            verdicts: dict[str, str] = {}
-            screened = Screened([], [])
-        else:
-            verdicts = {item_id: verdict.label for item_id, verdict in result.verdicts.items()}
-            screened = Screened([], [], result.usage, result.requests)
+        verdicts, screened = await _ask_judge(self.classifier, items, self.task(spec), "verification")
         for index, raw in enumerate(raws):
             key = str(index)
             if key not in intended:
@@ -136,15 +128,7 @@ class Verifier:
                 clean_rows[str(index)] = clean
         if not items:
             return Screened(list(raws), [])
-        try:
-            result = await self.grounder.classify(items, grounding.TASK)
-        except LLMError as exc:
-            log.warning("grounding check failed: %s", exc)
-            verdicts: dict[str, str] = {}
-            screened = Screened([], [])
-        else:
-            verdicts = {item_id: verdict.label for item_id, verdict in result.verdicts.items()}
-            screened = Screened([], [], result.usage, result.requests)
+        verdicts, screened = await _ask_judge(self.grounder, items, grounding.TASK, "grounding check")
         for index, raw in enumerate(raws):
             key = str(index)
             clean = clean_rows.get(key)
@@ -165,6 +149,19 @@ class Verifier:
                                 instructions="Answer each question: its label is the letter of the correct option."
                                 + (f" Topic: {about}" if about else ""))
         return ClassifyTask(labels=tuple(spec.labels), instructions=about)
+
+
+async def _ask_judge(judge: Classifier, items: list[Item], task: ClassifyTask, what: str
+                     ) -> tuple[dict[str, str], Screened]:
+    """The judge's label per item id, and an empty Screened that carries the requests' usage. No
+    verdicts when the judge is down after its retries: those rows stay unverified."""
+    try:
+        result = await judge.classify(items, task)
+    except LLMError as exc:
+        log.warning("%s failed: %s", what, exc)
+        return {}, Screened([], [])
+    return ({item_id: verdict.label for item_id, verdict in result.verdicts.items()},
+            Screened([], [], result.usage, result.requests))
 
 
 def agreement_per_label(accepted: dict[str, int], disagreements: dict[str, int]) -> dict[str, float]:

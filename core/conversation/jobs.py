@@ -11,20 +11,29 @@ from core.conversation.collecting import Text
 from core.conversation.state import Phase
 from core.conversation.turn import DatasetDelivered, DatasetFailed, JobLost, Turn
 from core.events import ButtonPress, Choice, Event, Say
-from core.generator import Guidance
+from core.generator import Generator, Guidance
 from core.spec import DatasetSpec
 
 
-async def start_dataset(turn: Turn) -> Phase:
+async def ready_to_generate(turn: Turn) -> tuple[DatasetSpec | None, Generator | None, Phase]:
+    """The order's spec and the engine for a preview or the dataset; or, after telling the user why
+    not (the order is incomplete, the LLM is unavailable), (None, None, the phase to stay in)."""
     spec, phase = collecting.spec_or_explain(turn)
     if spec is None:
-        return phase
-    dialog = turn.dialog
+        return None, None, phase
     try:
-        generator = await dialog.get_generator()
+        generator = await turn.dialog.get_generator()
     except RuntimeError as exc:
         turn.say("llm_unavailable", error=str(exc))
-        return turn.state.phase
+        return None, None, turn.state.phase
+    return spec, generator, phase
+
+
+async def start_dataset(turn: Turn) -> Phase:
+    spec, generator, phase = await ready_to_generate(turn)
+    if spec is None or generator is None:
+        return phase
+    dialog = turn.dialog
     guidance = make_guidance(turn, spec, await dialog.uploaded_rows(turn.state), for_preview=False)
     job_id = await asyncio.to_thread(resumable_job, dialog, turn.state.job, spec, guidance)
     if job_id is None:

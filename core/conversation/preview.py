@@ -35,15 +35,10 @@ class TypedRatings:
 
 
 async def start_preview(turn: Turn) -> Phase:
-    spec, phase = collecting.spec_or_explain(turn)
-    if spec is None:
+    spec, generator, phase = await jobs.ready_to_generate(turn)
+    if spec is None or generator is None:
         return phase
     dialog = turn.dialog
-    try:
-        generator = await dialog.get_generator()
-    except RuntimeError as exc:
-        turn.say("llm_unavailable", error=str(exc))
-        return turn.state.phase
     preview_spec = make_preview_spec(spec, dialog.settings.max_count)
     guidance = make_guidance(turn, spec, await dialog.uploaded_rows(turn.state), for_preview=True)
     job_id = await asyncio.to_thread(

@@ -13,7 +13,19 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from core.prompts import ASPECTS, LENGTHS, MAX_AVOID, MAX_FEW_SHOT, MAX_RECENT, STYLES, SYSTEM_PROMPT, ParseError, parse_template
+from core.prompts import (
+    ASPECTS,
+    LENGTHS,
+    MAX_AVOID,
+    MAX_FEW_SHOT,
+    STYLES,
+    SYSTEM_PROMPT,
+    ParseError,
+    example_lines,
+    order_lines,
+    parse_template,
+    shorten,
+)
 from core.rows.columns import ColumnType
 from core.rows.model import RowModel
 from core.rows.noise import NOISE_COLUMN, noise_line
@@ -21,18 +33,11 @@ from core.rows.presets import noisy_column, preset, row_model
 from core.rows.spans import SpanError, parse_spans_line, spans_for_prompt
 from core.spec import COLUMNS, DatasetSpec
 
-MAX_SHOWN_CHARS = 240
-
 
 class _Guidance(Protocol):  # core's Guidance (few_shot, avoid, feedback); a protocol keeps this module leaf-ward
     few_shot: list[dict[str, Any]]
     avoid: list[dict[str, Any]]
     feedback: list[str]
-
-
-def _shorten(text: Any) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= MAX_SHOWN_CHARS else text[: MAX_SHOWN_CHARS - 1] + "…"
 
 
 def format_row(model: RowModel, row: Mapping[str, Any]) -> str:
@@ -45,7 +50,7 @@ def format_row(model: RowModel, row: Mapping[str, Any]) -> str:
         elif column.type == ColumnType.boolean:
             shown = "true" if value is True else "false" if value is False else str(value)
         else:
-            shown = _shorten(value)
+            shown = shorten(value)
         lines.append(f"{column.name}: {shown}")
     return "\n".join(lines)
 
@@ -105,14 +110,7 @@ def render_row_messages(
     lines = [chosen.task_line(spec)]
     if spec.topic and spec.topic not in lines[0]:
         lines.append(f"Topic / domain: {spec.topic}.")
-    lines.append(f"Write every example in {spec.language or 'English'}.")
-    if spec.tone:
-        lines.append(f"Tone: {spec.tone}.")
-    if spec.instructions:
-        lines.append(f"Instructions from the user: {spec.instructions}")
-    if guidance is not None and guidance.feedback:
-        lines.append("Feedback from the user on earlier examples (follow it):")
-        lines += [f"- {_shorten(item)}" for item in guidance.feedback[-10:]]
+    lines += order_lines(spec, guidance.feedback if guidance is not None else ())
     lines.append("")
     lines += describe_columns(model, pins)
     lines.append("")
@@ -125,15 +123,9 @@ def render_row_messages(
     # Only rows of the pinned value (label): a model shown another label's rows copies them under this one.
     few_shot = [row for row in few_shot
                 if all(str(row.get(name, "")).casefold() == str(value).casefold() for name, value in pins.items())]
-    if few_shot:
-        lines += ["", "Good examples to imitate in style and quality (do not copy them):"]
-        lines += [format_row(model, row) for row in few_shot[:MAX_FEW_SHOT]]
-    if guidance is not None and guidance.avoid:
-        lines += ["", "The user rejected examples like these; do NOT write anything similar:"]
-        lines += [format_row(model, row) for row in guidance.avoid[:MAX_AVOID]]
-    if recent:
-        lines += ["", "Already written; do not repeat or paraphrase these:"]
-        lines += [f"- {_shorten(text)}" for text in list(recent)[-MAX_RECENT:]]
+    lines += example_lines([format_row(model, row) for row in few_shot[:MAX_FEW_SHOT]],
+                           [format_row(model, row) for row in guidance.avoid[:MAX_AVOID]] if guidance is not None else [],
+                           recent)
     lines.append("")
     if structured:
         names = ", ".join(model.asked)
