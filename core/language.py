@@ -13,14 +13,16 @@ Rules:
 - Otherwise a row is "wrong language" when the detector names the other language. When it
   cannot decide, the row stays.
 
-Detectors are cached per language, built once per process; `prepare()` builds one ahead (call
-it from a worker thread, loading the models takes about a second).
+Detectors are cached per set of languages, built once per process (`detector_for`, also used by
+the translation check in core/rows/language.py); `prepare()` builds one ahead (call it from a
+worker thread, loading the models takes about a second).
 """
 
 from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterable
 
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
@@ -34,9 +36,10 @@ _ALIASES: dict[str, tuple[Language, ...]] = {
     "mandarin": (Language.CHINESE,),
     "farsi": (Language.PERSIAN,),
 }
-#: Detectors kept per process (one per ordered language, ~60 MB of models each).
-MAX_DETECTORS = 4
-_detectors: dict[tuple[Language, ...], LanguageDetector] = {}
+#: Detectors kept per process (~60 MB of models for an ordered language and English; ~150 MB for a
+#: translation job's candidates).
+MAX_DETECTORS = 8
+_detectors: dict[tuple[frozenset[Language], bool], LanguageDetector] = {}
 _build_lock = threading.Lock()
 
 
@@ -59,18 +62,25 @@ def is_checked(language: str | None) -> bool:
     return bool(ordered) and Language.ENGLISH not in ordered
 
 
-def _detector(ordered: tuple[Language, ...]) -> LanguageDetector:
-    detector = _detectors.get(ordered)
+def detector_for(languages: Iterable[Language], *, preload: bool = False) -> LanguageDetector:
+    """The process's detector telling `languages` apart, built once; `preload`: load its models now
+    rather than at the first text."""
+    key = (frozenset(languages), preload)
+    detector = _detectors.get(key)
     if detector is None:
         with _build_lock:  # two jobs starting at once must not each load the models
-            detector = _detectors.get(ordered)
+            detector = _detectors.get(key)
             if detector is None:
-                detector = (LanguageDetectorBuilder.from_languages(*ordered, Language.ENGLISH)
-                            .with_preloaded_language_models().build())
+                builder = LanguageDetectorBuilder.from_languages(*key[0])
+                detector = (builder.with_preloaded_language_models() if preload else builder).build()
                 if len(_detectors) >= MAX_DETECTORS:
                     _detectors.pop(next(iter(_detectors)))  # the oldest; its models are freed with it
-                _detectors[ordered] = detector
+                _detectors[key] = detector
     return detector
+
+
+def _detector(ordered: tuple[Language, ...]) -> LanguageDetector:
+    return detector_for((*ordered, Language.ENGLISH), preload=True)
 
 
 def prepare(language: str | None) -> None:

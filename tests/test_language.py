@@ -173,10 +173,13 @@ def test_prepare_from_several_threads_keeps_one_detector_per_language() -> None:
 
     from core import language
 
-    language._detectors.pop(languages_of("Czech"), None)
+    from lingua import Language
+
+    czech = (frozenset((*languages_of("Czech"), Language.ENGLISH)), True)  # the cache's key: the languages, preloaded
+    language._detectors.pop(czech, None)
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda _: language.prepare("Czech"), range(4)))
-    detector = language._detectors[languages_of("Czech")]
+    detector = language._detectors[czech]
     language.prepare("Czech")
-    assert language._detectors[languages_of("Czech")] is detector
+    assert language._detectors[czech] is detector
     assert len(language._detectors) <= language.MAX_DETECTORS

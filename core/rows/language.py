@@ -10,12 +10,12 @@ is not thrown away on a guess.
 
 from __future__ import annotations
 
-import threading
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from core.language import detector_for  # the one cache of detectors
+
 if TYPE_CHECKING:
-    from lingua import Language, LanguageDetector
+    from lingua import Language
 
 #: Another candidate language this many times as likely as the wanted one: wrong language.
 #: ("Where is my parcel now?" as Polish: English 0.72 vs Polish 0.28; a short "OK" stays undecided.)
@@ -27,7 +27,6 @@ _POLISH_NAMES = {
     "hiszpański": "spanish", "włoski": "italian", "portugalski": "portuguese", "ukraiński": "ukrainian",
     "rosyjski": "russian", "czeski": "czech", "słowacki": "slovak", "niderlandzki": "dutch",
 }
-_lock = threading.Lock()
 #: Always candidates: the languages a model most often slips into (and the seed's Polish).
 _USUAL_NAMES = ("ENGLISH", "POLISH", "GERMAN", "SPANISH", "FRENCH")
 
@@ -50,13 +49,6 @@ def lingua_language(name: str) -> "Language | None":
     return None
 
 
-@lru_cache(maxsize=8)
-def _detector(languages: frozenset["Language"]) -> "LanguageDetector":
-    from lingua import LanguageDetectorBuilder
-
-    return LanguageDetectorBuilder.from_languages(*languages).build()
-
-
 def warm_up(wanted: str, others: tuple[str, ...] = ()) -> None:
     """Build the detector and load its models now (seconds of CPU): the engine calls this from
     a worker thread when a job starts, so the first checked row does not stall the event loop."""
@@ -76,8 +68,7 @@ def wrong_language(text: str, wanted: str, others: tuple[str, ...] = ()) -> str 
         language = lingua_language(other)
         if language is not None:
             candidates.add(language)
-    with _lock:  # building is not re-entrant-safe across threads; detecting is cheap
-        detector = _detector(frozenset(candidates))
+    detector = detector_for(candidates)
     values = detector.compute_language_confidence_values(text)
     if not values or values[0].language == target:
         return None
