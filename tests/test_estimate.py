@@ -19,12 +19,11 @@ from core.estimate import (
     parse_prices,
     price_of,
 )
-from core.generator import Generator
-from core.llm_openai import OpenAIBackend
 from core.quality import row_text
 from core.settings import Settings
 from core.spec import DatasetSpec, split_evenly
 from storage.store import Store
+from tests.engine_support import run_job
 from tests.fakes.openai_server import FakeOpenAI
 
 
@@ -95,16 +94,10 @@ ORDER = {"task": "classification", "topic": "hotel reviews", "labels": ["positiv
 PREVIEW_SIZE = 5  # what the dialog's preview asks for
 
 
-async def run_job(settings: Settings, store: Store, spec: DatasetSpec) -> int:
-    llm = OpenAIBackend.from_settings(settings)
-    try:
-        generator = Generator(llm, store, settings)
-        job_id = generator.create_job(spec, None)
-        result = await generator.run(job_id)
-    finally:
-        await llm.aclose()
+async def run_done_job(settings: Settings, store: Store, spec: DatasetSpec) -> int:
+    result = await run_job(settings, store, spec)
     assert result.status == "done", result.error
-    return job_id
+    return result.job_id
 
 
 def figures(store: Store, job_id: int, spec: DatasetSpec, concurrency: int, verified: bool) -> PreviewFigures:
@@ -126,7 +119,7 @@ async def test_estimate_from_a_preview_is_within_a_quarter_of_the_tokens_used(
     spec = DatasetSpec.from_data(ORDER)
     preview_spec = DatasetSpec.from_data({**ORDER, "count": PREVIEW_SIZE,
                                           "label_counts": split_evenly(PREVIEW_SIZE, ORDER["labels"])})
-    preview = figures(store, await run_job(settings, store, preview_spec), preview_spec, concurrency=3,
+    preview = figures(store, await run_done_job(settings, store, preview_spec), preview_spec, concurrency=3,
                       verified=verify == "on")
     estimate = estimate_order(spec.quotas(), preview, model="gpt-4o-mini", batch_size=settings.batch_size,
                               concurrency=settings.concurrency or ADAPTIVE_START)
@@ -134,7 +127,7 @@ async def test_estimate_from_a_preview_is_within_a_quarter_of_the_tokens_used(
     assert estimate.cost_usd is not None
     assert budget_problem(estimate, estimate.cost_usd / 2, "en") is not None
     requests_before = len(fake_llm.requests)
-    job = store.get_job(await run_job(settings, store, spec))
+    job = store.get_job(await run_done_job(settings, store, spec))
     assert job is not None
     used = job.prompt_tokens + job.completion_tokens
     assert len(fake_llm.requests) > requests_before

@@ -18,6 +18,7 @@ from core.quality import dedupe_key, row_text
 from core.settings import Settings
 from core.spec import DatasetSpec, TaskType
 from storage.store import Store
+from tests.engine_support import run_job
 from tests.fakes.openai_server import FakeOpenAI
 
 SEED_ORDER = {"task": "classification", "topic": "everyday life", "labels": ["positive", "negative"],
@@ -34,13 +35,7 @@ async def generate(
 ) -> tuple[JobResult, Store, DatasetSpec]:
     spec = DatasetSpec.from_data(spec_data)
     store = Store.from_url(settings.database_url)
-    llm = OpenAIBackend.from_settings(settings)
-    try:
-        generator = Generator(llm, store, settings)
-        job_id = generator.create_job(spec, guidance)
-        result = await generator.run(job_id, on_progress=on_progress)
-    finally:
-        await llm.aclose()
+    result = await run_job(settings, store, spec, guidance, on_progress)
     return result, store, spec
 
 

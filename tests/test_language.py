@@ -13,14 +13,13 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from core.generator import Generator
 from core.language import is_checked, language_share, languages_of, wrong_language
-from core.llm_openai import OpenAIBackend
 from core.quality import validate_row
 from core.settings import Settings
 from core.spec import DatasetSpec, TaskType
 from storage.models import Example
 from storage.store import Store
+from tests.engine_support import run_job
 from tests.fakes.openai_server import FakeOpenAI
 
 PL_SUBJECTS = ["Kurier", "Sprzedawca", "Obsługa klienta", "Mój sąsiad", "Ten sklep", "Nasza restauracja",
@@ -128,15 +127,9 @@ ORDER = {"task": "classification", "topic": "customer reviews", "labels": ["posi
 async def run_order(settings: Settings) -> tuple[Store, int, dict[str, int]]:
     spec = DatasetSpec.from_data(ORDER)
     store = Store.from_url(settings.database_url)
-    llm = OpenAIBackend.from_settings(settings)
-    try:
-        generator = Generator(llm, store, settings)
-        job_id = generator.create_job(spec, None)
-        result = await generator.run(job_id)
-    finally:
-        await llm.aclose()
+    result = await run_job(settings, store, spec)
     assert result.status == "done", result.error
-    return store, job_id, result.rejected
+    return store, result.job_id, result.rejected
 
 
 async def test_english_rows_of_a_polish_order_are_rejected_and_replaced(settings: Settings, fake_llm: FakeOpenAI) -> None:

@@ -23,6 +23,7 @@ from core.local_model import shipped_model_path
 from core.settings import Settings
 from core.spec import DatasetSpec
 from storage.store import Store
+from tests.engine_support import loop_gaps
 
 pytestmark = pytest.mark.local_model
 
@@ -173,23 +174,12 @@ async def test_complete_with_the_dialog_extraction_schema(backend: LocalLlamaBac
 
 async def test_calls_run_off_the_event_loop_and_are_serialised(backend: LocalLlamaBackend) -> None:
     await backend.load()
-    gaps: list[float] = []
-
-    async def ticker() -> None:
-        last = time.perf_counter()
-        while True:
-            await asyncio.sleep(0.01)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
-
-    ticking = asyncio.create_task(ticker())
-    started = time.perf_counter()
-    prompt = [{"role": "user", "content": "Tell me a long story about a lighthouse keeper."}]
-    # Two at once on one llama.cpp context: without the server's lock this corrupts the context or crashes.
-    first, second = await asyncio.gather(*(backend.complete(prompt, max_tokens=40) for _ in range(2)))
-    elapsed = time.perf_counter() - started
-    ticking.cancel()
+    async with loop_gaps() as gaps:
+        started = time.perf_counter()
+        prompt = [{"role": "user", "content": "Tell me a long story about a lighthouse keeper."}]
+        # Two at once on one llama.cpp context: without the server's lock this corrupts the context or crashes.
+        first, second = await asyncio.gather(*(backend.complete(prompt, max_tokens=40) for _ in range(2)))
+        elapsed = time.perf_counter() - started
     assert first.text.strip() and second.text.strip()
     assert first.usage.completion_tokens > 0 and second.usage.completion_tokens > 0
     # A blocked loop would show one gap as long as a whole generation.

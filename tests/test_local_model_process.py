@@ -28,6 +28,7 @@ from core.settings import Settings
 from core.spec import DatasetSpec
 from storage.store import Store
 from tests.dialog_support import User, new_user, previews, texts
+from tests.engine_support import loop_gaps
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -187,21 +188,10 @@ async def test_the_bot_keeps_serving_other_chats_when_the_model_process_dies(
 @pytest.mark.local_model
 async def test_starting_the_model_process_does_not_block_the_event_loop(own_process: ModelProcess) -> None:
     backend = backend_on(own_process)
-    gaps: list[float] = []
-
-    async def ticker() -> None:
-        last = time.perf_counter()
-        while True:
-            await asyncio.sleep(0.01)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
-
-    ticking = asyncio.create_task(ticker())
-    started = time.perf_counter()
-    await backend.load()  # spawn + load the model + wait for its "ready" line
-    elapsed = time.perf_counter() - started
-    ticking.cancel()
+    async with loop_gaps() as gaps:
+        started = time.perf_counter()
+        await backend.load()  # spawn + load the model + wait for its "ready" line
+        elapsed = time.perf_counter() - started
     assert own_process.pid is not None and own_process.generation == 1
     assert elapsed > 0.2 and max(gaps) < elapsed / 2  # a blocked loop shows one gap as long as the start
     await backend.aclose()
