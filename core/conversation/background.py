@@ -12,10 +12,11 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core import messages as m
 from core.conversation.collecting import per_label
+from core.conversation.state import ConversationState
 from core.conversation.turn import DatasetDelivered, DatasetFailed, PreviewFinished
 from core.events import ChatRef, Choice, Document, Progress, Say
 from core.export import render_delivery
@@ -23,6 +24,7 @@ from core.generator import Guidance, JobClaimedElsewhere, JobProgress, JobResult
 from core.quality import DuplicateIndex, row_text
 from core.progress import ProgressThrottle
 from core.spec import DatasetSpec, OutputFormat, stored_spec
+from core.store_port import AnnotationStore
 
 if TYPE_CHECKING:
     from core.conversation.machine import Dialog
@@ -249,3 +251,43 @@ async def deliver_annotation(dialog: "Dialog", chat: ChatRef, job_id: int) -> No
 
 ANNOTATION_MIME = {"csv": "text/csv", "json": "application/json", "jsonl": "application/jsonl",
                    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def job_counts(store: AnnotationStore, job_id: int, job: Any = None) -> tuple[int, int]:
+    """(rows made, rows ordered); uploaded rows don't count. Blocking: call in a thread."""
+    job = job or store.get_job(job_id)
+    if job is None:
+        return 0, 0
+    if job.kind == ANNOTATION:  # rows labeled of the rows uploaded
+        counts = store.label_counts(job_id)
+        total = sum(counts.values())
+        return total - counts.get(None, 0), total
+    total = sum(spec_of(job).quotas().values())
+    done = sum(store.accepted_counts(job_id).values())  # counted by the database, not row by row
+    return min(done, total), total
+
+
+async def resume_jobs(dialog: Dialog) -> None:
+    """After a restart: run again this channel's interrupted jobs (a dataset's chat is told)."""
+    store = dialog.store
+    for job in store.unfinished_jobs():
+        if job.conversation_id is None or job.id is None:
+            continue
+        conversation = store.get_conversation(job.conversation_id)
+        if conversation is None or conversation.channel != dialog.channel:
+            continue
+        here = job.kind == "preview" or dialog.job_runner().runs_here
+        if here and store.is_claimed(job.id):  # a live process (another replica) has it
+            continue
+        state = ConversationState.load(conversation.state, conversation.data_json)
+        chat = ChatRef(conversation.external_id, conversation.user_id)
+        if job.kind == "preview":
+            if state.preview_job == job.id:
+                dialog.spawn(job.id, dialog.run_preview(chat, job.id))
+            continue
+        if state.job != job.id:
+            continue
+        done, total = await dialog.job_counts(job.id, job)
+        lang = m.normalise_language(conversation.language)
+        await dialog.send(chat, Say(dialog.text(lang, "resumed", job=job.id, done=done, total=total)))
+        dialog.spawn(job.id, dialog.run_dataset(chat, job.id))

@@ -12,7 +12,8 @@ Contract for channel adapters (bot/*.py):
 
 `handle` returns quickly: replies go to `output.send(chat, reply)`; long work (preview,
 generation) runs in background tasks that push Progress and Document replies later. What each
-phase accepts is in `core.conversation.table`; the state is `core.conversation.state`.
+phase accepts is in `core.conversation.table`; the state is `core.conversation.state`; loading, locking
+and saving a chat is `core.conversation.persistence`.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from core import messages as m
-from core.conversation import background, commands, table
+from core.conversation import background, commands, persistence, table
 from core.conversation.classify import classify, is_internal, valid_unicode
 from core.conversation.collecting import reask
-from core.conversation.ports import ChatLock, ConversationStore
+from core.conversation.ports import ConversationStore
 from core.conversation.state import ConversationState, Phase
 from core.conversation.turn import JobLost, Turn
 from core.events import ChatRef, Event, OutputChannel, Reply, Say
@@ -95,7 +96,7 @@ class Dialog:
             # Importing the OpenAI SDK takes ~0.4 s of CPU that a thread does not hide (the GIL):
             # pay it here, before the channel takes requests. The embedded model stays lazy.
             await self.get_llm()
-        await self._resume_jobs()
+        await background.resume_jobs(self)
 
     async def wait_idle(self) -> None:
         """Wait until no background job of this dialog is running (jobs started meanwhile included)."""
@@ -154,13 +155,13 @@ class Dialog:
         async with self._locks.setdefault(chat.conversation, asyncio.Lock()):  # one event of a chat at a time
             turn: Turn | None = None
             try:
-                chat_lock = await self._hold_chat(chat)
+                chat_lock = await persistence.hold_chat(self.store, self.channel, chat)
             except Exception:  # the database is unreachable: say so, change nothing
                 log.exception("could not lock conversation %s", chat.conversation)
                 await self.send(chat, Say(self.text("en", "internal_error")))
                 return
             try:
-                turn = await self._load(chat)
+                turn = await persistence.load_turn(self, chat)
                 await self._recover_lost_job(turn)
                 await self._dispatch(turn, event)
                 if not internal and not turn.state.greeted:
@@ -169,7 +170,7 @@ class Dialog:
                     answer, turn.replies = turn.replies, []
                     await commands.tell_model(turn)
                     turn.replies += answer
-                await asyncio.to_thread(self._save, turn)
+                await asyncio.to_thread(persistence.save_turn, self.store, turn)
                 replies = turn.replies
             except Exception:
                 # One bad event must not kill the bot or leak a stack trace to the user.
@@ -179,24 +180,6 @@ class Dialog:
                 await asyncio.to_thread(chat_lock.release)
         for reply in replies:
             await self.send(chat, reply)
-
-    async def _hold_chat(self, chat: ChatRef) -> ChatLock:
-        """Take the chat's lock across processes (replicas behind one URL), so that no other
-        process loads this chat's state until we saved it. Polled, so no thread waits on another
-        process; a cancelled wait gives back a lock its thread took meanwhile."""
-        lock = self.store.chat_lock(self.channel, chat.conversation)
-        delay = 0.005
-        while True:
-            attempt = asyncio.ensure_future(asyncio.to_thread(lock.try_acquire))
-            try:
-                taken = await asyncio.shield(attempt)
-            except asyncio.CancelledError:
-                attempt.add_done_callback(lambda done: _release_if_taken(done, lock))
-                raise
-            if taken:
-                return lock
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.1)
 
     async def _dispatch(self, turn: Turn, event: Any) -> None:
         key, payload = classify(turn, event)
@@ -253,41 +236,11 @@ class Dialog:
         return (job is not None and job.kind != "preview" and not self.job_runner().runs_here
                 and job.status in ("pending", "running"))
 
-    # --- state persistence -------------------------------------------------------------------
-    # Database calls run in worker threads so that a busy database never holds the event loop
-    # and with it every other chat; one chat's load -> dispatch -> save happens under its lock.
-
-    async def _load(self, chat: ChatRef) -> Turn:
-        conversation = await asyncio.to_thread(
-            self.store.get_or_create_conversation, self.channel, chat.conversation, chat.user
-        )
-        assert conversation.id is not None
-        state = ConversationState.load(conversation.state, conversation.data_json)
-        if (state.upload and state.upload.rows is not None) or (state.pending_upload and state.pending_upload.records is not None):
-            await asyncio.to_thread(self._move_uploaded_rows, conversation.id, state)
-        return Turn(self, chat, conversation.id, state, m.normalise_language(conversation.language))
-
-    def _move_uploaded_rows(self, conversation_id: int, state: ConversationState) -> None:
-        """The previous version kept uploaded rows in the state: move them to their table."""
-        if state.upload is not None and state.upload.rows is not None:
-            rows, state.upload.rows = state.upload.rows, None
-            state.upload.size = len(rows)
-            state.upload.upload_id = self.store.save_upload(conversation_id, state.upload.filename, ["text", "label"], rows)
-        pending = state.pending_upload
-        if pending is not None and pending.records is not None:
-            records, pending.records = pending.records, None
-            pending.upload_id = self.store.save_upload(conversation_id, pending.filename, pending.columns, records)
+    # --- state persistence (core/conversation/persistence.py) --------------------------------
 
     async def uploaded_rows(self, state: ConversationState) -> list[dict[str, str]]:
         """The labeled rows of the conversation's upload ([] without one)."""
-        if state.upload is None or state.upload.upload_id is None:
-            return []
-        stored = await asyncio.to_thread(self.store.load_upload, state.upload.upload_id)
-        return stored[2] if stored else []
-
-    def _save(self, turn: Turn) -> None:
-        self.store.save_conversation(turn.conversation_id, state=turn.state.phase.value, data=turn.state.dump(),
-                                     language=turn.lang)
+        return await persistence.uploaded_rows(self.store, state)
 
     # --- services the handlers use -----------------------------------------------------------
 
@@ -370,60 +323,17 @@ class Dialog:
         return True
 
     async def job_counts(self, job_id: int, job: Any = None) -> tuple[int, int]:
-        return await asyncio.to_thread(self._job_counts_now, job_id, job)
-
-    def _job_counts_now(self, job_id: int, job: Any = None) -> tuple[int, int]:
-        """(rows made, rows ordered); uploaded rows don't count. Blocking: call in a thread."""
-        job = job or self.store.get_job(job_id)
-        if job is None:
-            return 0, 0
-        if job.kind == background.ANNOTATION:  # rows labeled of the rows uploaded
-            counts = self.store.label_counts(job_id)
-            total = sum(counts.values())
-            return total - counts.get(None, 0), total
-        total = sum(background.spec_of(job).quotas().values())
-        done = sum(self.store.accepted_counts(job_id).values())  # counted by the database, not row by row
-        return min(done, total), total
+        """(rows made, rows ordered) of the job; uploaded rows don't count."""
+        return await asyncio.to_thread(background.job_counts, self.store, job_id, job)
 
     async def language_of(self, chat: ChatRef) -> str:
-        conversation = await asyncio.to_thread(self.store.find_conversation, self.channel, chat.conversation)
-        return m.normalise_language(conversation.language if conversation else None)
+        return await persistence.language_of(self, chat)
 
     def mark_cancelled(self, job_id: int) -> None:
         """The user's Cancel, stored: conditional (pending/running -> cancelled), so a start or a
         finish the engine was writing meanwhile cannot undo it, and no restart resumes the job.
         (A job stopped by shutdown or Ctrl-C needs nothing: the engine puts it back to "pending".)"""
         self.store.cancel_job(job_id)
-
-    # --- resuming after a restart ------------------------------------------------------------
-
-    async def _resume_jobs(self) -> None:
-        for job in self.store.unfinished_jobs():
-            if job.conversation_id is None or job.id is None:
-                continue
-            conversation = self.store.get_conversation(job.conversation_id)
-            if conversation is None or conversation.channel != self.channel:
-                continue
-            here = job.kind == "preview" or self.job_runner().runs_here
-            if here and self.store.is_claimed(job.id):  # a live process (another replica) has it
-                continue
-            state = ConversationState.load(conversation.state, conversation.data_json)
-            chat = ChatRef(conversation.external_id, conversation.user_id)
-            if job.kind == "preview":
-                if state.preview_job == job.id:
-                    self.spawn(job.id, self.run_preview(chat, job.id))
-                continue
-            if state.job != job.id:
-                continue
-            done, total = await self.job_counts(job.id, job)
-            lang = m.normalise_language(conversation.language)
-            await self.send(chat, Say(self.text(lang, "resumed", job=job.id, done=done, total=total)))
-            self.spawn(job.id, self.run_dataset(chat, job.id))
-
-
-def _release_if_taken(attempt: asyncio.Future[bool], lock: ChatLock) -> None:
-    if not attempt.cancelled() and attempt.exception() is None and attempt.result():
-        lock.release()
 
 
 def _log_task_failure(task: asyncio.Task[None]) -> None:
