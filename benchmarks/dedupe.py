@@ -1,4 +1,4 @@
-"""Micro-benchmark of core.quality.DuplicateIndex: insert N varied rows, print rows/s and peak RSS.
+"""Micro-benchmark of core.duplicates.DuplicateIndex: insert N varied rows, print rows/s and peak RSS.
 
     python benchmarks/dedupe.py                 # 100,000 rows
     python benchmarks/dedupe.py --rows 20000 --datasketch   # also time datasketch's MinHashLSH
@@ -23,7 +23,8 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.quality import DuplicateIndex, dedupe_key  # noqa: E402
+from core.duplicates import DuplicateIndex  # noqa: E402
+from core.quality import dedupe_key  # noqa: E402
 
 COMMON = "the a to and of i my is it in for so was this that with at on just be have today very we you".split()
 SYLLABLES = ["ka", "lo", "mi", "ne", "tra", "pol", "ver", "sun", "dar", "ben", "qui", "ro", "sta", "ment", "er", "ou"]

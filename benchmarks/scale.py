@@ -208,7 +208,7 @@ INDEX_DRIVER = textwrap.dedent(
     """
     import json, random, resource, sys, time
     sys.path.insert(0, sys.argv[1])
-    from core.quality import DuplicateIndex
+    from core.duplicates import DuplicateIndex
     rng = random.Random(7)
     words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 9))) for _ in range(20000)]
     def rss():
@@ -227,7 +227,7 @@ INDEX_DRIVER = textwrap.dedent(
 
 
 def index_memory(counts: list[int]) -> None:
-    print("\nNear-duplicate index alone (core/quality.DuplicateIndex), random ~100-character rows")
+    print("\nNear-duplicate index alone (core/duplicates.DuplicateIndex), random ~100-character rows")
     for count in counts:
         out = subprocess.run([sys.executable, "-c", INDEX_DRIVER, str(REPO), str(count)], capture_output=True,
                              text=True, cwd=REPO, check=True)

@@ -25,17 +25,17 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from core import messages as m
+from core.documents.card import document_lines
+from core.export_cap import within_quotas
+from core.export_layout import LETTERS, UNICODE_LINE_BREAKS, chat_example, source_column, system_prompt
+from core.export_stream import write_rows
 from core.quality import neutralise_cell
 from core.rows.card import column_figures
 from core.rows.presets import row_model
 from core.rows.rules import is_legacy
 from core.spec import DatasetSpec, OutputFormat, TaskType, stored_spec
-from core.documents.card import document_lines
-from core.verify import VERIFIED_BY, verification_lines
-from core.export_cap import within_quotas
-from core.export_layout import LETTERS, UNICODE_LINE_BREAKS, chat_example, source_column, system_prompt
-from core.export_stream import write_rows
 from core.store_port import JobStore, StoredJob, StoredRow
+from core.verify import VERIFIED_BY, verification_lines
 
 #: File suffix for each format (openai_jsonl is JSONL too).
 SUFFIXES: dict[OutputFormat, str] = {

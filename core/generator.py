@@ -37,9 +37,9 @@ from core.generation.writer import RowWriter
 from core.llm import LLMBackend
 from core.settings import Settings
 from core.spec import DatasetSpec
+from core.store_port import JobClaimedElsewhere, JobStore, LeaseLost, new_owner
 from core.verify import Verifier, judge_description
 from core.vocabulary import Guidance, JobProgress, JobResult, ProgressCallback
-from core.store_port import JobClaimedElsewhere, JobStore, LeaseLost, new_owner
 
 # The shared vocabulary lives in core.vocabulary; callers of the engine may import it from here.
 __all__ = ["Generator", "Guidance", "JobClaimedElsewhere", "JobFailed", "JobProgress", "JobResult", "ProgressCallback"]

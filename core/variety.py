@@ -23,7 +23,8 @@ import numpy as np
 
 from core import language as lang_check
 from core import messages
-from core.quality import DuplicateIndex, row_text
+from core.duplicates import DuplicateIndex
+from core.quality import row_text
 from core.spec import TaskType
 
 #: Above this many rows the similarity spread is estimated on a fixed sample (all pairs of 2,000

@@ -13,11 +13,9 @@ from hypothesis import strategies as st
 import numpy as np
 import xxhash
 
+from core.duplicates import DuplicateIndex, _xxh32_windows, jaccard
 from core.quality import (
-    DuplicateIndex,
-    _xxh32_windows,
     dedupe_key,
-    jaccard,
     neutralise_cell,
     normalise_text,
     row_text,

@@ -18,11 +18,12 @@ from core import messages as m
 from core.conversation.collecting import per_label
 from core.conversation.state import ConversationState
 from core.conversation.turn import DatasetDelivered, DatasetFailed, PreviewFinished
+from core.duplicates import DuplicateIndex
 from core.events import ChatRef, Choice, Document, Progress, Say
 from core.export import render_delivery
 from core.generator import Guidance, JobClaimedElsewhere, JobProgress, JobResult
-from core.quality import DuplicateIndex, row_text
 from core.progress import ProgressThrottle
+from core.quality import row_text
 from core.spec import DatasetSpec, OutputFormat, stored_spec
 from core.store_port import AnnotationStore
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections import Counter, deque
 
+from core.duplicates import RowSignature
 from core.generation.job_state import COLLAPSE_MIN_ROWS, COLLAPSE_REQUESTS, LETTERS, MIN_ACCEPTANCE, JobFailed, JobState
-from core.quality import RowSignature, storable_text
+from core.quality import storable_text
 from core.rows.rules import is_neutral
 from core.spec import TaskType
 from core.store_port import NewRow

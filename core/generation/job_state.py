@@ -8,8 +8,8 @@ import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
+from core.duplicates import DuplicateIndex
 from core.llm import Usage
-from core.quality import DuplicateIndex
 from core.rows.rules import RowRules
 from core.spec import DatasetSpec
 from core.store_port import LeaseLost, NewRow

@@ -32,9 +32,9 @@ from core.quality import storable_text
 from core.rows.prompting import parse_answer_template, render_row_messages
 from core.rows.rules import is_neutral
 from core.settings import Settings
+from core.store_port import NewRow
 from core.verify import Verifier
 from core.vocabulary import JobProgress
-from core.store_port import NewRow
 
 log = logging.getLogger("core.generator")  # the engine's log, as before the split
 

@@ -7,15 +7,16 @@ from __future__ import annotations
 from collections import deque
 
 from core import language
+from core.duplicates import DuplicateIndex
 from core.generation.acceptance import judge
 from core.generation.job_state import JobState
 from core.prompts import response_schema
-from core.quality import DuplicateIndex, dedupe_key
+from core.quality import dedupe_key
 from core.rows.rules import RowRules
 from core.settings import Settings
 from core.spec import TaskType, stored_spec
-from core.vocabulary import Guidance
 from core.store_port import JobStore, NewRow
+from core.vocabulary import Guidance
 
 
 def load_job_state(store: JobStore, settings: Settings, job_id: int) -> JobState:

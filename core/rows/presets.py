@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from core.documents.passages import MAX_CHARS as MAX_PASSAGE_CHARS, NOT_IN_DOCUMENTS
-from core.quality import dedupe_key, jaccard, normalise_text, validate_row
+from core.duplicates import jaccard
+from core.quality import dedupe_key, normalise_text, validate_row
 from core.rows.columns import Column, ColumnType
 from core.rows.language import wrong_language
 from core.rows.model import Row, RowModel, validate_columns
