@@ -146,3 +146,40 @@ def test_core_never_imports_a_platform_library_nor_storage() -> None:
     imports = _imports_of_core_in_a_fresh_process(with_type_checking=True)
     assert "core.store_port" in imports  # the scan saw the code
     assert forbidden_imports(imports) == {}
+
+
+#: Files small enough to read in one sitting, classes small enough to hold in one's head (issue 10).
+MAX_FILE_LINES = 500
+MAX_CLASS_LINES = 300
+
+
+def too_long(sources: dict[str, str]) -> list[str]:
+    """'name: N lines' for each file over MAX_FILE_LINES and each class over MAX_CLASS_LINES."""
+    found = []
+    for name, source in sources.items():
+        lines = len(source.splitlines())
+        if lines > MAX_FILE_LINES:
+            found.append(f"{name}: {lines} lines")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ClassDef) and node.end_lineno is not None:
+                length = node.end_lineno - node.lineno + 1
+                if length > MAX_CLASS_LINES:
+                    found.append(f"{name}.{node.name}: {length} lines")
+    return found
+
+
+def test_the_size_check_finds_a_long_file_and_a_long_class() -> None:
+    long_class = "class Big:\n" + "    x = 1\n" * MAX_CLASS_LINES
+    assert too_long({"a": "x = 1\n" * (MAX_FILE_LINES + 1), "b": long_class, "c": "x = 1\n"}) == [
+        f"a: {MAX_FILE_LINES + 1} lines", f"b.Big: {MAX_CLASS_LINES + 1} lines"]
+
+
+def test_no_core_file_or_class_is_too_long() -> None:
+    # In a fresh interpreter, for the reason _import_graph_in_a_fresh_process gives.
+    code = ("import json, tests.test_architecture as t; "
+            "s = {k: p.read_text(encoding='utf-8') for k, p in t._modules().items() if k.startswith('core')}; "
+            "print(json.dumps([len(s), t.too_long(s)]))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    scanned, found = json.loads(done.stdout)
+    assert scanned > 50  # the scan saw the code
+    assert found == []
