@@ -339,7 +339,20 @@ def _generate(
     except (OSError, ExportError) as exc:
         return _fail(f"cannot write {output_path}: {_first_line(exc)}", EXIT_FAILED)
     _summary(store, spec, job_id, exported.path, exported.card_path, exported.rows, result)
+    _trust_summary(store, spec, job_id, exported.path, settings)
     return EXIT_OK
+
+
+def _trust_summary(store: Store, spec: DatasetSpec, job_id: int, path: Path, settings: Settings) -> None:
+    """The chart beside the dataset and the variety line; the dataset is written already, so a
+    chart that cannot be written is a warning, not a failure."""
+    from core.export import write_chart, variety_of
+
+    try:
+        print(f"chart: {write_chart(store, job_id, path)}")
+    except OSError as exc:
+        print(f"warning: cannot write the chart beside {path}: {_first_line(exc)}", file=sys.stderr)
+    print(variety_of(store, job_id, spec, settings).summary("en"))
 
 
 def _run(

@@ -24,6 +24,7 @@ import yaml
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from core import estimate, variety
 from core import messages as m
 from core.documents.card import document_lines
 from core.export_cap import within_quotas
@@ -33,6 +34,7 @@ from core.quality import neutralise_cell
 from core.rows.card import column_figures
 from core.rows.presets import row_model
 from core.rows.rules import is_legacy
+from core.settings import Settings
 from core.spec import DatasetSpec, OutputFormat, TaskType, stored_spec
 from core.store_port import JobStore, StoredJob, StoredRow
 from core.verify import VERIFIED_BY, verification_lines
@@ -87,6 +89,20 @@ def format_for_path(path: Path, spec_format: OutputFormat, explicit: str | Outpu
 def card_path_for(path: Path) -> Path:
     """`out.csv` -> `out.card.md`, beside the dataset."""
     return path.with_name(f"{path.stem if path.suffix else path.name}.card.md")
+
+
+def chart_path_for(path: Path) -> Path:
+    """`out.csv` -> `out.chart.png`, beside the dataset."""
+    return path.with_name(f"{path.stem if path.suffix else path.name}.chart.png")
+
+
+def render_job_chart(store: JobStore, job_id: int) -> bytes:
+    """The PNG chart of a job's synthetic rows: rows and text length per label (core.chart)."""
+    from core.chart import render_chart  # matplotlib is imported only when a chart is drawn
+    from core.export_stream import synthetic_pairs
+
+    _, spec, _ = _load(store, job_id)
+    return render_chart(synthetic_pairs(store, job_id, spec), spec.topic or spec.task.value.replace("_", " "))
 
 
 # --- loading --------------------------------------------------------------------------------
@@ -301,13 +317,18 @@ def _card(store: JobStore, job: StoredJob, spec: DatasetSpec, rows: list[StoredR
     else:
         lines.append(f"- {t('card_rejected_none')}")
     lines += verification_lines(store, job.id, job.model, spec)
+    settings = _trust_settings()
+    report = variety_of(store, job.id, spec, settings)
+    lines += ["", *report.card_section()]
+    if report.language_share is None:
+        lines += [f"Language check: not done for {spec.language} orders (English, or a language the detector does not know).", ""]
     lines += [
-        "",
         f"## {t('card_cost')}",
         "",
         f"- {t('card_requests', n=job.requests)}",
         "- " + t("card_tokens", total=f"{job.prompt_tokens + job.completion_tokens:,}",
                  prompt=f"{job.prompt_tokens:,}", completion=f"{job.completion_tokens:,}"),
+        _cost_line(job, settings),
         f"- {t('card_time', time=_duration(job.elapsed_seconds))}",
         "",
         f"## {t('card_spec')}",
@@ -322,6 +343,30 @@ def _card(store: JobStore, job: StoredJob, spec: DatasetSpec, rows: list[StoredR
     if uploaded:
         lines += [t("card_uploaded_note"), ""]
     return "\n".join(lines)
+
+
+def _trust_settings() -> Settings | None:
+    try:
+        return Settings()
+    except Exception:  # a bad setting elsewhere must not stop the card; defaults are used
+        return None
+
+
+def variety_of(store: JobStore, job_id: int, spec: DatasetSpec, settings: Settings | None = None) -> variety.VarietyReport:
+    """The job's variety figures (synthetic rows only: uploaded rows are the user's own).
+
+    Reads the rows' texts again, a chunk at a time, so the streamed export keeps only texts in memory."""
+    from core.export_stream import synthetic_pairs
+
+    return variety.measure(synthetic_pairs(store, job_id, spec), store.rejected_reasons(job_id),
+                           language=spec.language, check_language=settings.language_check if settings else True)
+
+
+def _cost_line(job: StoredJob, settings: Settings | None) -> str:
+    cost = estimate.cost_of(job.model or "", job.prompt_tokens, job.completion_tokens, settings.prices if settings else "")
+    if cost is None:
+        return f"- Cost: unknown (no price for {job.model or 'this model'}; DATAGEN_PRICES can add one)"
+    return f"- Cost: {estimate.money(cost)} at list prices"
 
 
 def render_card(store: JobStore, job_id: int) -> str:
@@ -368,6 +413,13 @@ def _write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_chart(store: JobStore, job_id: int, dataset_path: Path) -> Path:
+    """Write the job's chart beside its dataset (`out.chart.png`); returns where."""
+    chart_path = chart_path_for(Path(dataset_path))
+    _write_atomically(chart_path, render_job_chart(store, job_id))
+    return chart_path
 
 
 def export_job(store: JobStore, job_id: int, path: Path, fmt: OutputFormat | str | None = None) -> ExportResult:

@@ -47,6 +47,13 @@ def _rows(store: JobStore, job_id: int) -> Iterator[StoredRow]:
         after = chunk[-1].id
 
 
+def synthetic_pairs(store: JobStore, job_id: int, spec: DatasetSpec) -> list[tuple[str, str]]:
+    """(label, main text) of the rows the model wrote, read a chunk at a time (variety, chart)."""
+    from core.variety import spec_pairs
+
+    return spec_pairs(spec, (row for row in _rows(store, job_id) if row.source != "uploaded"))
+
+
 def write_rows(store: JobStore, job_id: int, spec: DatasetSpec, fmt: OutputFormat, path: Path) -> list[CountedRow]:
     """Write the job's rows to `path` atomically; returns what the card needs of each written row."""
     with_source = store.has_rows(job_id, source="uploaded")

@@ -25,7 +25,7 @@ from core import language as lang_check
 from core import messages
 from core.duplicates import DuplicateIndex
 from core.quality import row_text
-from core.spec import TaskType
+from core.spec import DatasetSpec, TaskType
 
 #: Above this many rows the similarity spread is estimated on a fixed sample (all pairs of 2,000
 #: rows take ~0.3 s; a 100,000-row job would take hours).
@@ -95,6 +95,14 @@ class _Row(Protocol):
 def pairs_of(task: TaskType, rows: Iterable[_Row]) -> list[tuple[str, str]]:
     """(label, main text) of stored rows (storage's StoredRow), what measure() and the chart take."""
     return [(row.label, row_text(task, row.fields)) for row in rows]
+
+
+def spec_pairs(spec: DatasetSpec, rows: Iterable[_Row]) -> list[tuple[str, str]]:
+    """pairs_of for any task, the row model's too: its main text is what its duplicates are judged on."""
+    from core.rows.rules import RowRules  # the row model's presets load lazily: only a delivery needs them
+
+    rules = RowRules(spec)
+    return [(row.label, rules.text_of(row.fields)) for row in rows]
 
 
 def distinct_ngrams(texts: Sequence[str], n: int) -> float:

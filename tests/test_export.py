@@ -355,3 +355,16 @@ def test_the_cards_reorder_hint_names_the_orders_own_file(store: Store, tmp_path
     result = export_job(store, job_id, tmp_path / "quiz.json")
     card = result.card_path.read_text(encoding="utf-8")
     assert "datagen generate spec.yaml -o quiz.json" in card and "-o out.csv" not in card
+
+
+def test_card_reports_variety_language_share_and_actual_cost(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATAGEN_PRICES", "test-model=1/2")  # $1 / $2 per million: 1,200 + 345 tokens
+    job_id = make_job(store, SENTIMENT, TRICKY, rejected={"wrong language": 1})
+    card = render_card(store, job_id)
+    assert "## Variety" in card and "variety: 100% of 2-word phrases unique" in card
+    assert "Cost: <$0.01 at list prices" in card
+    polish = DatasetSpec.from_data({"labels": ["a", "b"], "label_counts": {"a": 1, "b": 2}, "language": "Polish"})
+    polish_id = make_job(store, polish, TRICKY, rejected={"wrong language": 1})
+    assert "Written in the ordered language: 75% of the rows checked" in render_card(store, polish_id)
+    monkeypatch.setenv("DATAGEN_PRICES", "")
+    assert "Cost: unknown (no price for test-model" in render_card(store, job_id)

@@ -62,6 +62,9 @@ def test_sentiment_example_gives_exactly_the_seeds_order(fake_llm: FakeOpenAI, t
     # stdout: where the files are and what is in them
     assert "wrote out.csv (10 rows: negative 2, positive 8)" in done.stdout
     assert "card: out.card.md" in done.stdout
+    assert "chart: out.chart.png" in done.stdout and "variety: " in done.stdout
+    assert (tmp_path / "out.chart.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert "## Variety" in card and "Cost: unknown (no price for fake-model" in card
     # stderr, piped: the model, the job id, plain progress lines (no terminal escapes)
     assert "model: fake-model via 127.0.0.1\n" in done.stderr
     assert "--resume 1" in done.stderr
