@@ -123,6 +123,10 @@ ORDER_TEXTS: dict[str, dict[str, str]] = {
     "variety_high": {"en": "high", "pl": "wysoka"},
     "variety_medium": {"en": "medium", "pl": "średnia"},
     "variety_low": {"en": "low", "pl": "niska"},
+    "estimate_order": {
+        "en": "The whole order ({rows} rows): {estimate}.",
+        "pl": "Całe zamówienie ({rows} wierszy): {estimate}.",
+    },
     "estimate_tokens": {"en": "about {tokens} tokens", "pl": "około {tokens} tokenów"},
     "estimate_cost": {"en": "about {cost}", "pl": "około {cost}"},
     "estimate_under_minute": {"en": "under a minute", "pl": "poniżej minuty"},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from core.conversation import annotating, collecting
+from core.conversation import annotating, collecting, cost
 from core.conversation.background import spec_of
 from core.conversation.guidance import make_guidance
 from core.conversation.collecting import Text
@@ -33,6 +33,9 @@ async def start_dataset(turn: Turn) -> Phase:
     spec, generator, phase = await ready_to_generate(turn)
     if spec is None or generator is None:
         return phase
+    refusal = await cost.over_budget(turn, spec)
+    if refusal is not None:  # refused before any job exists: nothing is spent, the order is kept
+        return offer_next_step(turn, refusal)
     dialog = turn.dialog
     guidance = make_guidance(turn, spec, await dialog.uploaded_rows(turn.state), for_preview=False)
     job_id = await asyncio.to_thread(resumable_job, dialog, turn.state.job, spec, guidance)

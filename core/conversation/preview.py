@@ -7,14 +7,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from core import intake
-from core.conversation import collecting, commands, jobs
+from core import estimate, intake
+from core.conversation import collecting, commands, cost, jobs
 from core.conversation.guidance import make_guidance
 from core.conversation.collecting import Text
 from core.conversation.state import Phase, Rating, ReadAsChange
 from core.conversation.turn import PreviewFinished, Turn
 from core.events import ButtonPress, Choice, Preview, PreviewItem, Say
-from core.spec import DatasetSpec, TaskType, split_evenly
+from core.spec import DatasetSpec, SpecError, TaskType, split_evenly
 
 PREVIEW_SIZE = 5
 RATING_RE = re.compile(r"^\s*(?:[+-]\s*\d{1,6}[\s,]*)+$", re.ASCII)
@@ -82,8 +82,24 @@ async def show_preview(turn: Turn, event: PreviewFinished) -> Phase:
         )
         for number, row in enumerate(rows, 1)
     )
-    turn.replies.append(Preview(turn.t("preview_intro", n=len(rows)), items, choices))
+    intro = turn.t("preview_intro", n=len(rows)) + await order_cost_lines(turn)
+    turn.replies.append(Preview(intro, items, choices))
     return Phase.rating
+
+
+async def order_cost_lines(turn: Turn) -> str:
+    """"The whole order (N rows): about ... tokens, about $..., about ... minutes", and the budget's
+    refusal in advance when it is over DATAGEN_MAX_COST_USD ("" when nothing can be estimated)."""
+    try:
+        spec = turn.state.draft_or_empty().to_spec(turn.dialog.settings.max_count, lang=turn.lang)
+    except SpecError:  # an order still missing something: its summary says what, not this line
+        return ""
+    found = await cost.estimate_for(turn, spec)
+    if found is None:
+        return ""
+    lines = "\n\n" + turn.t("estimate_order", rows=f"{sum(spec.quotas().values()):,}", estimate=found.text(turn.lang))
+    problem = estimate.budget_problem(found, turn.dialog.settings.max_cost_usd, turn.lang)
+    return lines + ("\n" + problem if problem else "")
 
 
 async def press_rating(turn: Turn, event: ButtonPress) -> Phase:

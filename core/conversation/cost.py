@@ -1,0 +1,53 @@
+"""The order's cost and time before "Generate all", from what its last preview measured (core.estimate).
+
+Shown under the preview; an order whose estimate is over DATAGEN_MAX_COST_USD is refused before
+its job is created. Recomputed each time from the current order, so a changed count counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from core import estimate
+from core.conversation.turn import Turn
+from core.quality import row_text
+from core.spec import DatasetSpec
+from core.verify import VERIFIED_BY
+
+
+def order_estimate(store: Any, settings: Any, spec: DatasetSpec, preview_job_id: int | None) -> estimate.Estimate | None:
+    """The whole order's estimate scaled from its preview job; None without a finished preview.
+    Blocking (storage reads): call it in a thread."""
+    job = store.get_job(preview_job_id) if preview_job_id else None
+    if job is None or job.status != "done" or not job.requests:
+        return None
+    preview_spec = DatasetSpec.model_validate_json(job.spec_json, context={"max_count": 10**12})
+    rows = store.accepted_rows(preview_job_id, sources=("synthetic",))
+    figures = estimate.preview_figures(
+        requests=job.requests, prompt_tokens=job.prompt_tokens, completion_tokens=job.completion_tokens,
+        seconds=job.elapsed_seconds, rows=[(row.fields, row_text(preview_spec.task, row.fields)) for row in rows],
+        rejected=store.rejected_reasons(preview_job_id),
+        concurrency=max(1, len(preview_spec.quotas())),  # a preview sends one request per label at once
+        verified=VERIFIED_BY in (job.model or ""),
+    )
+    try:
+        return estimate.estimate_order(spec.quotas(), figures, model=job.model or "", batch_size=settings.batch_size,
+                                       concurrency=settings.concurrency or estimate.ADAPTIVE_START,
+                                       prices=settings.prices)
+    except estimate.PriceError:  # a bad DATAGEN_PRICES: no estimate rather than no order
+        return None
+
+
+async def estimate_for(turn: Turn, spec: DatasetSpec) -> estimate.Estimate | None:
+    dialog = turn.dialog
+    return await asyncio.to_thread(order_estimate, dialog.store, dialog.settings, spec, turn.state.preview_job)
+
+
+async def over_budget(turn: Turn, spec: DatasetSpec) -> str | None:
+    """The refusal to show when the order's estimate is over DATAGEN_MAX_COST_USD, else None."""
+    limit = turn.dialog.settings.max_cost_usd
+    if limit is None:
+        return None
+    found = await estimate_for(turn, spec)
+    return estimate.budget_problem(found, limit, turn.lang) if found is not None else None

@@ -1,0 +1,70 @@
+"""The order's cost before "Generate all": the estimate under the preview, the budget refusal (core.conversation.cost)."""
+
+from __future__ import annotations
+
+import re
+
+from core.settings import Settings
+from storage.store import Store
+from tests.dialog_support import documents, find_choice, new_user, previews, texts
+from tests.fakes.openai_server import FakeOpenAI
+
+ORDER = "generate 40 examples, 20 positive and 20 negative, about hotel stays"
+
+
+async def test_preview_shows_the_whole_orders_tokens_cost_and_time(settings: Settings, fake_llm: FakeOpenAI) -> None:
+    settings = settings.model_copy(update={"prices": "fake-model=0.15/0.60"})
+    user = await new_user(settings)
+    try:
+        summary = await user.send(ORDER)
+        shown = previews(await user.press(summary, "preview"))[0]
+        line = re.search(r"The whole order \(40 rows\): about ([\d,]+) tokens, about (\S+), (under a minute|about)", shown.text)
+        assert line, shown.text
+        assert int(line.group(1).replace(",", "")) > 0 and line.group(2).startswith(("$", "<$"))
+    finally:
+        await user.dialog.aclose()
+
+
+async def test_polish_and_unpriced_model_shows_tokens_and_time_only(settings: Settings, fake_llm: FakeOpenAI) -> None:
+    user = await new_user(settings)  # "fake-model" has no price
+    try:
+        summary = await user.send("wygeneruj 30 przykładów, 20 pozytywnych i 10 negatywnych, po polsku")
+        shown = previews(await user.press(summary, "preview"))[0]
+        line = re.search(r"Całe zamówienie \(30 wierszy\): około [\d,]+ tokenów, (poniżej minuty|około)", shown.text)
+        assert line, shown.text
+        assert "$" not in shown.text
+    finally:
+        await user.dialog.aclose()
+
+
+async def test_an_order_over_the_budget_is_refused_before_it_starts(settings: Settings, fake_llm: FakeOpenAI) -> None:
+    settings = settings.model_copy(update={"prices": "fake-model=5000/5000", "max_cost_usd": 0.5})
+    user = await new_user(settings)
+    try:
+        summary = await user.send(ORDER)
+        shown = previews(await user.press(summary, "preview"))[0]
+        assert "more than the limit of $0.50 per order" in shown.text  # warned under the preview already
+        requests_before = len(fake_llm.requests)
+        refused = await user.press([shown], "generate")
+        said = texts(refused)
+        assert "more than the limit of $0.50 per order" in said and "DATAGEN_MAX_COST_USD" in said
+        assert not documents(refused) and len(fake_llm.requests) == requests_before  # nothing started, nothing spent
+        store = user.dialog.store
+        assert isinstance(store, Store)
+        assert [job.kind for job in store.unfinished_jobs()] == []
+        find_choice(refused, "generate")  # the order is kept: the user can still change it and go on
+    finally:
+        await user.dialog.aclose()
+
+
+async def test_an_order_under_the_budget_runs(settings: Settings, fake_llm: FakeOpenAI) -> None:
+    settings = settings.model_copy(update={"prices": "fake-model=0.15/0.60", "max_cost_usd": 5.0})
+    user = await new_user(settings)
+    try:
+        summary = await user.send(ORDER)
+        shown = previews(await user.press(summary, "preview"))[0]
+        assert "limit" not in shown.text
+        done = await user.press([shown], "generate")
+        assert documents(done), texts(done)
+    finally:
+        await user.dialog.aclose()
