@@ -238,6 +238,10 @@ class TelegramOutput:
                 size=messages.human_size(len(document.data)), limit=messages.human_size(self.max_document_bytes),
             ))
             return
+        if document.mime_type.startswith("image/"):  # the chart: shown in the chat, not as a file to open
+            await self.bot.send_photo(chat_id, InputFile(document.data, filename=document.filename),
+                                      caption=trim(document.caption, MessageLimit.CAPTION_LENGTH) or None)
+            return
         await self.bot.send_document(
             chat_id,
             InputFile(document.data, filename=document.filename),

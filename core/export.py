@@ -254,7 +254,7 @@ def _spec_fields(spec: DatasetSpec) -> dict[str, object]:
 
 
 def _card(store: JobStore, job: StoredJob, spec: DatasetSpec, rows: list[StoredRow], file_name: str | None,
-          lang: str = "en") -> str:
+          lang: str = "en", report: variety.VarietyReport | None = None) -> str:
     """The card, in the conversation's language (`lang`: "en"/"pl"), in words the person who ordered understands."""
     assert job.id is not None
 
@@ -318,7 +318,7 @@ def _card(store: JobStore, job: StoredJob, spec: DatasetSpec, rows: list[StoredR
         lines.append(f"- {t('card_rejected_none')}")
     lines += verification_lines(store, job.id, job.model, spec)
     settings = _trust_settings()
-    report = variety_of(store, job.id, spec, settings)
+    report = report or variety_of(store, job.id, spec, settings)
     lines += ["", *report.card_section()]
     if report.language_share is None:
         lines += [f"Language check: not done for {spec.language} orders (English, or a language the detector does not know).", ""]
@@ -377,11 +377,13 @@ def render_card(store: JobStore, job_id: int) -> str:
 
 @dataclass(frozen=True)
 class Delivery:
-    """What a chat attaches: the file, its card and the rows it holds (read from storage once)."""
+    """What a chat attaches: the file, its card, the chart, and the rows it holds (read from storage once)."""
 
     data: bytes
     card: str
     rows: list[StoredRow]
+    variety: variety.VarietyReport
+    chart: bytes  # PNG: rows and text length per label
 
 
 def render_delivery(store: JobStore, job_id: int, fmt: OutputFormat | str, file_name: str, lang: str = "en") -> Delivery:
@@ -396,7 +398,14 @@ def render_delivery(store: JobStore, job_id: int, fmt: OutputFormat | str, file_
     data = _render(spec, rows, chosen)
     if chosen == OutputFormat.csv:
         data = codecs.BOM_UTF8 + data
-    return Delivery(data, _card(store, job, spec, rows, file_name, lang), rows)
+    from core.chart import render_chart  # matplotlib is imported only when a chart is drawn
+
+    pairs = variety.spec_pairs(spec, [row for row in rows if row.source != "uploaded"])
+    settings = _trust_settings()
+    report = variety.measure(pairs, store.rejected_reasons(job_id), language=spec.language,
+                             check_language=settings.language_check if settings else True)
+    chart = render_chart(pairs, spec.topic or spec.task.value.replace("_", " "))
+    return Delivery(data, _card(store, job, spec, rows, file_name, lang, report), rows, report, chart)
 
 
 # --- files ----------------------------------------------------------------------------------

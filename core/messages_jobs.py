@@ -43,6 +43,15 @@ JOB_TEXTS: dict[str, dict[str, str]] = {
         "en": "Your ratings were honoured: 👍 rows in the file: {up}; 👎 rows kept out (with rows like them): {down}.",
         "pl": "Twoje oceny zostały uwzględnione: wiersze z 👍 w pliku: {up}; wiersze z 👎 pominięte (z podobnymi): {down}.",
     },
+    "caption_variety": {"en": "Variety: {line}.", "pl": "Różnorodność: {line}."},
+    "caption_agreement": {
+        "en": "Labels checked by a second look that did not see them, agreement: {shares}.",
+        "pl": "Etykiety sprawdzone drugim spojrzeniem bez ich znajomości, zgodność: {shares}.",
+    },
+    "chart_caption": {
+        "en": "Rows and text length per label.",
+        "pl": "Liczba wierszy i długość tekstów według etykiet.",
+    },
     "card_caption": {
         "en": "Dataset card: how this dataset was made.",
         "pl": "Karta zbioru danych: jak powstał ten zbiór.",

@@ -1,4 +1,4 @@
-"""The order's cost before "Generate all": the estimate under the preview, the budget refusal (core.conversation.cost)."""
+"""The order's cost before "Generate all" (estimate under the preview, budget refusal) and what its delivery reports."""
 
 from __future__ import annotations
 
@@ -65,6 +65,11 @@ async def test_an_order_under_the_budget_runs(settings: Settings, fake_llm: Fake
         shown = previews(await user.press(summary, "preview"))[0]
         assert "limit" not in shown.text
         done = await user.press([shown], "generate")
-        assert documents(done), texts(done)
+        dataset, card, chart = documents(done)
+        # The delivery message: the variety line and, labels being verified on a server model, agreement per label.
+        assert re.search(r"Variety: (high|medium|low) variety: \d+% of 2-word phrases unique", dataset.caption), dataset.caption
+        assert re.search(r"agreement: negative \d+%, positive \d+%", dataset.caption), dataset.caption
+        assert "## Variety" in card.data.decode() and "Cost: " in card.data.decode()
+        assert chart.mime_type == "image/png" and chart.data.startswith(b"\x89PNG\r\n\x1a\n")
     finally:
         await user.dialog.aclose()

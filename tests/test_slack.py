@@ -347,17 +347,21 @@ async def _order_by_slash_command(harness: SlackHarness, slack: FakeSlack, llm: 
 
     llm.latency = 0.15
     await harness.press(preview, button_for(preview, "generate"))
-    uploads = await slack.wait_for("files.completeUploadExternal", count=2, timeout=20)
+    uploads = await slack.wait_for("files.completeUploadExternal", count=3, timeout=20)
     await harness.bot.wait_idle()
 
-    dataset, card = slack.uploads
+    dataset, card, chart = slack.uploads
     assert dataset["channel_id"] == CHANNEL and dataset["thread_ts"] == thread
     assert dataset["files"][0]["name"].endswith(".csv")
     assert label_counts(dataset["files"][0]["data"]) == {"negative": 2, "positive": 8}
     assert "negative: 2" in dataset["initial_comment"].lower() and "positive: 8" in dataset["initial_comment"].lower()
     assert card["thread_ts"] == thread and card["files"][0]["name"].endswith(".md")
     assert card["files"][0]["data"].decode().startswith("#")
-    assert len(uploads) == 2
+    assert "variety: " in dataset["initial_comment"]  # the delivery message carries the variety line
+    # The chart: a PNG file in the same thread.
+    assert chart["thread_ts"] == thread and chart["files"][0]["name"].endswith(".chart.png")
+    assert chart["files"][0]["data"].startswith(b"\x89PNG\r\n\x1a\n")
+    assert len(uploads) == 3
 
     # One progress message, posted with a Cancel button, then edited in place, ending finished.
     progress_posts = [c for c in slack.calls_of("chat.postMessage") if has_action("canceljob", thread_ts=thread)(c)]

@@ -37,6 +37,7 @@ from storage.store import Store
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.telegram_server import BotMessage, FakeTelegramServer
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CHAT = 4242  # a private chat: chat id == user id
 ALICE = ChatRef(conversation=str(CHAT), user=str(CHAT), user_name="alice")
 
@@ -271,8 +272,12 @@ async def test_seed_prompt_to_a_csv_with_exactly_2_negative_and_8_positive(
             timeout=30,
             what="the CSV",
         )
+        [chart] = await tg.wait_for(lambda: tg.photos_to(CHAT), timeout=30, what="the chart as a photo")
 
+    assert chart.photo is not None and chart.photo.data.startswith(PNG_SIGNATURE)
+    assert chart.photo.filename.endswith(".chart.png") and "per label" in chart.caption
     assert document.document is not None
+    assert "variety: " in document.caption  # the delivery message carries the variety line
     rows = csv_rows(document.document.data)
     labels = [row["label"] for row in rows]
     assert len(rows) == 10 and labels.count("negative") == 2 and labels.count("positive") == 8

@@ -72,6 +72,9 @@ def test_piped_order_preview_rating_and_file(fake_llm: FakeOpenAI, tmp_path: Pat
     labels = sorted(row["label"].casefold() for row in rows)
     assert labels == ["negative"] * 2 + ["positive"] * 8
     assert list(out.glob("dataset-*.card.md"))
+    [chart] = out.glob("dataset-*.chart.png")  # the chart is saved next to the dataset
+    assert chart.stem.split(".")[0] == datasets[0].stem and chart.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert "variety: " in stdout  # the delivery message carries the variety line
     assert any("more upbeat" in str(body) for body in fake_llm.requests)
 
 

@@ -26,6 +26,7 @@ from core.progress import ProgressThrottle
 from core.quality import row_text
 from core.spec import DatasetSpec, OutputFormat, stored_spec
 from core.store_port import AnnotationStore
+from core.verify import VERIFIED_BY, agreement, verifiable
 
 if TYPE_CHECKING:
     from core.conversation.machine import Dialog
@@ -171,6 +172,13 @@ async def finish_failed(dialog: "Dialog", chat: ChatRef, job_id: int, error: str
     await dialog.post(chat, DatasetFailed(job_id, error))
 
 
+def agreement_of(store: object, job: object, spec: DatasetSpec) -> dict[str, float]:
+    """Per label, the share of rows the judge labeled as intended ({} when the rows were not verified)."""
+    if VERIFIED_BY not in (job.model or "") or not verifiable(spec):  # type: ignore[attr-defined]
+        return {}
+    return agreement(store, job.id)  # type: ignore[attr-defined]
+
+
 async def deliver(dialog: "Dialog", chat: ChatRef, job_id: int, result: JobResult) -> None:
     lang = await dialog.language_of(chat)
     job = await asyncio.to_thread(dialog.store.get_job, job_id)
@@ -195,10 +203,17 @@ async def deliver(dialog: "Dialog", chat: ChatRef, job_id: int, result: JobResul
     )
     if sources.get("uploaded"):
         caption += " " + dialog.text(lang, "caption_sources", sources=", ".join(f"{s}: {n}" for s, n in sources.items()))
+    caption += " " + dialog.text(lang, "caption_variety", line=delivery.variety.summary(lang))
+    shares = await asyncio.to_thread(agreement_of, dialog.store, job, spec)
+    if shares:
+        caption += " " + dialog.text(lang, "caption_agreement",
+                                     shares=", ".join(f"{label or 'all'} {share:.0%}" for label, share in shares.items()))
     caption += ratings_honoured(dialog, lang, spec, job.guidance_json, rows)
     await dialog.send(chat, Document(filename, delivery.data, caption, MIME_TYPE[spec.format]))
     await dialog.send(chat, Document(f"dataset-{job_id}.card.md", delivery.card.encode("utf-8"),
                                      dialog.text(lang, "card_caption"), "text/markdown"))
+    await dialog.send(chat, Document(f"dataset-{job_id}.chart.png", delivery.chart, dialog.text(lang, "chart_caption"),
+                                     "image/png"))
     await dialog.post(chat, DatasetDelivered(job_id))
 
 

@@ -11,7 +11,7 @@ unmodified against it (`ApplicationBuilder().base_url(fake.api_url).base_file_ur
 Methods: getMe, deleteWebhook, setWebhook, getWebhookInfo, getUpdates (served from a queue;
 honours `offset` as a confirmation like Telegram does, and long-polls up to `timeout` seconds,
 capped at `max_long_poll`), sendMessage, editMessageText, editMessageReplyMarkup, sendDocument
-(keeps the uploaded bytes), getFile, answerCallbackQuery, setMyCommands, deleteMyCommands,
+and sendPhoto (keep the uploaded bytes), getFile, answerCallbackQuery, setMyCommands, deleteMyCommands,
 sendChatAction. An identical edit gets Telegram's real 400 "message is not modified", and unknown
 methods 404, so adapter bugs show up. Every call is recorded in `calls`.
 
@@ -71,6 +71,7 @@ class BotMessage:
     text: str = ""
     reply_markup: dict[str, Any] | None = None
     document: UploadedFile | None = None
+    photo: UploadedFile | None = None
     caption: str = ""
     edits: int = 0
 
@@ -270,6 +271,9 @@ class FakeTelegramServer(LoopbackServer):
     def documents_to(self, chat_id: int) -> list[BotMessage]:
         return [m for m in self.messages_to(chat_id) if m.document is not None]
 
+    def photos_to(self, chat_id: int) -> list[BotMessage]:
+        return [m for m in self.messages_to(chat_id) if m.photo is not None]
+
     @property
     def pending_updates(self) -> int:
         return len(self._updates)
@@ -400,6 +404,11 @@ class FakeTelegramServer(LoopbackServer):
                 "mime_type": message.document.content_type,
                 "file_size": len(message.document.data),
             }
+            if message.caption:
+                data["caption"] = message.caption
+        elif message.photo is not None:  # Telegram answers with the sizes it made; one is enough here
+            data["photo"] = [{"file_id": f"sent{message.message_id}", "file_unique_id": f"usent{message.message_id}",
+                              "width": 900, "height": 900, "file_size": len(message.photo.data)}]
             if message.caption:
                 data["caption"] = message.caption
         else:
@@ -534,6 +543,19 @@ class FakeTelegramServer(LoopbackServer):
             document=document,
             caption=caption,
         )
+        self.messages[message.message_id] = message
+        return self._message_json(message)
+
+    async def _api_sendPhoto(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
+        photo = files.get("photo")
+        if photo is None:
+            return self._bad_request("there is no photo in the request")
+        if len(photo.data) > 10 * 1024 * 1024:
+            return self._bad_request("PHOTO_INVALID_DIMENSIONS")  # Telegram's limit for photos is 10 MB
+        caption = str(params.get("caption", ""))
+        if len(caption) > 1024:
+            return self._bad_request("message caption is too long")
+        message = BotMessage(next(self._message_ids), _as_int(params.get("chat_id")), photo=photo, caption=caption)
         self.messages[message.message_id] = message
         return self._message_json(message)
 
