@@ -162,7 +162,7 @@ async def test_buttons_of_other_steps_change_nothing_in_any_phase(settings: Sett
         await user.dialog.wait_idle()
         delivered = user.take()
         files = documents(delivered)
-        assert len(files) == 2, texts(delivered)  # the dataset and its card, once
+        assert len(files) == 3, texts(delivered)  # the dataset, its card and its chart, once
         assert label_counts(csv_rows(files[0])) == {"negative": 2, "positive": 8}
 
         # done: even the finished job's Cancel is an earlier step's

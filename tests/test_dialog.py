@@ -67,14 +67,15 @@ async def test_seed_prompt_ends_in_a_csv_with_exactly_2_negative_and_8_positive(
 
         done = await user.press([shown], "generate")
         files = documents(done)
-        assert len(files) == 2, texts(done)
-        dataset, card = files
+        assert len(files) == 3, texts(done)
+        dataset, card, chart = files
         assert dataset.filename.endswith(".csv") and dataset.mime_type == "text/csv"
         rows = csv_rows(dataset)
         assert label_counts(rows) == {"negative": 2, "positive": 8}
         assert "negative: 2" in dataset.caption.lower() and "positive: 8" in dataset.caption.lower()
         assert "tokens" in dataset.caption
         assert card.filename.endswith(".md") and card.data.decode().startswith("#")
+        assert chart.filename.endswith(".chart.png") and chart.data.startswith(b"\x89PNG\r\n\x1a\n")
         finals = [p for p in progress(done) if p.finished]
         assert len(finals) == 1 and finals[0].done == finals[0].total == 10
     finally:
