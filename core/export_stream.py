@@ -22,6 +22,7 @@ from core.rows.presets import row_model
 from core.rows.rules import is_legacy
 from core.spec import DatasetSpec, OutputFormat, TaskType
 from core.store_port import JobStore, StoredRow
+from core.variety import spec_pairs
 
 #: Rows read from the database per query.
 CHUNK = 5000
@@ -49,8 +50,6 @@ def _rows(store: JobStore, job_id: int) -> Iterator[StoredRow]:
 
 def synthetic_pairs(store: JobStore, job_id: int, spec: DatasetSpec) -> list[tuple[str, str]]:
     """(label, main text) of the rows the model wrote, read a chunk at a time (variety, chart)."""
-    from core.variety import spec_pairs
-
     return spec_pairs(spec, (row for row in _rows(store, job_id) if row.source != "uploaded"))
 
 

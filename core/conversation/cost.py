@@ -11,7 +11,7 @@ from typing import Any
 
 from core import estimate
 from core.conversation.turn import Turn
-from core.quality import row_text
+from core.rows.rules import RowRules
 from core.spec import DatasetSpec
 from core.verify import VERIFIED_BY
 
@@ -24,9 +24,10 @@ def order_estimate(store: Any, settings: Any, spec: DatasetSpec, preview_job_id:
         return None
     preview_spec = DatasetSpec.model_validate_json(job.spec_json, context={"max_count": 10**12})
     rows = store.accepted_rows(preview_job_id, sources=("synthetic",))
+    rules = RowRules(preview_spec)  # the main text of any task, the row model's too
     figures = estimate.preview_figures(
         requests=job.requests, prompt_tokens=job.prompt_tokens, completion_tokens=job.completion_tokens,
-        seconds=job.elapsed_seconds, rows=[(row.fields, row_text(preview_spec.task, row.fields)) for row in rows],
+        seconds=job.elapsed_seconds, rows=[(row.fields, rules.text_of(row.fields)) for row in rows],
         rejected=store.rejected_reasons(preview_job_id),
         concurrency=max(1, len(preview_spec.quotas())),  # a preview sends one request per label at once
         verified=VERIFIED_BY in (job.model or ""),
