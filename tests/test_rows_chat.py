@@ -27,8 +27,9 @@ async def to_file(user: User, replies: list, *, rate: bool = True) -> tuple[list
         await user.send("+1")
     done = await user.press([shown[0]], "generate")
     files = documents(done)
-    assert len(files) == 2, texts(done)
-    return files, texts(replies)
+    assert len(files) == 3, texts(done)
+    assert files[2].filename.endswith(".chart.png") and files[2].data.startswith(b"\x89PNG")  # the chart follows
+    return files[:2], texts(replies)
 
 
 async def test_custom_columns_order_in_english(settings: Settings) -> None:
