@@ -254,7 +254,7 @@ def _spec_fields(spec: DatasetSpec) -> dict[str, object]:
 
 
 def _card(store: JobStore, job: StoredJob, spec: DatasetSpec, rows: list[StoredRow], file_name: str | None,
-          lang: str = "en", report: variety.VarietyReport | None = None) -> str:
+          lang: str = "en", report: variety.VarietyReport | None = None, settings: Settings | None = None) -> str:
     """The card, in the conversation's language (`lang`: "en"/"pl"), in words the person who ordered understands."""
     assert job.id is not None
 
@@ -279,7 +279,7 @@ def _card(store: JobStore, job: StoredJob, spec: DatasetSpec, rows: list[StoredR
     lines += [
         f"- {t('card_task')}: {task_name}",
         f"- {t('card_language')}: {spec.language}",
-        f"- {t('card_model')}: {job.model or '-'}",
+        f"- {t('card_model')}: {_model_line(job.model, lang)}",
         f"- {t('card_status')}: {status}" + (f" ({job.error})" if job.error else ""),
         f"- {t('card_generated')}: {_utc(job.finished_at or job.started_at or job.created_at)}",
         f"- {t('card_exported')}: {_utc(datetime.now(timezone.utc).replace(tzinfo=None))}",
@@ -316,19 +316,19 @@ def _card(store: JobStore, job: StoredJob, spec: DatasetSpec, rows: list[StoredR
                   for code, n in sorted(rejected.items(), key=lambda kv: (-kv[1], kv[0]))]
     else:
         lines.append(f"- {t('card_rejected_none')}")
-    lines += verification_lines(store, job.id, job.model, spec)
-    settings = _trust_settings()
+    lines += verification_lines(store, job.id, job.model, spec, lang)
+    settings = settings or _trust_settings()
     report = report or variety_of(store, job.id, spec, settings)
-    lines += ["", *report.card_section()]
+    lines += ["", *report.card_section(lang)]
     if report.language_share is None:
-        lines += [f"Language check: not done for {spec.language} orders (English, or a language the detector does not know).", ""]
+        lines += [t("card_language_unchecked", language=spec.language), ""]
     lines += [
         f"## {t('card_cost')}",
         "",
         f"- {t('card_requests', n=job.requests)}",
         "- " + t("card_tokens", total=f"{job.prompt_tokens + job.completion_tokens:,}",
                  prompt=f"{job.prompt_tokens:,}", completion=f"{job.completion_tokens:,}"),
-        _cost_line(job, settings),
+        _cost_line(job, settings, lang),
         f"- {t('card_time', time=_duration(job.elapsed_seconds))}",
         "",
         f"## {t('card_spec')}",
@@ -343,6 +343,14 @@ def _card(store: JobStore, job: StoredJob, spec: DatasetSpec, rows: list[StoredR
     if uploaded:
         lines += [t("card_uploaded_note"), ""]
     return "\n".join(lines)
+
+
+def _model_line(model: str | None, lang: str) -> str:
+    # The job's description ends "; labels verified by <judge>" (core.verify): said in the card's language.
+    if not model:
+        return "-"
+    generator, verified, judge = model.partition(VERIFIED_BY)
+    return generator + (f"; {m.text(lang, 'card_model_verified', judge=judge)}" if verified else "")
 
 
 def _trust_settings() -> Settings | None:
@@ -362,11 +370,12 @@ def variety_of(store: JobStore, job_id: int, spec: DatasetSpec, settings: Settin
                            language=spec.language, check_language=settings.language_check if settings else True)
 
 
-def _cost_line(job: StoredJob, settings: Settings | None) -> str:
+def _cost_line(job: StoredJob, settings: Settings | None, lang: str) -> str:
     cost = estimate.cost_of(job.model or "", job.prompt_tokens, job.completion_tokens, settings.prices if settings else "")
     if cost is None:
-        return f"- Cost: unknown (no price for {job.model or 'this model'}; DATAGEN_PRICES can add one)"
-    return f"- Cost: {estimate.money(cost)} at list prices"
+        name = (job.model or "").split(VERIFIED_BY, 1)[0].split(" via ", 1)[0]
+        return "- " + m.text(lang, "card_cost_unknown", model=name or m.text(lang, "card_this_model"))
+    return "- " + m.text(lang, "card_cost_usd", cost=estimate.money(cost))
 
 
 def render_card(store: JobStore, job_id: int) -> str:
@@ -386,7 +395,8 @@ class Delivery:
     chart: bytes  # PNG: rows and text length per label
 
 
-def render_delivery(store: JobStore, job_id: int, fmt: OutputFormat | str, file_name: str, lang: str = "en") -> Delivery:
+def render_delivery(store: JobStore, job_id: int, fmt: OutputFormat | str, file_name: str, lang: str = "en",
+                    settings: Settings | None = None) -> Delivery:
     """The dataset file and its card (in the conversation's language, `lang`) in memory, for chat channels.
 
     A CSV sent in a chat starts with a UTF-8 BOM: the people who order in a chat open it in
@@ -401,11 +411,11 @@ def render_delivery(store: JobStore, job_id: int, fmt: OutputFormat | str, file_
     from core.chart import render_chart  # matplotlib is imported only when a chart is drawn
 
     pairs = variety.spec_pairs(spec, [row for row in rows if row.source != "uploaded"])
-    settings = _trust_settings()
+    settings = settings or _trust_settings()  # the chat's own settings (prices, language check) when given
     report = variety.measure(pairs, store.rejected_reasons(job_id), language=spec.language,
                              check_language=settings.language_check if settings else True)
     chart = render_chart(pairs, spec.topic or spec.task.value.replace("_", " "))
-    return Delivery(data, _card(store, job, spec, rows, file_name, lang, report), rows, report, chart)
+    return Delivery(data, _card(store, job, spec, rows, file_name, lang, report, settings), rows, report, chart)
 
 
 # --- files ----------------------------------------------------------------------------------

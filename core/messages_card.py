@@ -53,6 +53,54 @@ CARD_TEXTS: dict[str, dict[str, str]] = {
         "użytecznych danych ustaw OPENAI_API_KEY (oraz OPENAI_BASE_URL dla dowolnego serwera zgodnego z OpenAI) "
         "i zamów ponownie.",
     },
+    "card_cost_usd": {"en": "Cost: {cost} at list prices", "pl": "Koszt: {cost} według cennika"},
+    "card_cost_unknown": {"en": "Cost: unknown (no price for {model}; DATAGEN_PRICES can add one)",
+                          "pl": "Koszt: nieznany (brak ceny dla {model}; można ją dodać w DATAGEN_PRICES)"},
+    "card_model_verified": {"en": "labels verified by {judge}", "pl": "etykiety sprawdził {judge}"},
+    "card_this_model": {"en": "this model", "pl": "tego modelu"},
+    "card_language_unchecked": {
+        "en": "Language check: not done for {language} orders (English, or a language the detector does not know).",
+        "pl": "Sprawdzanie języka: niewykonane dla zamówień w języku {language} (angielski albo język, którego "
+        "detektor nie zna).",
+    },
+    # Label verification (core/verify.py)
+    "card_verification": {"en": "Label verification", "pl": "Sprawdzenie etykiet"},
+    "card_verification_label": {
+        "en": "Every row was shown to {judge} without its label; rows it labeled differently were rejected and replaced.",
+        "pl": "Każdy wiersz pokazano modelowi {judge} bez jego etykiety; wiersze, którym nadał inną etykietę, "
+        "odrzucono i zastąpiono nowymi.",
+    },
+    "card_verification_answer": {
+        "en": "Every row was shown to {judge} without its answer; rows it answered differently were rejected and replaced.",
+        "pl": "Każde pytanie pokazano modelowi {judge} bez poprawnej odpowiedzi; pytania, na które odpowiedział "
+        "inaczej, odrzucono i zastąpiono nowymi.",
+    },
+    "card_verification_column": {
+        "en": "Every row was shown to {judge} without its {column}; rows it classified differently were rejected "
+        "and replaced.",
+        "pl": "Każdy wiersz pokazano modelowi {judge} bez wartości kolumny {column}; wiersze, którym przypisał inną, "
+        "odrzucono i zastąpiono nowymi.",
+    },
+    "card_agreement_label_header": {"en": "| Label | Agreement |", "pl": "| Etykieta | Zgodność |"},
+    "card_agreement_questions_header": {"en": "| Questions | Agreement |", "pl": "| Pytania | Zgodność |"},
+    "card_all": {"en": "all", "pl": "wszystkie"},
+    # Variety (core/variety.py)
+    "card_variety": {"en": "Variety", "pl": "Różnorodność"},
+    "card_distinct": {"en": "Distinct n-grams: {shares}", "pl": "Niepowtarzalne n-gramy: {shares}"},
+    "card_distinct_n": {"en": "{n}-word {share}", "pl": "{n}-wyrazowe {share}"},
+    "card_variety_duplicates": {"en": "Removed as duplicates: {exact} exact, {near} near",
+                                "pl": "Usunięte jako duplikaty: {exact} dokładnych, {near} prawie takich samych"},
+    "card_similarity": {
+        "en": "Similarity to the closest other row (0 = nothing shared, 1 = same): median {median}, "
+        "90th percentile {p90}",
+        "pl": "Podobieństwo do najbliższego innego wiersza (0 = nic wspólnego, 1 = to samo): mediana {median}, "
+        "90. percentyl {p90}",
+    },
+    "card_language_share": {"en": "Written in the ordered language: {share} of the rows checked",
+                            "pl": "Napisane w zamówionym języku: {share} sprawdzonych wierszy"},
+    "card_lengths_header": {"en": "| Label | Rows | Shortest | Median | 90th pct | Longest |",
+                            "pl": "| Etykieta | Wiersze | Najkrótszy | Mediana | 90. percentyl | Najdłuższy |"},
+    "card_lengths_note": {"en": "Lengths are in characters.", "pl": "Długości w znakach."},
     # Why rows were thrown away (the engine's reason codes), in words a product manager understands.
     "reason_duplicate": {"en": "duplicate (an exact copy of another row)", "pl": "duplikat (dokładna kopia innego wiersza)"},
     "reason_near-duplicate": {"en": "near-duplicate (almost the same as another row)",

@@ -67,22 +67,27 @@ class VarietyReport:
         level = messages.text(lang, f"variety_{self.level}")
         return messages.text(lang, "variety_line", level=level, percent=round(100 * self.distinct.get(2, 1.0)))
 
-    def card_section(self) -> list[str]:
-        """Markdown lines for the dataset card (English, like the rest of the card)."""
-        lines = ["## Variety", "", f"- {self.summary('en').capitalize()}"]
-        lines.append("- Distinct n-grams: " + ", ".join(f"{n}-word {share:.0%}" for n, share in sorted(self.distinct.items())))
-        lines.append(f"- Removed as duplicates: {self.duplicates} exact, {self.near_duplicates} near")
-        lines.append(f"- Similarity to the closest other row (0 = nothing shared, 1 = same): median "
-                     f"{self.closest_median:.2f}, 90th percentile {self.closest_p90:.2f}")
+    def card_section(self, lang: str | None = "en") -> list[str]:
+        """Markdown lines for the dataset card, in the card's language."""
+        def t(key: str, **values: object) -> str:
+            return messages.text(lang, key, **values)
+
+        summary = self.summary(lang)
+        lines = [f"## {t('card_variety')}", "", f"- {summary[:1].upper()}{summary[1:]}"]
+        lines.append("- " + t("card_distinct", shares=", ".join(
+            t("card_distinct_n", n=n, share=f"{share:.0%}") for n, share in sorted(self.distinct.items()))))
+        lines.append("- " + t("card_variety_duplicates", exact=self.duplicates, near=self.near_duplicates))
+        lines.append("- " + t("card_similarity", median=f"{self.closest_median:.2f}", p90=f"{self.closest_p90:.2f}"))
         if self.language_share is not None:
-            lines.append(f"- Written in the ordered language: {self.language_share:.0%} of the rows checked")
+            lines.append("- " + t("card_language_share", share=f"{self.language_share:.0%}"))
         if self.lengths:
-            lines += ["", "| Label | Rows | Shortest | Median | 90th pct | Longest |", "|---|---:|---:|---:|---:|---:|"]
+            lines += ["", t("card_lengths_header"), "|---|---:|---:|---:|---:|---:|"]
             for label, spread in self.lengths.items():
-                lines.append(f"| {label.replace('|', chr(92) + '|') or '(all)'} | {spread.rows} | {spread.shortest} | "
+                name = label.replace("|", chr(92) + "|") or f"({t('card_all')})"
+                lines.append(f"| {name} | {spread.rows} | {spread.shortest} | "
                              f"{spread.median} | {spread.p90} | {spread.longest} |")
             lines.append("")
-            lines.append("Lengths are in characters.")
+            lines.append(t("card_lengths_note"))
         lines.append("")
         return lines
 

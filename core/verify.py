@@ -188,15 +188,20 @@ def agreement(store: JobStore, job_id: int) -> dict[str, float]:
     return agreement_per_label(store.accepted_counts(job_id), store.rejected_per_label(job_id, DISAGREEMENT))
 
 
-def verification_lines(store: JobStore, job_id: int, model: str, spec: DatasetSpec) -> list[str]:
-    """The card's "Label verification" lines ([] when the job's rows were not verified)."""
+def verification_lines(store: JobStore, job_id: int, model: str, spec: DatasetSpec, lang: str | None = "en") -> list[str]:
+    """The card's "Label verification" lines, in the card's language ([] when the job's rows were not verified)."""
     if VERIFIED_BY not in model or not verifiable(spec):
         return []
+    from core import messages
+
+    def t(key: str, **values: object) -> str:
+        return messages.text(lang, key, **values)
+
     shares = agreement(store, job_id)
-    what = "answer" if spec.task == TaskType.multiple_choice else "label"
-    lines = ["", "## Label verification", "",
-             f"Every row was shown to {model.split(VERIFIED_BY, 1)[1]} without its {what}; rows it "
-             f"{'answered' if what == 'answer' else 'labeled'} differently were rejected and replaced.", "",
-             "| Label | Agreement |" if what == "label" else "| Questions | Agreement |", "|---|---:|"]
-    lines += [f"| {label or 'all'} | {share:.0%} |" for label, share in shares.items()]
+    judge = model.split(VERIFIED_BY, 1)[1]
+    quiz = spec.task == TaskType.multiple_choice
+    lines = ["", f"## {t('card_verification')}", "",
+             t("card_verification_answer" if quiz else "card_verification_label", judge=judge), "",
+             t("card_agreement_questions_header" if quiz else "card_agreement_label_header"), "|---|---:|"]
+    lines += [f"| {label or t('card_all')} | {share:.0%} |" for label, share in shares.items()]
     return lines

@@ -73,3 +73,39 @@ async def test_an_order_under_the_budget_runs(settings: Settings, fake_llm: Fake
         assert chart.mime_type == "image/png" and chart.data.startswith(b"\x89PNG\r\n\x1a\n")
     finally:
         await user.dialog.aclose()
+
+
+#: What the card and the caption say about verification, variety and cost: none of it may stay English for a Polish order.
+TRUST_KEYS = ("card_cost_usd", "card_model_verified", "card_cost_unknown", "card_language_unchecked", "card_verification",
+              "card_verification_label", "card_verification_answer", "card_agreement_label_header", "card_variety",
+              "card_distinct", "card_variety_duplicates", "card_similarity", "card_language_share",
+              "card_lengths_header", "card_lengths_note", "caption_variety", "caption_agreement", "chart_caption",
+              "variety_line", "card_cost", "card_requests", "card_tokens", "card_time")
+
+
+def english_fragments() -> list[str]:
+    from core.messages import TEXTS
+
+    fragments = []
+    for key in TRUST_KEYS:
+        fragments += [part.strip(" |.:-()") for part in re.split(r"\{\w+\}", TEXTS[key]["en"])]
+    return [fragment for fragment in fragments if len(fragment) >= 6]
+
+
+async def test_a_polish_orders_card_and_caption_have_no_english_verification_variety_or_cost_text(
+        settings: Settings, fake_llm: FakeOpenAI) -> None:
+    settings = settings.model_copy(update={"prices": "fake-model=0.15/0.60"})
+    user = await new_user(settings)
+    try:
+        summary = await user.send("wygeneruj 20 przykładów, 10 pozytywnych i 10 negatywnych, o hotelach, po polsku")
+        shown = previews(await user.press(summary, "preview"))[0]
+        dataset, card, chart = documents(await user.press([shown], "generate"))
+        text = card.data.decode()
+        assert "## Sprawdzenie etykiet" in text and "## Różnorodność" in text and "według cennika" in text
+        assert re.search(r"Różnorodność: (wysoka|średnia|niska) różnorodność", dataset.caption), dataset.caption
+        assert "zgodność: negatywny" in dataset.caption or "zgodność: negative" in dataset.caption, dataset.caption
+        for fragment in english_fragments():
+            assert fragment not in text, fragment
+            assert fragment not in dataset.caption and fragment not in chart.caption, fragment
+    finally:
+        await user.dialog.aclose()

@@ -188,7 +188,8 @@ async def deliver(dialog: "Dialog", chat: ChatRef, job_id: int, result: JobResul
     text = dialog.text(lang, "progress_done", job=job_id, done=done, total=total)
     await dialog.send(chat, Progress(job_id, text, done, total, True))
     filename = f"dataset-{job_id}.{FILE_SUFFIX[spec.format]}"
-    delivery = await asyncio.to_thread(render_delivery, dialog.store, job_id, spec.format, filename, lang)  # type: ignore[arg-type]
+    delivery = await asyncio.to_thread(render_delivery, dialog.store, job_id, spec.format, filename, lang,
+                                     dialog.settings)  # type: ignore[arg-type]
     rows = delivery.rows
     sources = Counter(row.source for row in rows)
     caption = dialog.text(
@@ -207,7 +208,7 @@ async def deliver(dialog: "Dialog", chat: ChatRef, job_id: int, result: JobResul
     shares = await asyncio.to_thread(agreement_of, dialog.store, job, spec)
     if shares:
         caption += " " + dialog.text(lang, "caption_agreement",
-                                     shares=", ".join(f"{label or 'all'} {share:.0%}" for label, share in shares.items()))
+                                     shares=", ".join(f"{label or dialog.text(lang, 'card_all')} {share:.0%}" for label, share in shares.items()))
     caption += ratings_honoured(dialog, lang, spec, job.guidance_json, rows)
     await dialog.send(chat, Document(filename, delivery.data, caption, MIME_TYPE[spec.format]))
     await dialog.send(chat, Document(f"dataset-{job_id}.card.md", delivery.card.encode("utf-8"),
