@@ -15,6 +15,7 @@ from core.messages_jobs import JOB_TEXTS
 from core.messages_order import ORDER_TEXTS
 from core.messages_preview import PREVIEW_TEXTS
 from core.messages_uploads import UPLOAD_TEXTS
+from core.messages_trust import TRUST_TEXTS
 
 SUPPORTED_LANGUAGES = ("en", "pl")
 # Commands the texts name as {cmd_new} etc.; the channel decides how they are typed (Slack keeps
@@ -32,6 +33,7 @@ AREA_MODULES = (
     "core.messages_uploads",
     "core.messages_errors",
     "core.messages_card",
+    "core.messages_trust",
 )
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -83,7 +85,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "ponownie.",
     },
 }
-for _area in (ORDER_TEXTS, PREVIEW_TEXTS, JOB_TEXTS, UPLOAD_TEXTS, ERROR_TEXTS, CARD_TEXTS):
+for _area in (ORDER_TEXTS, PREVIEW_TEXTS, JOB_TEXTS, UPLOAD_TEXTS, ERROR_TEXTS, CARD_TEXTS, TRUST_TEXTS):
     TEXTS.update(_area)
 
 

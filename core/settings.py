@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     prices: str = Field("", validation_alias=env("DATAGEN_PRICES"))
     # An order whose estimated cost is higher is refused before it starts (unset: no limit).
     max_cost_usd: float | None = Field(None, ge=0, validation_alias=env("DATAGEN_MAX_COST_USD"))
+    # A chat user's spending in the last 24 hours (their jobs' tokens at list prices) plus an order's
+    # estimate may not pass this; unset: no daily limit (core/budget.py).
+    user_daily_budget_usd: float | None = Field(None, ge=0, validation_alias=env("DATAGEN_USER_DAILY_BUDGET_USD"))
 
     # --- Telegram --------------------------------------------------------------------------
     telegram_bot_token: str | None = Field(None, validation_alias=env("TELEGRAM_BOT_TOKEN"))

@@ -8,12 +8,13 @@ process finds its state, draft order and offered buttons again.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, or_, select
 
-from storage.models import Conversation, UploadedFile, utcnow
+from storage.models import Conversation, Job, UploadedFile, utcnow
 
 
 class ConversationQueries:
@@ -38,6 +39,16 @@ class ConversationQueries:
                 .where(Conversation.channel == channel, Conversation.external_id == external_id)
                 .order_by(Conversation.id)  # type: ignore[arg-type]
             ).first()
+
+    def user_jobs_since(self, channel: str, user_id: str, since: datetime) -> list[Job]:
+        """Jobs of this user's conversations on this channel created, or still running or finished,
+        since `since` (a per-user daily budget sums their tokens)."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            return list(session.exec(
+                select(Job).join(Conversation, col(Job.conversation_id) == col(Conversation.id))
+                .where(Conversation.channel == channel, Conversation.user_id == user_id,
+                       or_(col(Job.created_at) >= since, col(Job.finished_at).is_(None), col(Job.finished_at) >= since))
+            ).all())
 
     def get_conversation(self, conversation_id: int) -> Conversation | None:
         with Session(self.engine, expire_on_commit=False) as session:

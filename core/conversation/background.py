@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core import messages as m
+from core import budget
 from core.conversation.collecting import per_label
 from core.conversation.state import ConversationState
 from core.conversation.turn import DatasetDelivered, DatasetFailed, PreviewFinished
@@ -167,6 +168,7 @@ async def run_dataset(dialog: "Dialog", chat: ChatRef, job_id: int) -> None:
 async def finish_failed(dialog: "Dialog", chat: ChatRef, job_id: int, error: str) -> None:
     lang = await dialog.language_of(chat)
     done, total = await dialog.job_counts(job_id)
+    error = budget.describe(error, lang) or error  # the cost limit's stop, said in the user's language
     text = dialog.text(lang, "progress_failed", job=job_id, error=error)
     await dialog.send(chat, Progress(job_id, text, done, total, True))
     await dialog.post(chat, DatasetFailed(job_id, error))

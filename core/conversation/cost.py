@@ -1,15 +1,17 @@
 """The order's cost and time before "Generate all", from what its last preview measured (core.estimate).
 
-Shown under the preview; an order whose estimate is over DATAGEN_MAX_COST_USD is refused before
-its job is created. Recomputed each time from the current order, so a changed count counts.
+Shown under the preview; an order whose estimate is over DATAGEN_MAX_COST_USD, or over what is left
+of the user's DATAGEN_USER_DAILY_BUDGET_USD, is refused before its job is created. Recomputed each
+time from the current order, so a changed count counts.
 """
 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from core import estimate
+from core import budget, estimate
 from core.conversation.turn import Turn
 from core.rows.rules import RowRules
 from core.spec import DatasetSpec
@@ -52,3 +54,21 @@ async def over_budget(turn: Turn, spec: DatasetSpec) -> str | None:
         return None
     found = await estimate_for(turn, spec)
     return estimate.budget_problem(found, limit, turn.lang) if found is not None else None
+
+
+def spent_today(store: Any, settings: Any, channel: str, user: str) -> float:
+    """USD the user's jobs on this channel cost in the last 24 hours (stored tokens, list prices). Blocking."""
+    since = datetime.now(timezone.utc) - timedelta(hours=24)
+    return budget.spent_by(store.user_jobs_since(channel, user, since), settings.prices)
+
+
+async def over_daily_budget(turn: Turn, spec: DatasetSpec | None) -> str | None:
+    """The refusal when the user's daily budget is used up, or (with `spec`) this order's estimate
+    is over what is left of it; None when it may start."""
+    dialog = turn.dialog
+    daily = dialog.settings.user_daily_budget_usd
+    if daily is None:
+        return None
+    spent = await asyncio.to_thread(spent_today, dialog.store, dialog.settings, dialog.channel, turn.chat.user)
+    found = await estimate_for(turn, spec) if spec is not None and spent < daily else None
+    return budget.daily_problem(spent, found.cost_usd if found is not None else None, daily, turn.lang)

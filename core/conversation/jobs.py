@@ -33,7 +33,7 @@ async def start_dataset(turn: Turn) -> Phase:
     spec, generator, phase = await ready_to_generate(turn)
     if spec is None or generator is None:
         return phase
-    refusal = await cost.over_budget(turn, spec)
+    refusal = await cost.over_budget(turn, spec) or await cost.over_daily_budget(turn, spec)
     if refusal is not None:  # refused before any job exists: nothing is spent, the order is kept
         return offer_next_step(turn, refusal)
     dialog = turn.dialog

@@ -3,6 +3,7 @@ on top of the jobs and annotation rows (core/store_port.py)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Protocol
 
 from core.store_port import AnnotationStore
@@ -37,6 +38,8 @@ class ConversationStore(AnnotationStore, Protocol):
 
     def save_conversation(self, conversation_id: int, *, state: str | None = None, data: dict[str, Any] | None = None,
                           language: str | None = None) -> None: ...
+
+    def user_jobs_since(self, channel: str, user_id: str, since: datetime) -> list[Any]: ...
 
     def save_upload(self, conversation_id: int, filename: str, columns: list[str], records: list[dict[str, str]]) -> int: ...
 

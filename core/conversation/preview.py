@@ -38,6 +38,9 @@ async def start_preview(turn: Turn) -> Phase:
     spec, generator, phase = await jobs.ready_to_generate(turn)
     if spec is None or generator is None:
         return phase
+    refusal = await cost.over_daily_budget(turn, None)  # a used-up daily budget: not even a preview
+    if refusal is not None:
+        return jobs.offer_next_step(turn, refusal)
     dialog = turn.dialog
     preview_spec = make_preview_spec(spec, dialog.settings.max_count)
     guidance = make_guidance(turn, spec, await dialog.uploaded_rows(turn.state), for_preview=True)

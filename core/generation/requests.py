@@ -65,6 +65,10 @@ class RequestLoop:
             """Start requests while fewer than `concurrency` are waiting for the server. Also
             called by a request as soon as its answer is in, before the answer is processed."""
             while state.waiting < self.concurrency:
+                if state.budget is not None and not state.budget.allows(
+                        in_flight=len(tasks), prompt=state.usage.prompt_tokens,
+                        completion=state.usage.completion_tokens, requests=state.requests):
+                    return  # the next request could take the order over its cost limit
                 batch = self._plan(state)
                 if batch is None:
                     return
@@ -92,6 +96,8 @@ class RequestLoop:
                 check_collapse(state, self.concurrency)
                 self.check_silence(state)
                 await reporter.report(self.progress(state))
+            if not state.finished and state.budget is not None:  # stopped by the cost limit: rows kept
+                raise JobFailed(state.budget.stop_error(state.usage.prompt_tokens, state.usage.completion_tokens))
         finally:
             # Requests still waiting for the server are dropped; an answer already in is still
             # processed and stored (as before, when no answer waited between arrival and processing).

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from core.budget import RunBudget
 from core import language
 from core.duplicates import DuplicateIndex
 from core.generation.acceptance import judge
@@ -31,6 +32,10 @@ def load_job_state(store: JobStore, settings: Settings, job_id: int) -> JobState
         job_id=job_id, spec=spec, guidance=guidance, quotas=quotas, accepted={},
         index=DuplicateIndex(), rules=RowRules.for_spec(spec), batch_counter=job.requests,
         recent={label: deque(maxlen=8) for label in quotas}, schema=response_schema(spec),
+        # A preview's few rows are not stopped: its estimate is what tells the user about the order.
+        budget=None if job.kind == "preview" else RunBudget.for_job(
+            settings, job.model, prompt_tokens=job.prompt_tokens, completion_tokens=job.completion_tokens,
+            requests=job.requests),
     )
     # Stored rows a chunk at a time (a resumed 1,000,000-row job must not load them all at
     # once), with the duplicate signatures of each chunk in one numpy pass.
