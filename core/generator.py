@@ -29,6 +29,7 @@ import logging
 import time
 from typing import Any
 
+from core import attributes
 from core.generation.job_state import JobFailed, JobState
 from core.generation.progress import ProgressReporter
 from core.generation.requests import RequestLoop
@@ -147,6 +148,15 @@ class Generator:
             except Exception:  # a database hiccup: the next beat tries again; writes are fenced anyway
                 log.warning("job %s: could not renew its lease", state.job_id, exc_info=True)
 
+    async def _prepare_attributes(self, state: JobState) -> None:
+        """The order's own dimensions of variety (core/attributes.py): asked once per job, stored, reused on resume."""
+        found, usage, requests = await attributes.for_job(self.llm, self.store, self.settings, state.job_id, state.spec)
+        state.attributes = found
+        state.usage.prompt_tokens += usage.prompt_tokens
+        state.usage.completion_tokens += usage.completion_tokens
+        for i, n in enumerate((requests, usage.prompt_tokens, usage.completion_tokens)):
+            state.pending_usage[i] += n
+
     async def _run_claimed(self, state: JobState, on_progress: ProgressCallback | None, started: float) -> JobResult:
         job_id = state.job_id
         reporter = ProgressReporter(on_progress, self.settings.progress_interval)
@@ -154,6 +164,7 @@ class Generator:
         try:
             if not await asyncio.to_thread(self.writer.start_sync, state, self._model_description()):
                 return await self._result(state, None)
+            await self._prepare_attributes(state)
             state.last_answer = time.monotonic()
             await self.request_loop.generate(state, reporter)
         except asyncio.CancelledError:

@@ -22,4 +22,12 @@ TRUST_TEXTS: dict[str, dict[str, str]] = {
         "pl": "To zamówienie kosztowałoby około {cost}, a z Twojego dziennego budżetu {limit} zostało tylko "
         "{left}. Zamów mniej wierszy albo spróbuj później.",
     },
+    "attributes_sample": {
+        "en": "What will vary between requests, from your topic: e.g. {example} ({counts}).",
+        "pl": "Co będzie się zmieniać między zapytaniami, według Twojego tematu: np. {example} ({counts}).",
+    },
+    "attributes_subtopics": {"en": "{n} sub-topics", "pl": "podtematy: {n}"},
+    "attributes_situations": {"en": "{n} situations", "pl": "sytuacje: {n}"},
+    "attributes_personas": {"en": "{n} personas", "pl": "osoby: {n}"},
+    "attributes_styles": {"en": "{n} styles", "pl": "style: {n}"},
 }

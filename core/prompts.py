@@ -194,9 +194,11 @@ def render_messages(
     recent: Sequence[str] = (),
     structured: bool = True,
     pins: Mapping[str, str] | None = None,
+    attributes: Any = None,
 ) -> list[dict[str, str]]:
     """The chat messages for one batch of `count` rows (of `label`, for classification; `pins`:
-    the messy kind, when the order wants messy rows)."""
+    the messy kind, when the order wants messy rows; `attributes`: the order's own dimensions of
+    variety, core.attributes.DomainAttributes, else the generic lists)."""
     task = spec.task
     lines: list[str] = []
     if task == TaskType.classification:
@@ -218,7 +220,7 @@ def render_messages(
         lines.append(f'Every example must have the label "{label}" and must clearly deserve that label.')
     if pins and NOISE_COLUMN in pins:
         lines.append(noise_line(pins[NOISE_COLUMN], "text" if task == TaskType.classification else "question"))
-    lines.append(diversity_hint(spec, batch_index))
+    lines.append(attributes.hint(spec, batch_index) if attributes is not None else diversity_hint(spec, batch_index))
     lines.append("Every example must differ from the others in wording, content and structure.")
 
     few_shot = list(guidance.few_shot) if guidance is not None else []

@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # Reject rows not written in the ordered language (core.language); "off" for a model whose
     # rows are meant to mix languages.
     language_check: bool = Field(True, validation_alias=env("DATAGEN_LANGUAGE_CHECK"))
+    # Ask the model once per job for the order's own dimensions of variety (core/attributes.py);
+    # auto: for server models, not the embedded one.
+    attributes: Literal["on", "off", "auto"] = Field("auto", validation_alias=env("DATAGEN_ATTRIBUTES"))
     # USD per 1M input/output tokens for models core.estimate has no price for: "model=0.2/0.8,...".
     prices: str = Field("", validation_alias=env("DATAGEN_PRICES"))
     # An order whose estimated cost is higher is refused before it starts (unset: no limit).

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from core.store_port import DEFAULT_LEASE_SECONDS, LeaseLost, NewRow, StoredRow  # the core's port (core/store_port.py)
 from storage.leases import renew_in
-from storage.models import Example, Job, JobKey, JobLease, utcnow
+from storage.models import Example, Job, JobAttributes, JobKey, JobLease, utcnow
 
 #: Jobs that may still need work (a crash leaves "running" behind).
 UNFINISHED_STATUSES = ("pending", "running")
@@ -56,6 +56,27 @@ class JobQueries:
         with Session(self.engine) as session:
             return session.exec(select(Job).join(JobKey, col(JobKey.job_id) == col(Job.id))
                                 .where(JobKey.key == key)).first()
+
+    def job_attributes(self, job_id: int) -> str | None:
+        """The attributes JSON the job stored (core.attributes), None before it asked."""
+        with Session(self.engine) as session:
+            found = session.get(JobAttributes, job_id)
+            return found.attributes_json if found is not None else None
+
+    def attributes_usage(self, job_id: int) -> tuple[int, int, int]:
+        """(requests, prompt tokens, completion tokens) the job spent asking for its attributes."""
+        with Session(self.engine) as session:
+            found = session.get(JobAttributes, job_id)
+            return (found.requests, found.prompt_tokens, found.completion_tokens) if found is not None else (0, 0, 0)
+
+    def save_job_attributes(self, job_id: int, attributes_json: str, *, requests: int = 0, prompt_tokens: int = 0,
+                            completion_tokens: int = 0) -> None:
+        """Store a job's attributes once; a second save (another run that asked too) keeps the first."""
+        with Session(self.engine) as session:
+            if session.get(JobAttributes, job_id) is None:
+                session.add(JobAttributes(job_id=job_id, attributes_json=attributes_json, requests=requests,
+                                          prompt_tokens=prompt_tokens, completion_tokens=completion_tokens))
+                session.commit()
 
     def get_job(self, job_id: int) -> Job | None:
         with Session(self.engine) as session:

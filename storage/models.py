@@ -41,6 +41,19 @@ class JobKey(SQLModel, table=True):
     job_id: int = Field(foreign_key="job.id")
 
 
+class JobAttributes(SQLModel, table=True):
+    """The order's own dimensions of variety a job asked the model for (core.attributes), kept so
+    a resumed job uses the same ones. A table of its own, like JobKey: create_all adds it."""
+
+    job_id: int = Field(primary_key=True, foreign_key="job.id")
+    attributes_json: str
+    # What asking took (also in the job's totals): an estimate scaled from a preview leaves it out,
+    # the order's job reusing the preview's attributes.
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
 class Example(SQLModel, table=True):
     """One generated (or uploaded / kept) row, accepted or rejected with the reason."""
 

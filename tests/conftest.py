@@ -21,6 +21,10 @@ from core.settings import Settings
 from tests.fakes.openai_server import FakeOpenAI
 
 POSTGRES_ENV = "DATAGEN_TEST_POSTGRES_URL"
+# The order's own dimensions of variety cost one request before a job's first batch; tests that
+# count requests or inject faults into "the first request" mean generation requests. Tests about
+# the attributes turn them on (tests/test_attributes.py); subprocesses inherit this default.
+os.environ.setdefault("DATAGEN_ATTRIBUTES", "off")
 
 
 @pytest.fixture
@@ -43,6 +47,7 @@ def settings(fake_llm: FakeOpenAI, tmp_path: Path) -> Settings:
         max_retries=4,
         # The fake server writes pseudo-words in no language; tests about the check turn it on.
         language_check=False,
+        attributes="off",  # see DATAGEN_ATTRIBUTES above
         _env_file=None,  # a developer's .env must not leak into tests
     )
 

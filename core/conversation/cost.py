@@ -27,8 +27,11 @@ def order_estimate(store: Any, settings: Any, spec: DatasetSpec, preview_job_id:
     preview_spec = DatasetSpec.model_validate_json(job.spec_json, context={"max_count": 10**12})
     rows = store.accepted_rows(preview_job_id, sources=("synthetic",))
     rules = RowRules(preview_spec)  # the main text of any task, the row model's too
+    # The attributes request is the preview's alone: the order's job reuses its answer.
+    asked, asked_prompt, asked_completion = store.attributes_usage(preview_job_id)
     figures = estimate.preview_figures(
-        requests=job.requests, prompt_tokens=job.prompt_tokens, completion_tokens=job.completion_tokens,
+        requests=job.requests - asked, prompt_tokens=job.prompt_tokens - asked_prompt,
+        completion_tokens=job.completion_tokens - asked_completion,
         seconds=job.elapsed_seconds, rows=[(row.fields, rules.text_of(row.fields)) for row in rows],
         rejected=store.rejected_reasons(preview_job_id),
         concurrency=max(1, len(preview_spec.quotas())),  # a preview sends one request per label at once

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+from core import attributes
 from core.conversation import annotating, collecting, cost
 from core.conversation.background import spec_of
 from core.conversation.guidance import make_guidance
@@ -43,12 +45,22 @@ async def start_dataset(turn: Turn) -> Phase:
         job_id = await asyncio.to_thread(
             generator.create_job, spec, guidance, kind="dataset", conversation_id=turn.conversation_id
         )
+        await asyncio.to_thread(reuse_preview_attributes, dialog.store, turn.state.preview_job, job_id, spec)
     turn.state.job = job_id
     turn.state.asking = None
     turn.offer((Choice(turn.t("btn_cancel"), "canceljob", str(job_id)),))
     turn.say("generate_ack", total=sum(spec.quotas().values()), job=job_id)
     dialog.spawn(job_id, dialog.run_dataset(turn.chat, job_id))
     return Phase.generating
+
+
+def reuse_preview_attributes(store: Any, preview_job: int | None, job_id: int, spec: DatasetSpec) -> None:
+    """The order's job varies along the dimensions its preview showed (no second request for them),
+    when the order's topic, labels and language are still the preview's. Blocking."""
+    stored = store.job_attributes(preview_job) if preview_job else None
+    preview = store.get_job(preview_job) if stored else None
+    if preview is not None and attributes.order_key(spec_of(preview)) == attributes.order_key(spec):
+        store.save_job_attributes(job_id, stored)
 
 
 def resumable_job(dialog: object, job_id: int | None, spec: DatasetSpec, guidance: Guidance) -> int | None:

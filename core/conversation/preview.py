@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from core import estimate, intake
+from core import attributes, estimate, intake
 from core.conversation import collecting, commands, cost, jobs
 from core.conversation.guidance import make_guidance
 from core.conversation.collecting import Text
@@ -85,9 +85,16 @@ async def show_preview(turn: Turn, event: PreviewFinished) -> Phase:
         )
         for number, row in enumerate(rows, 1)
     )
-    intro = turn.t("preview_intro", n=len(rows)) + await order_cost_lines(turn)
+    intro = turn.t("preview_intro", n=len(rows)) + await varied_line(turn, event.job_id) + await order_cost_lines(turn)
     turn.replies.append(Preview(intro, items, choices))
     return Phase.rating
+
+
+async def varied_line(turn: Turn, preview_job: int) -> str:
+    """"What will vary between requests, from your topic: e.g. ..." when the preview asked the model
+    for the order's own dimensions ("" with the generic lists)."""
+    _, found = attributes.load(await asyncio.to_thread(turn.dialog.store.job_attributes, preview_job))
+    return "\n\n" + found.sample(turn.lang) if found is not None else ""
 
 
 async def order_cost_lines(turn: Turn) -> str:

@@ -8,6 +8,7 @@ import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
+from core.attributes import DomainAttributes
 from core.budget import RunBudget
 from core.duplicates import DuplicateIndex
 from core.llm import Usage
@@ -83,6 +84,7 @@ class JobState:
     last_answer: float = field(default_factory=time.monotonic)  # when the model last answered a request
     stopped: bool = False  # the run was interrupted: its start must not be written any more (under _db_lock)
     budget: RunBudget | None = None  # DATAGEN_MAX_COST_USD with a priced model (core/budget.py)
+    attributes: DomainAttributes | None = None  # the order's own dimensions of variety (core/attributes.py)
 
     def open(self, label: str) -> int:
         return self.quotas[label] - self.accepted.get(label, 0)

@@ -146,6 +146,7 @@ class RequestLoop:
         messages = render(
             spec, count=batch.count, label=batch.label, batch_index=batch.index, guidance=guidance,
             recent=() if small_model else state.recent.get(batch.label, ()), structured=structured, pins=batch.pins,
+            attributes=state.attributes,
         )
         schema = state.schema
         if structured and small_model:

@@ -104,8 +104,9 @@ def render_row_messages(
     guidance: _Guidance | None = None,
     recent: Sequence[str] = (),
     structured: bool = True,
+    attributes: Any = None,
 ) -> list[dict[str, str]]:
-    """The chat messages for one batch of `count` rows with `pins` fixed."""
+    """The chat messages for one batch of `count` rows with `pins` fixed (`attributes`: as in core.prompts)."""
     model, chosen = row_model(spec), preset(spec)
     lines = [chosen.task_line(spec)]
     if spec.topic and spec.topic not in lines[0]:
@@ -117,7 +118,7 @@ def render_row_messages(
     lines.append(f"Produce exactly {count} {chosen.noun}.")
     lines += _pin_lines(spec, model, pins)
     lines += chosen.batch_lines(spec, pins, batch_index)
-    lines.append(diversity_hint(spec, batch_index))
+    lines.append(attributes.hint(spec, batch_index) if attributes is not None else diversity_hint(spec, batch_index))
     lines.append("Every example must differ from the others in wording, content and structure.")
     few_shot = list(guidance.few_shot) if guidance is not None else []
     # Only rows of the pinned value (label): a model shown another label's rows copies them under this one.
