@@ -23,7 +23,8 @@ from core.classify import Classifier, ClassifyTask, Item, one_line
 from core.documents import grounding
 from core.llm import LLMBackend, LLMError, Usage
 from core.quality import validate_row
-from core.rows.presets import validate
+from core.rows.columns import Column, ColumnType
+from core.rows.presets import RED_TEAM_MEANING, preset, row_model, validate
 from core.settings import Settings
 from core.spec import DatasetSpec, TaskType
 from core.store_port import JobStore, NewRow
@@ -49,8 +50,29 @@ def verification_enabled(settings: Settings, llm: LLMBackend) -> bool:
 
 
 def verifiable(spec: DatasetSpec) -> bool:
-    """Tasks with a categorical column to check: classification labels and quiz answers."""
-    return spec.task in (TaskType.classification, TaskType.multiple_choice)
+    """Tasks with a categorical column to check: classification labels, quiz answers, and the
+    stratified column of the row model's tasks (red-team category, simulated users' intent, a
+    custom stratified column)."""
+    return spec.task in (TaskType.classification, TaskType.multiple_choice) or stratified_of(spec) is not None
+
+
+def row_text_for_judge(model: Any, column: Column, clean: dict[str, Any]) -> str:
+    """The row's text columns but the judged one ("message: ... | persona: ..."); category columns
+    stay out: one derived from the judged value (a red-team prompt's expected behaviour) would give it away."""
+    texts = [(other.name, clean.get(other.name)) for other in model.columns
+             if other.type == ColumnType.text and other.name != column.name and clean.get(other.name)]
+    if len(texts) == 1:
+        return str(texts[0][1])
+    return " | ".join(f"{name}: {value}" for name, value in texts) or model.text_of(clean)
+
+
+def stratified_of(spec: DatasetSpec) -> Column | None:
+    """The row model's stratified category column with at least two values (None for the first
+    three tasks, documents, and orders without one)."""
+    if spec.task in (TaskType.classification, TaskType.multiple_choice, TaskType.qa, TaskType.documents):
+        return None
+    column = row_model(spec).stratified
+    return column if column is not None and len(column.values) > 1 else None
 
 
 class Verifier:
@@ -84,6 +106,8 @@ class Verifier:
             return await self._ground(spec, raws)
         if not verifiable(spec):
             return Screened(list(raws), [])
+        if stratified_of(spec) is not None:
+            return await self._screen_rows(spec, raws)
         labels = list(spec.labels)
         items: list[Item] = []
         intended: dict[str, tuple[str, dict[str, str]]] = {}
@@ -117,6 +141,41 @@ class Verifier:
             screened.rejected.append(NewRow(fields, label=row_label, accepted=False, reason=reason))
         return screened
 
+    async def _screen_rows(self, spec: DatasetSpec, raws: list[Any]) -> Screened:
+        """The row model: the judge sees the row's main text (its key columns) and names the
+        stratified column's value; a row it places elsewhere is rejected like a label disagreement."""
+        column = stratified_of(spec)
+        assert column is not None
+        model = row_model(spec)
+        items, intended = [], {}
+        for index, raw in enumerate(raws):
+            clean, _ = validate(spec, raw)
+            if clean is None or clean.get(column.name) not in column.values:
+                continue  # the engine rejects it with its own reason
+            items.append(Item(str(index), row_text_for_judge(model, column, clean)))
+            intended[str(index)] = (str(clean[column.name]), clean)
+        if not items:
+            return Screened(list(raws), [])
+        try:
+            result = await self.classifier.classify(items, self.task(spec))
+        except LLMError as exc:
+            log.warning("verification failed: %s", exc)
+            verdicts: dict[str, str] = {}
+            screened = Screened([], [])
+        else:
+            verdicts = {item_id: verdict.label for item_id, verdict in result.verdicts.items()}
+            screened = Screened([], [], result.usage, result.requests)
+        for index, raw in enumerate(raws):
+            key = str(index)
+            if key not in intended or verdicts.get(key) == intended[key][0]:
+                screened.kept.append(raw)
+                continue
+            value, clean = intended[key]
+            verified = verdicts.get(key)
+            screened.rejected.append(NewRow({**clean, "verified_label": verified or ""}, label=value, accepted=False,
+                                            reason=NOT_VERIFIED if verified is None else DISAGREEMENT))
+        return screened
+
     async def _ground(self, spec: DatasetSpec, raws: list[Any]) -> Screened:
         """Document questions: the answer must be supported by its passages; an unanswerable
         question must not be answerable from them (core/documents/grounding.py)."""
@@ -147,6 +206,16 @@ class Verifier:
         if spec.task == TaskType.multiple_choice:
             return ClassifyTask(labels=LETTERS, noun="multiple-choice question",
                                 instructions="Answer each question: its label is the letter of the correct option."
+                                + (f" Topic: {about}" if about else ""))
+        column = stratified_of(spec)
+        if column is not None:
+            chosen = preset(spec)
+            meanings = {value: RED_TEAM_MEANING[value] for value in column.values
+                        if spec.task == TaskType.red_team and value in RED_TEAM_MEANING}
+            what = f"{chosen.noun.rstrip('s')}" if chosen.noun else "row"
+            return ClassifyTask(labels=tuple(column.values), noun=what, descriptions=meanings,
+                                instructions=f"Label each {what} with its {column.name}"
+                                + (f" ({column.description})" if column.description else "") + "."
                                 + (f" Topic: {about}" if about else ""))
         return ClassifyTask(labels=tuple(spec.labels), instructions=about)
 
@@ -200,8 +269,10 @@ def verification_lines(store: JobStore, job_id: int, model: str, spec: DatasetSp
     shares = agreement(store, job_id)
     judge = model.split(VERIFIED_BY, 1)[1]
     quiz = spec.task == TaskType.multiple_choice
-    lines = ["", f"## {t('card_verification')}", "",
-             t("card_verification_answer" if quiz else "card_verification_label", judge=judge), "",
+    column = stratified_of(spec)
+    said = (t("card_verification_column", judge=judge, column=column.name) if column is not None
+            else t("card_verification_answer" if quiz else "card_verification_label", judge=judge))
+    lines = ["", f"## {t('card_verification')}", "", said, "",
              t("card_agreement_questions_header" if quiz else "card_agreement_label_header"), "|---|---:|"]
     lines += [f"| {label or t('card_all')} | {share:.0%} |" for label, share in shares.items()]
     return lines

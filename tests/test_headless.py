@@ -33,7 +33,8 @@ def environment(base_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
            if not k.startswith(("DATAGEN_", "OPENAI_", "TELEGRAM_", "SLACK_")) and k != "DATABASE_URL"}
     env.update(OPENAI_API_KEY="test-key", OPENAI_BASE_URL=base_url, DATAGEN_MODEL="fake-model",
                DATABASE_URL=f"sqlite:///{tmp_path}/jobs.db", DATAGEN_PROGRESS_INTERVAL="0",
-               DATAGEN_REQUEST_TIMEOUT="5", DATAGEN_MAX_RETRIES="2", PYTHONUNBUFFERED="1", COLUMNS="120")
+               DATAGEN_REQUEST_TIMEOUT="5", DATAGEN_MAX_RETRIES="2", PYTHONUNBUFFERED="1", COLUMNS="120",
+               DATAGEN_ATTRIBUTES="off")  # faults and request counts here mean generation requests (conftest)
     env.update(extra)
     return env
 

@@ -24,9 +24,10 @@ from tests.test_headless import datagen_command, environment, generate, read_row
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def run(fake: FakeOpenAI, tmp_path: Path, example: str, output: str, *args: str) -> tuple[DatasetSpec, str]:
-    done = generate(tmp_path, environment(fake.base_url, tmp_path), str(EXAMPLES / example), "-o", output, *args,
-                    timeout=120)
+def run(fake: FakeOpenAI, tmp_path: Path, example: str, output: str, *args: str,
+        **env: str) -> tuple[DatasetSpec, str]:
+    done = generate(tmp_path, environment(fake.base_url, tmp_path, **env), str(EXAMPLES / example), "-o", output,
+                    *args, timeout=120)
     assert done.returncode == 0, done.stderr
     card = (tmp_path / output).with_suffix(".card.md").read_text(encoding="utf-8")
     return DatasetSpec.load(EXAMPLES / example), card
@@ -87,7 +88,7 @@ def test_red_team_from_the_example_spec(fake_llm: FakeOpenAI, tmp_path: Path) ->
     assert all(validate(spec, row)[1] is None for row in rows)  # behaviour fits category
     assert len({row["prompt"] for row in rows}) == 36
     assert "| benign | 6 | 6 |" in card
-    prompts = [m["content"] for body in fake_llm.requests for m in body["messages"] if m["role"] == "user"]
+    prompts = [m["content"] for body in fake_llm.generation_requests for m in body["messages"] if m["role"] == "user"]
     assert all("retail bank" in p and "must not contain real harmful instructions" in p for p in prompts)
 
 
@@ -156,11 +157,12 @@ def test_custom_column_job_resumes_after_a_kill(tmp_path: Path) -> None:
         process.send_signal(signal.SIGKILL)  # no clean-up at all: only what was committed survives
         process.wait(timeout=30)
         assert not (tmp_path / "out.csv").exists()
-        sent_before = fake.request_count
+        sent_before = len(fake.generation_requests)
         done = generate(tmp_path, env, str(EXAMPLES / "custom_columns.yaml"), "-o", "out.csv", "--resume", "1",
                         timeout=120)
         assert done.returncode == 0, done.stderr
-        assert fake.request_count - sent_before < 50 / 5 + 2  # resumed, not started over
+        # resumed, not started over (judge requests aside: urgency is verified)
+        assert len(fake.generation_requests) - sent_before < 50 / 5 + 2
     rows = read_rows(tmp_path / "out.csv")
     assert Counter(row["urgency"] for row in rows) == {"low": 15, "medium": 15, "high": 20}
     assert len({(row["product_name"], row["complaint"]) for row in rows}) == 50
@@ -178,7 +180,8 @@ def test_red_team_survives_faults_with_exact_counts(fake_llm: FakeOpenAI, tmp_pa
     fake_llm.inject("duplicates", times=3)
     fake_llm.inject("500", times=2)
     fake_llm.inject("malformed")  # truncated: its complete rows are salvaged, the rest re-asked
-    spec, card = run(fake_llm, tmp_path, "red_team.yaml", "redteam.csv")
+    # The faults are meant for generation answers: the judge's requests (the category is verified) would take some.
+    spec, card = run(fake_llm, tmp_path, "red_team.yaml", "redteam.csv", DATAGEN_VERIFY="off")
     assert fake_llm.pending_faults == 0  # every fault was served
     rows = read_rows(tmp_path / "redteam.csv")
     assert Counter(row["category"] for row in rows) == {category: 6 for category in RED_TEAM_CATEGORIES}

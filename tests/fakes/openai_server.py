@@ -469,6 +469,18 @@ class FakeOpenAI(ThreadedLoopbackServer):
             self._issued_rows.append(dict(row))  # for the "duplicates" fault
         return row
 
+    def _template_row_with_truth(self, columns: list[tuple[str, str]]) -> list[str]:
+        lines = self._template_row(columns)
+        row = dict(line.split(": ", 1) for line in lines)
+        what = dict(columns)
+        stratified = next(iter(self._pins), "")
+        members = what.get(stratified, "").removeprefix("one of: ").split(" | ")
+        texts = [row[name] for name, kind in columns if name != stratified and name in row and not kind.startswith(
+            ("one of: ", "a number", "true or false", "TYPE")) and name not in self._pins]
+        if self._note_row_model_truth(row, members if what.get(stratified, "").startswith("one of: ") else [], texts):
+            lines = [f"{name}: {value}" for name, value in row.items()]
+        return lines
+
     def _template_row(self, columns: list[tuple[str, str]]) -> list[str]:
         lines, first_text = [], None
         for column, what in columns:
@@ -531,7 +543,7 @@ class FakeOpenAI(ThreadedLoopbackServer):
         for i in range(count):
             wrong = i < wrong_until
             if columns:  # a row-model template: `column: <what>` lines
-                lines += self._template_row(columns)
+                lines += self._template_row_with_truth(columns)
             elif "Answer: <letter>" in prompt:
                 question = self._text(question=True)
                 if kind in ("duplicates", "near_duplicates"):
@@ -582,6 +594,7 @@ class FakeOpenAI(ThreadedLoopbackServer):
     def _note_truth(self, data: Any, schema: dict[str, Any], asked: str | None) -> None:
         rows = _rows_of(data) or []
         enum = _label_enum(schema)
+        self._enums = set(_enum_properties(schema))
         for row in rows:
             if not isinstance(row, dict):
                 continue
@@ -592,12 +605,35 @@ class FakeOpenAI(ThreadedLoopbackServer):
                 if truth in enum and len(enum) > 1 and self._mislabel_next():
                     row["label"] = enum[(enum.index(truth) + 1) % len(enum)]  # the neighbouring class
                     self.mislabeled.add(key)
+            elif self._note_row_model_truth(row, _property_enum(schema, next(iter(self._pins), ""))):
+                pass
             elif isinstance(row.get("question"), str) and row.get("answer") in ("a", "b", "c", "d"):
                 key = _flat(row["question"])
                 self.true_answers[key] = _flat(str(row.get(f"option_{row['answer']}", "")))
                 if self._mislabel_next():
                     row["answer"] = "abcd"["abcd".index(row["answer"]) - 1]
                     self.mislabeled.add(key)
+
+    def _note_row_model_truth(self, row: dict[str, Any], members: list[str], texts: list[str] | None = None) -> bool:
+        """A row-model row whose stratified column (the first one the prompt pins: "the intent "..."")
+        holds the pinned value: its texts' truth is that value; `mislabel_share` of them get the next
+        member instead. The judge sees the key columns' texts (one, or all of them joined)."""
+        stratified = next(iter(self._pins), None)
+        if stratified is None or stratified in ("label", "noise") or not isinstance(row.get(stratified), str):
+            return False
+        truth = row[stratified]
+        if texts is None:
+            texts = [value for name, value in row.items() if isinstance(value, str) and name != stratified
+                     and name not in self._enums and name not in self._pins]
+        keys = {_flat(text) for text in texts if len(_flat(text)) >= 20}  # found inside the judge's row text
+        for key in keys:
+            self.true_labels[key] = truth
+        if truth in members and len(members) > 1 and self._mislabel_next():
+            row[stratified] = members[(members.index(truth) + 1) % len(members)]
+            self.mislabeled.update(keys)
+        return True
+
+    _enums: set[str] = set()  # the schema's category properties: not texts the judge reads
 
     def _note_scripted(self, body: dict[str, Any], answer: Any) -> None:
         """Rows a responder wrote are texts the fake wrote too: their labels are the truth."""
@@ -645,6 +681,9 @@ class FakeOpenAI(ThreadedLoopbackServer):
                 if correct is not None and _flat(option) == correct:
                     return letter
         known = self.true_labels.get(_flat(text))
+        if known is None and len(text) > 20:  # a row-model row: the judge sees several of its columns
+            flat = _flat(text)
+            known = next((truth for key, truth in self.true_labels.items() if len(key) >= 20 and key in flat), None)
         return known if known in labels else labels[0]
 
     def _labeling_answer(self, prompt: str, structured: bool) -> str:
@@ -751,6 +790,36 @@ def marked_text(label: str | Sequence[str], rng: random.Random, words: int = 9) 
 
 def _flat(text: str) -> str:
     return " ".join(text.split())
+
+
+def _enum_properties(schema: dict[str, Any]) -> list[str]:
+    """Names of the properties with an enum anywhere in a generation schema."""
+    names, stack = [], [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for name, sub in (node.get("properties") or {}).items() if isinstance(node.get("properties"), dict) else ():
+                if isinstance(sub, dict) and "enum" in sub:
+                    names.append(name)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return names
+
+
+def _property_enum(schema: dict[str, Any], name: str) -> list[str]:
+    """The enum of the property `name` somewhere in a generation schema (empty if none)."""
+    stack: list[Any] = [schema]
+    while name and stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            found = node.get("properties", {}).get(name) if isinstance(node.get("properties"), dict) else None
+            if isinstance(found, dict) and isinstance(found.get("enum"), list):
+                return [str(x) for x in found["enum"]]
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return []
 
 
 def _label_enum(schema: dict[str, Any]) -> list[str]:
