@@ -42,7 +42,7 @@ async def verification_run(verify: str, folder: Path) -> dict[str, float]:
     with FakeOpenAI(latency=LATENCY) as fake:
         fake.mislabel_share = MISLABEL_SHARE
         settings = Settings(openai_api_key="bench", openai_base_url=fake.base_url, llm="openai",
-                            database_url=f"sqlite:///{folder}/quality-{verify}.sqlite", verify=verify,
+                            database_url=f"sqlite:///{folder}/quality-{verify}.sqlite", verify=verify, attributes="off",
                             concurrency=16, progress_interval=5, request_timeout=60, _env_file=None)
         store = Store.from_url(settings.database_url)
         llm = OpenAIBackend.from_settings(settings)
@@ -138,7 +138,7 @@ async def trust_figures(folder: Path) -> None:
     from tests.fakes.openai_server import FakeOpenAI
 
     with FakeOpenAI(latency=LATENCY) as fake:
-        settings = Settings(openai_api_key="bench", openai_base_url=fake.base_url, llm="openai", verify="off",
+        settings = Settings(openai_api_key="bench", openai_base_url=fake.base_url, llm="openai", verify="off", attributes="off",
                             database_url=f"sqlite:///{folder}/trust.db", concurrency=16, progress_interval=1.0,
                             request_timeout=60, _env_file=None)
         store = Store.from_url(settings.database_url)
