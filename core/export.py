@@ -288,7 +288,7 @@ def _card(store: JobStore, job: StoredJob, spec: DatasetSpec, rows: list[StoredR
         "",
     ]
     if not is_legacy(spec):
-        lines += column_figures(row_model(spec), [row.fields for row in synthetic], spec.quotas())
+        lines += column_figures(row_model(spec), [row.fields for row in synthetic], spec.quotas(), lang)
     if spec.task == TaskType.documents:
         lines += document_lines(spec.passages or [], [row.fields for row in synthetic], spec.labels, rejected,
                                 verified=VERIFIED_BY in (job.model or ""))

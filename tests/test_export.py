@@ -368,3 +368,28 @@ def test_card_reports_variety_language_share_and_actual_cost(store: Store, monke
     assert "Written in the ordered language: 75% of the rows checked" in render_card(store, polish_id)
     monkeypatch.setenv("DATAGEN_PRICES", "")
     assert "Cost: unknown (no price for test-model" in render_card(store, job_id)
+
+
+def test_a_polish_row_model_card_has_no_english_column_figures(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    from core.export import render_delivery
+    from core.messages import TEXTS
+
+    monkeypatch.setenv("DATAGEN_PRICES", "test-model=1/2")
+    spec = DatasetSpec.load(Path(__file__).resolve().parent.parent / "examples" / "custom_columns.yaml")
+    rows = [({"product_name": f"washing machine model {i}", "complaint": f"it leaks water after wash number {i}",
+              "urgency": urgency, "wants_refund": i % 2 == 0}, urgency)
+            for i, urgency in enumerate(["low"] * 15 + ["medium"] * 15 + ["high"] * 20)]
+    job_id = make_job(store, spec, rows)
+    card = render_delivery(store, job_id, "csv", "complaints.csv", "pl").card
+    assert "## Wiersze według kolumny urgency" in card and "| Kolumna | Typ | Liczby |" in card
+    assert "znaków, średnio" in card and "prawda 25, fałsz 25" in card and "## Różnorodność" in card
+    # Every card text but the level words ("medium" is also a value of this order's urgency column).
+    keys = [key for key in TEXTS if key.startswith(("card_", "variety_"))
+            and key not in ("card_model", "card_spec_hint", "variety_high", "variety_medium", "variety_low")]
+    for key in keys:
+        for fragment in re.split(r"\{\w+\}", TEXTS[key]["en"]):
+            fragment = fragment.strip(" |.:-()`*")
+            if len(fragment) >= 6 and fragment != TEXTS[key]["pl"].strip(" |.:-()`*"):
+                assert fragment not in card, (key, fragment)
