@@ -393,14 +393,19 @@ class SlackBot:
         events: list[Event] = []
         for file in files:
             name = str(file.get("name") or file.get("title") or "upload")
-            limit = self.settings.max_upload_bytes
-            if int(file.get("size") or 0) > limit:
-                await self.output.send(chat, Say(f"{name} is too large: I take files up to {limit / 1048576:.3g} MB."))
+            limit = self.settings.max_upload_bytes  # Slack stores big files; our own setting is the limit here
+            size = int(file.get("size") or 0)
+            if size > limit:
+                lang = await self.dialog.language_of(chat)
+                await self.output.send(chat, Say(messages.text(
+                    lang, "upload_limit_setting", filename=name, size=messages.human_size(size),
+                    limit=messages.human_size(limit))))
                 continue
             url = file.get("url_private_download") or file.get("url_private")
             data = await self._download(str(url)) if url else None
             if data is None:
-                await self.output.send(chat, Say(f"I couldn't download {name} from Slack. Please share it again."))
+                lang = await self.dialog.language_of(chat)
+                await self.output.send(chat, Say(messages.text(lang, "upload_download_failed", filename=name)))
                 continue
             events.append(FileUpload(name, data))
         return events

@@ -75,7 +75,9 @@ from core.settings import Settings, split_list
 
 log = logging.getLogger(__name__)
 
-UPLOAD_SUFFIXES = (".csv", ".json", ".jsonl", ".tsv", ".txt", ".xlsx")  # (.txt, .xlsx: rows to label)
+# (.txt, .xlsx: rows to label; .pdf ... .htm: documents to make test questions from)
+UPLOAD_SUFFIXES = (".csv", ".json", ".jsonl", ".tsv", ".txt", ".xlsx", ".pdf", ".docx", ".md", ".markdown", ".html",
+                   ".htm")
 # Telegram clients report CSV/JSON with assorted MIME types; map them to the suffix the core reads.
 UPLOAD_MIME_SUFFIX = {
     "text/csv": ".csv",
@@ -88,6 +90,11 @@ UPLOAD_MIME_SUFFIX = {
     "application/x-jsonlines": ".jsonl",
     "text/plain": ".txt",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+    "application/pdf": ".pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "text/markdown": ".md",
+    "text/x-markdown": ".md",
+    "text/html": ".html",
 }
 CALLBACK_ALIAS_PREFIX = "~"
 WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what setWebhook accepts as secret_token
@@ -112,6 +119,13 @@ def user_language(user: User | None) -> str:
     """The user's Telegram client language, as one of the languages the bot speaks."""
     code = (user.language_code or "") if user else ""
     return messages.normalise_language(code.split("-")[0].lower() or None)
+
+
+def local_mode(settings: Settings) -> bool:
+    """A self-hosted Bot API server started with --local: bots may download and send big files."""
+    if settings.telegram_local_mode is not None:
+        return settings.telegram_local_mode
+    return bool(settings.telegram_api_base_url)
 
 
 def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
@@ -373,7 +387,7 @@ class TelegramBot:
         chat = self.chat_ref(update)
         if kind is None:
             # Refused before downloading: no reason to fetch a PDF or a photo we can't read.
-            await self.output.send(chat, Say(messages.text(lang, "upload_bad_type", filename=filename)))
+            await self.output.send(chat, Say(messages.text(lang, "upload_unsupported", filename=filename)))
             return
         limit = self.upload_limit
         size = document.file_size or 0
@@ -395,14 +409,15 @@ class TelegramBot:
     @property
     def upload_limit(self) -> int:
         """Our own limit, and Telegram's getFile limit (20 MB) unless a self-hosted Bot API server is used."""
-        if self.settings.telegram_api_base_url:
+        if local_mode(self.settings):
             return self.settings.max_upload_bytes
         return min(self.settings.max_upload_bytes, FileSizeLimit.FILESIZE_DOWNLOAD)
 
     async def _too_big(self, chat: ChatRef, lang: str, filename: str, size: int, limit: int) -> None:
-        text = messages.text(
-            lang, "upload_too_big", filename=filename, size=messages.human_size(size), limit=messages.human_size(limit)
-        )
+        """Why, in the user's language: Telegram's own 20 MB download limit for bots, or our setting."""
+        telegrams = not local_mode(self.settings) and size > FileSizeLimit.FILESIZE_DOWNLOAD
+        text = messages.text(lang, "telegram_download_limit" if telegrams else "upload_limit_setting", filename=filename,
+                             size=messages.human_size(size), limit=messages.human_size(limit))
         await self.output.send(chat, Say(text))
 
     @staticmethod
@@ -541,7 +556,7 @@ def build_application(
     """Build the bot without starting it (no network): application, handlers, output channel, dialog."""
     application = make_application(settings, flood_retries=flood_retries)
     # A self-hosted Bot API server (--local) accepts uploads up to 2000 MB, Telegram's own 50 MB.
-    max_document_bytes = FileSizeLimit.FILESIZE_UPLOAD_LOCAL_MODE if settings.telegram_api_base_url else FileSizeLimit.FILESIZE_UPLOAD
+    max_document_bytes = FileSizeLimit.FILESIZE_UPLOAD_LOCAL_MODE if local_mode(settings) else FileSizeLimit.FILESIZE_UPLOAD
     interval = settings.progress_interval if progress_edit_interval is None else progress_edit_interval
     output = TelegramOutput(application.bot, progress_edit_interval=interval, max_document_bytes=max_document_bytes)
     dialog = (dialog_factory or _default_dialog_factory(settings))(output)

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 BANNER = (
     "datagen chat: describe the dataset you need (e.g. “200 restaurant reviews, positive or negative, CSV”).\n"
-    "Type a number to pick an option, +N/-N to rate preview example N, /upload PATH to send your own CSV/JSON,\n"
+    "Type a number to pick an option, +N/-N to rate preview example N, /upload PATH to send a file (CSV/JSON, or a PDF to ask about),\n"
     "/help for more. Ctrl-D (end of input) waits for running jobs and exits; Ctrl-C stops now, jobs resume next time."
 )
 
@@ -89,7 +89,7 @@ def read_upload(argument: str, max_bytes: int) -> FileUpload | str:
     """The file named after /upload, or a one-line error to print."""
     raw = argument.strip().strip("\"'")
     if not raw:
-        return "Usage: /upload PATH (a CSV or JSON file with columns text,label)"
+        return "Usage: /upload PATH (a CSV/JSON/XLSX/TXT of examples or rows to label, or a PDF/DOCX/MD/HTML document)"
     path = Path(raw).expanduser()
     try:
         with path.open("rb") as handle:

@@ -10,6 +10,7 @@ English sentence.
 from __future__ import annotations
 
 from core.messages_card import CARD_TEXTS
+from core.messages_documents import DOCUMENT_TEXTS
 from core.messages_errors import ERROR_TEXTS
 from core.messages_jobs import JOB_TEXTS
 from core.messages_order import ORDER_TEXTS
@@ -34,6 +35,7 @@ AREA_MODULES = (
     "core.messages_errors",
     "core.messages_card",
     "core.messages_trust",
+    "core.messages_documents",
 )
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -85,7 +87,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "ponownie.",
     },
 }
-for _area in (ORDER_TEXTS, PREVIEW_TEXTS, JOB_TEXTS, UPLOAD_TEXTS, ERROR_TEXTS, CARD_TEXTS, TRUST_TEXTS):
+for _area in (ORDER_TEXTS, PREVIEW_TEXTS, JOB_TEXTS, UPLOAD_TEXTS, ERROR_TEXTS, CARD_TEXTS, TRUST_TEXTS, DOCUMENT_TEXTS):
     TEXTS.update(_area)
 
 

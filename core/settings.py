@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     # --- Telegram --------------------------------------------------------------------------
     telegram_bot_token: str | None = Field(None, validation_alias=env("TELEGRAM_BOT_TOKEN"))
     telegram_api_base_url: str | None = Field(None, validation_alias=env("TELEGRAM_API_BASE_URL"))
+    # Whether that server runs with --local (no 20 MB download / 50 MB upload limits for bots); unset:
+    # any TELEGRAM_API_BASE_URL counts as one.
+    telegram_local_mode: bool | None = Field(None, validation_alias=env("TELEGRAM_LOCAL_MODE"))
     telegram_allowed_users: str = Field("", validation_alias=env("TELEGRAM_ALLOWED_USERS"))
     telegram_webhook_url: str | None = Field(None, validation_alias=env("TELEGRAM_WEBHOOK_URL"))
     telegram_webhook_secret: str | None = Field(None, validation_alias=env("TELEGRAM_WEBHOOK_SECRET"))

@@ -33,6 +33,8 @@ STALE = "That button belongs to an earlier step"
 UNBALANCED_CSV = b"text,label\nlovely,positive\ngreat,positive\nsuperb,positive\nawful,negative\n"
 ODD_COLUMNS_CSV = b"review,stars\nlovely,5\nawful,1\n"
 UNLABELED_TXT = b"lovely shoes\nawful service\nthe parcel came late\nthanks, all good\n"
+GUIDE_MD = ("# Pump guide\n\n## Setup\n\n" + "Connect the hose to the inlet valve and tighten it by hand. " * 20 +
+            "\n\n## Cleaning\n\n" + "Rinse the filter every month and dry it in the shade. " * 20).encode()
 
 
 def test_docs_show_the_table() -> None:
@@ -61,7 +63,7 @@ def order_record(user: User) -> tuple:
     state = ConversationState.load(row.state, row.data_json)
     jobs = sorted(j.id for j in store.unfinished_jobs())  # (their status moves on while they run)
     return (state.draft, state.job, state.preview_job, state.ratings, state.feedback, state.upload,
-            state.preview_items, state.upload_plan, state.annotation, state.wants_annotation, jobs)
+            state.preview_items, state.upload_plan, state.annotation, state.wants_annotation, state.documents, jobs)
 
 
 def phase_of(user: User) -> Phase:
@@ -195,6 +197,33 @@ async def test_buttons_of_other_steps_change_nothing_in_any_phase(settings: Sett
         await press_stale(user, everything, [*all_choices(labeled), Choice("Cancel", "cancel", ""),
                                              Choice("Balance", "balance", "")])
 
+        # the documents phases: a document read (the count question), the summary, the preview, the job
+        asked = await user.upload("guide.md", GUIDE_MD)
+        assert phase_of(user) == Phase.collecting and "How many questions?" in texts(asked), texts(asked)
+        everything = [c for choices in seen.values() for c in choices]
+        await press_stale(user, everything, all_choices(asked))
+        keep(Phase.collecting, asked)
+        summary = await user.send("6 questions in English")
+        assert phase_of(user) == Phase.confirm and "Documents: guide.md" in texts(summary), texts(summary)
+        await press_stale(user, everything, all_choices(summary))
+        keep(Phase.confirm, summary)
+        shown = await user.press(summary, "preview")
+        assert phase_of(user) == Phase.rating and previews(shown), texts(shown)
+        everything = [c for choices in seen.values() for c in choices]
+        await press_stale(user, everything, all_choices(shown))
+        fake_llm.latency = 2.0
+        started = await user.press(shown, "generate", settle=False)
+        assert phase_of(user) == Phase.generating, texts(started)
+        job_ids = set(user.dialog.running_jobs)
+        await press_stale(user, everything, [c for c in all_choices(started) if c.action == "canceljob"])
+        assert set(user.dialog.running_jobs) == job_ids, "a stale button started or stopped a job"
+        fake_llm.latency = 0.0
+        await user.dialog.wait_idle()
+        delivered = user.take()
+        rows = csv_rows(documents(delivered)[0])
+        assert sorted(r["question_type"] for r in rows) == ["factual"] * 2 + ["reasoning"] * 2 + ["unanswerable"] * 2
+        assert phase_of(user) == Phase.done
+
         # start
         summary = await user.send(SEED_PROMPT)
         await user.press(summary, "cancel")
@@ -213,7 +242,9 @@ ODD_TEXTS = ["²", "①", "٣", "\ud800", "x\udfff", "9" * 5000, "-" + "9" * 500
              "yes", "no", "tak", "", "   ", "\x00", "🤖" * 50, SEED_PROMPT, "make it 500", "in Polish",
              "the negatives are too mild", "10 tweets about football, positive or negative",
              "text=review, label=stars", "review stars", "label my rows", "oznacz moje dane", "sentiment",
-             "positive, negative", "#2 is negative", "#3 to positive, not negative", "#99 is x", "#1 is"]
+             "positive, negative", "#2 is negative", "#3 to positive, not negative", "#99 is x", "#1 is",
+             "test questions from my manual", "pytania testowe z mojej instrukcji", "6 factual, 3 reasoning",
+             "12 questions in Polish", "10 bez odpowiedzi"]
 COMMANDS = ["/new", "/start", "/status", "/cancel", "/help", "/new 20 reviews, positive or negative", "/nonsense",
             "/new@bot", "/status ²"]
 ACTIONS = ["task", "set", "preview", "newpreview", "generate", "change", "cancel", "canceljob", "balance", "up",
@@ -238,6 +269,11 @@ UPLOADS = [
     FileUpload("tickets.txt", UNLABELED_TXT),
     FileUpload("one-column.csv", b"message\nwhere is my order\nhello\n"),
     FileUpload("sheet.xlsx", b"PK\x03\x04 not really a workbook"),
+    FileUpload("guide.md", GUIDE_MD),
+    FileUpload("notes.txt", GUIDE_MD.replace(b"#", b"")),
+    FileUpload("scan.pdf", b"%PDF-1.4 not really a PDF"),
+    FileUpload("manual.docx", b"PK\x03\x04 not really a DOCX"),
+    FileUpload("page.html", b"<html><body><h1>Pump</h1><p>" + b"Rinse the filter monthly. " * 30 + b"</p></body></html>"),
 ]
 
 events = st.one_of(

@@ -347,7 +347,7 @@ async def test_json_upload_is_read(settings: Settings) -> None:
         ("empty.csv", b"", "no examples"),
         ("header_only.csv", b"text,label\n", "no examples"),
         ("blank_rows.csv", b"text,label\n,\n , \n", "no examples"),
-        ("picture.png", b"\x89PNG\r\n\x1a\n", "CSV or JSON"),
+        ("picture.png", b"\x89PNG\r\n\x1a\n", "PDF, DOCX, Markdown, HTML, TXT"),
         ("broken.json", b'{"text": "a", ', "not valid JSON"),
         ("numbers.json", b"[1, 2, 3]", "list of objects"),
     ],

@@ -376,8 +376,10 @@ async def test_uploads_csv_reaches_the_dialog_other_types_and_big_files_are_refu
         assert "4" in report[0].text  # the dialog read the 4 rows we sent
         assert len(tg.file_downloads) == 1
 
-        tg.push_document(CHAT, CHAT, "scan.pdf", b"%PDF-1.4", mime_type="application/pdf", username="alice")
-        await tg.wait_for(lambda: [m for m in tg.messages_to(CHAT) if "scan.pdf" in m.text], what="the type refusal")
+        tg.push_document(CHAT, CHAT, "photo.png", b"\x89PNG", mime_type="image/png", username="alice")
+        refusal = await tg.wait_for(lambda: [m for m in tg.messages_to(CHAT) if "photo.png" in m.text],
+                                    what="the type refusal")
+        assert "PDF, DOCX, Markdown" in refusal[0].text  # what it can read, documents included
         tg.push_document(CHAT, CHAT, "huge.csv", b"text,label\n", declared_size=5_000_000, username="alice")
         await tg.wait_for(lambda: [m for m in tg.messages_to(CHAT) if "huge.csv" in m.text], what="the size refusal")
         assert len(tg.file_downloads) == 1  # neither refused file was downloaded

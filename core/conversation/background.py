@@ -212,6 +212,10 @@ async def deliver(dialog: "Dialog", chat: ChatRef, job_id: int, result: JobResul
         caption += " " + dialog.text(lang, "caption_agreement",
                                      shares=", ".join(f"{label or dialog.text(lang, 'card_all')} {share:.0%}" for label, share in shares.items()))
     caption += ratings_honoured(dialog, lang, spec, job.guidance_json, rows)
+    if spec.passages:
+        from core.conversation.documents import per_document
+
+        caption += " " + dialog.text(lang, "documents_caption", per_document=per_document(spec, rows))
     await dialog.send(chat, Document(filename, delivery.data, caption, MIME_TYPE[spec.format]))
     await dialog.send(chat, Document(f"dataset-{job_id}.card.md", delivery.card.encode("utf-8"),
                                      dialog.text(lang, "card_caption"), "text/markdown"))

@@ -7,7 +7,7 @@ from typing import Any
 
 from core import intake
 from core import messages as m
-from core.conversation import annotating, commands, table
+from core.conversation import annotating, commands, documents, table
 from core.conversation.collecting import Text
 from core.conversation.preview import TypedRatings
 from core.conversation.state import Phase
@@ -47,6 +47,10 @@ def classify(turn: Turn, event: Any) -> tuple[str, Any]:
     if wants:
         turn.lang = wants
         return "annotate", Message(text)  # "label my rows" / "oznacz moje dane"
+    wants = documents.wants_documents(text) if "documents" in table.TABLE[turn.state.phase] else None
+    if wants:
+        turn.lang = wants
+        return "documents", Message(text)  # "test questions from my manual" / "pytania z mojej instrukcji"
     previewed = turn.state.preview_items or turn.state.phase == Phase.annotate_preview
     if previewed and "ratings" in table.TABLE[turn.state.phase]:
         ratings = TypedRatings.parse(text)

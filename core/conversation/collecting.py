@@ -17,7 +17,7 @@ from core import messages as m
 from core.conversation.state import Phase
 from core.conversation.turn import Turn
 from core.events import ButtonPress, Choice, Say
-from core.spec import DatasetSpec, SpecError
+from core.spec import DatasetSpec, SpecError, TaskType
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,8 @@ def missing(turn: Turn) -> list[str]:
     given piece by piece anyway (a whole order in one message must go straight to the summary)."""
     draft = turn.state.draft_or_empty()
     needed = list(draft.missing())
+    if draft.task == TaskType.documents:  # the files first; no tone: questions take the documents' words
+        return (["documents"] if not turn.state.documents else []) + needed
     if needed and draft.tone is None and not turn.state.tone_asked:
         needed.insert(needed.index("format") if "format" in needed else len(needed), "tone")
     return needed
@@ -155,6 +157,8 @@ def question(turn: Turn, field_name: str) -> tuple[str, tuple[Choice, ...]]:
         choices = [Choice(name, "set", f"balance={name}") for name in names]
         choices.append(Choice(turn.t("btn_no_balance"), "set", "balance="))
     key = f"ask_{field_name}"
+    if turn.state.draft_or_empty().task == TaskType.documents and field_name in ("documents", "count", "language"):
+        key = f"documents_ask_{field_name.replace('documents', 'upload')}"
     text = turn.t(key) if key in m.TEXTS else turn.t("ask_generic", field=field_name)
     if default is not None:
         # The default is the first option, so typing "1" takes it.
@@ -192,6 +196,8 @@ def show_summary(turn: Turn, *, intro: bool = True) -> Phase:
     draft = state.draft_or_empty()
     state.asking = None
     lines = ([turn.t("summary_intro")] if intro else []) + [str(draft.summary(turn.lang))]
+    if state.documents:
+        lines.append(documents_line(turn))
     if state.upload is not None:
         have = state.upload.counts
         new = draft.label_counts or {}
@@ -214,6 +220,14 @@ def show_summary(turn: Turn, *, intro: bool = True) -> Phase:
         choices.append(undo)
     turn.ask("\n".join(lines), tuple(choices))
     return Phase.confirm
+
+
+def documents_line(turn: Turn) -> str:
+    """ "Documents: manual.pdf (12 pages with text), guide.md (4 sections); 40 passages" (a documents order)."""
+    files = turn.state.documents
+    shown = ", ".join(f"{f.name} ({turn.t('documents_pages' if f.paged else 'documents_sections', n=f.places)})"
+                      for f in files)
+    return turn.t("summary_documents_line", files=shown, passages=sum(f.passages for f in files))
 
 
 def after_preview_choices(turn: Turn) -> tuple[Choice, ...]:

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from core import attributes
-from core.conversation import annotating, collecting, cost
+from core.conversation import annotating, collecting, cost, documents
 from core.conversation.background import spec_of
 from core.conversation.guidance import make_guidance
 from core.conversation.collecting import Text
@@ -28,7 +28,7 @@ async def ready_to_generate(turn: Turn) -> tuple[DatasetSpec | None, Generator |
     except RuntimeError as exc:
         turn.say("llm_unavailable", error=str(exc))
         return None, None, turn.state.phase
-    return spec, generator, phase
+    return await documents.with_passages(turn, spec), generator, phase
 
 
 async def start_dataset(turn: Turn) -> Phase:

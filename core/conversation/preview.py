@@ -209,7 +209,12 @@ def make_preview_spec(spec: DatasetSpec, max_count: int) -> DatasetSpec:
 def row_text(fields: dict[str, Any]) -> str:
     if set(fields) == {"text", "label"}:
         return f"{fields['text']}\n→ {fields['label']}"
-    return "\n".join(f"{key}: {_shown(value)}" for key, value in fields.items())
+    return "\n".join(f"{key}: {_cut(_shown(value))}" for key, value in fields.items())
+
+
+def _cut(text: str, limit: int = 280) -> str:
+    """A long value (a document passage) cut for the chat; the file has it whole."""
+    return text if len(text) <= limit else text[:limit].rstrip() + "…"
 
 
 def _shown(value: Any) -> str:

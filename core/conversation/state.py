@@ -73,6 +73,17 @@ class Annotation(BaseModel):
     examples: list[tuple[str, str]] = Field(default_factory=list)  # corrected or 👍 rows: few-shot for the model
 
 
+class DocumentFile(BaseModel):
+    """One document of a documents order; its passages are stored apart (`upload_id`)."""
+
+    name: str
+    upload_id: int
+    places: int  # pages (PDF) or sections with text
+    passages: int
+    chars: int
+    paged: bool = False  # places are pages
+
+
 class ReadAsChange(BaseModel):
     """Text after a preview that was read as a change of the order: the order before it, the
     order it made, so the user can say "it was feedback" while nothing else changed since."""
@@ -105,6 +116,7 @@ class ConversationState(BaseModel):
     upload_plan: dict[str, int] | None = None  # rows each label lacks, offered to generate
     annotation: Annotation | None = None  # "label my rows": the rows and the labels agreed
     wants_annotation: bool = False  # the user said "label my rows": the next upload is rows to label
+    documents: list[DocumentFile] = Field(default_factory=list)  # a documents order's files
 
     @field_validator("offered", mode="before")
     @classmethod

@@ -5,7 +5,8 @@ handler returns the next phase) and errbot's flows (guards are small predicates;
 data, so docs/conversation.md draws it from here). An event a phase does not list is answered
 "that button belongs to an earlier step" plus the current question, and changes nothing.
 
-Event keys: "text" (typed words), "ratings" ("+1 -3"), "upload" (a file), "press:<action>" (a
+Event keys: "text" (typed words), "ratings" ("+1 -3"), "upload" (a file), "annotate" ("label my
+rows"), "documents" ("test questions from my manual"), "press:<action>" (a
 button, or its typed number/label), the internal "preview_finished", "dataset_delivered",
 "dataset_failed" and "job_lost" (background jobs report through the table too), and the
 commands in FALLBACKS, valid in every phase.
@@ -17,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Union
 
-from core.conversation import annotating, collecting, commands, jobs, preview, uploads
+from core.conversation import annotating, collecting, commands, documents, jobs, preview, uploads
 from core.conversation.state import Phase
 from core.conversation.turn import Turn
 
@@ -65,17 +66,20 @@ TABLE: dict[Phase, dict[str, Route]] = {
         "text": collecting.on_text,
         "upload": uploads.on_upload,
         "annotate": annotating.want,
+        "documents": documents.want,
     },
     Phase.collecting: {
         "text": collecting.on_text,
         "upload": uploads.on_upload,
         "annotate": annotating.want,
+        "documents": documents.want,
         "press:task": Guarded(is_offered, collecting.press_task),
         "press:set": Guarded(is_offered, collecting.press_set),
     },
     Phase.confirm: {
         "text": preview.on_confirm_text,
         "upload": uploads.on_upload,
+        "documents": documents.want,
         "press:preview": preview.press_preview,
         "press:generate": Guarded(preview_shown, jobs.press_generate),
         "press:change": collecting.press_change,
@@ -93,6 +97,7 @@ TABLE: dict[Phase, dict[str, Route]] = {
         "text": preview.on_text,
         "ratings": preview.typed_ratings,
         "upload": uploads.on_upload,
+        "documents": documents.want,
         "press:up": Guarded(is_previewed_row, preview.press_rating),
         "press:down": Guarded(is_previewed_row, preview.press_rating),
         "press:generate": jobs.press_generate,
@@ -112,6 +117,7 @@ TABLE: dict[Phase, dict[str, Route]] = {
         "text": collecting.on_text,
         "upload": uploads.on_upload,
         "annotate": annotating.want,
+        "documents": documents.want,
     },
     Phase.upload_columns: {
         "text": uploads.on_column_answer,
@@ -164,26 +170,28 @@ S, CO, CF, PV, RA, GE, DO, UC, UO = (Phase.start, Phase.collecting, Phase.confir
                                      Phase.generating, Phase.done, Phase.upload_columns, Phase.upload_offer)
 AL, AP, AN = Phase.annotate_labels, Phase.annotate_preview, Phase.annotating
 LEADS_TO: dict[tuple[Phase, str], tuple[Phase, ...]] = {
-    (S, "text"): (S, CO, CF), (S, "upload"): (S, UC, UO, AL, AP),
-    (CO, "text"): (CO, CF), (CO, "upload"): (CO, UC, UO, AL, AP), (CO, "press:task"): (CO, CF), (CO, "press:set"): (CO, CF),
-    (CF, "text"): (CF, CO, PV), (CF, "upload"): (CF, UC, UO, AL, AP), (CF, "press:preview"): (PV, CF, CO),
+    (S, "text"): (S, CO, CF), (S, "upload"): (S, UC, UO, AL, AP, CO, CF),
+    (CO, "text"): (CO, CF), (CO, "upload"): (CO, UC, UO, AL, AP, CF), (CO, "press:task"): (CO, CF), (CO, "press:set"): (CO, CF),
+    (CF, "text"): (CF, CO, PV), (CF, "upload"): (CF, UC, UO, AL, AP, CO), (CF, "press:preview"): (PV, CF, CO),
     (CF, "press:generate"): (GE, CF, CO), (CF, "press:change"): (CF, CO), (CF, "press:cancel"): (S,),
     (CF, "press:asfeedback"): (RA,),
     (PV, "text"): (PV,), (PV, "ratings"): (PV,), (PV, "upload"): (PV,), (PV, "preview_finished"): (RA, CF, PV),
     (PV, "job_lost"): (RA, CF),
-    (RA, "text"): (RA, CO, CF, GE), (RA, "ratings"): (RA,), (RA, "upload"): (RA, UC, UO, AL, AP), (RA, "press:up"): (RA,),
+    (RA, "text"): (RA, CO, CF, GE), (RA, "ratings"): (RA,), (RA, "upload"): (RA, UC, UO, AL, AP, CO, CF), (RA, "press:up"): (RA,),
     (RA, "press:down"): (RA,), (RA, "press:generate"): (GE, RA, CO), (RA, "press:newpreview"): (PV, RA, CO),
     (RA, "press:cancel"): (S,),
     (GE, "text"): (GE,), (GE, "ratings"): (GE,), (GE, "upload"): (GE,), (GE, "press:canceljob"): (RA, CF, GE),
     (GE, "dataset_delivered"): (DO, GE), (GE, "dataset_failed"): (RA, CF, GE), (GE, "job_lost"): (RA, CF),
-    (DO, "text"): (DO, CO, CF), (DO, "upload"): (DO, UC, UO, AL, AP),
-    (UC, "text"): (UC, UO), (UC, "upload"): (UC, UO, AL, AP),
-    (UO, "text"): (UO, CO, CF), (UO, "upload"): (UO, UC, AL, AP), (UO, "press:balance"): (CO, CF, UO), (UO, "press:cancel"): (S,),
+    (DO, "text"): (DO, CO, CF), (DO, "upload"): (DO, UC, UO, AL, AP, CO, CF),
+    (UC, "text"): (UC, UO), (UC, "upload"): (UC, UO, AL, AP, CO, CF),
+    (UO, "text"): (UO, CO, CF), (UO, "upload"): (UO, UC, AL, AP, CO, CF), (UO, "press:balance"): (CO, CF, UO), (UO, "press:cancel"): (S,),
     (S, "annotate"): (S,), (CO, "annotate"): (S,), (DO, "annotate"): (S,), (UC, "annotate"): (S, AL, AP, UC),
-    (AL, "text"): (AL, AP), (AL, "upload"): (AL, AP, UC, UO),
-    (AP, "text"): (AP,), (AP, "ratings"): (AP,), (AP, "upload"): (AP, AL, UC, UO), (AP, "press:labelok"): (AP,),
+    (AL, "text"): (AL, AP), (AL, "upload"): (AL, AP, UC, UO, CO, CF),
+    (AP, "text"): (AP,), (AP, "ratings"): (AP,), (AP, "upload"): (AP, AL, UC, UO, CO, CF), (AP, "press:labelok"): (AP,),
     (AP, "press:labelwrong"): (AP,), (AP, "press:labelall"): (AN, AP), (AP, "press:labelpreview"): (AP, AL),
     (AP, "press:cancel"): (S,),
+    (S, "documents"): (CO, CF), (CO, "documents"): (CO, CF), (CF, "documents"): (CO, CF),
+    (RA, "documents"): (CO, CF), (DO, "documents"): (CO, CF),
     (AN, "text"): (AN,), (AN, "ratings"): (AN,), (AN, "upload"): (AN,), (AN, "press:canceljob"): (AP, AN),
     (AN, "dataset_delivered"): (UO, DO, AN), (AN, "dataset_failed"): (AP, AN), (AN, "job_lost"): (AP,),
 }

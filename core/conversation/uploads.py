@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from core import messages as m
-from core.conversation import annotating, collecting
+from core.conversation import annotating, collecting, documents
 from core.conversation.collecting import Text
 from core.conversation.state import PendingUpload, Phase, Upload
 from core.conversation.turn import DatasetDelivered, Turn
@@ -19,6 +19,8 @@ COLUMNS_RE = re.compile(r"(text|label)\s*[=:]\s*([^,;]+)", re.IGNORECASE)
 
 
 async def on_upload(turn: Turn, event: FileUpload) -> Phase:
+    if documents.is_document(turn, event.filename):  # PDF, DOCX, ...: questions from documents
+        return await documents.accept(turn, event)
     try:
         # Reading a big file takes a while: off the event loop, so other chats are not held up.
         table = await asyncio.to_thread(parse_upload, event.filename, event.data, turn.dialog.settings.max_upload_bytes)
@@ -32,6 +34,9 @@ async def on_upload(turn: Turn, event: FileUpload) -> Phase:
         if rows is not None:
             return await annotating.accept_rows(turn, rows)
         values = dict(exc.values)
+        if exc.key == "upload_bad_type":  # say everything it can read, documents included
+            turn.say("upload_unsupported", filename=event.filename)
+            return turn.state.phase
         if exc.key == "upload_too_big":
             values["size"] = m.human_size(int(values["size"]))  # type: ignore[arg-type]
             values["limit"] = m.human_size(int(values["limit"]))  # type: ignore[arg-type]

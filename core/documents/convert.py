@@ -23,7 +23,13 @@ _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$", re.MULTILINE)
 
 
 class DocumentError(Exception):
-    """A document that cannot be read, with a one-line reason for the user."""
+    """A document that cannot be read, with a one-line reason for the user; `reason` names the kind
+    ("password", "scan", "pdf", "encoding", "empty", "too_much", "type", "other") so a chat can say it
+    in the user's language."""
+
+    def __init__(self, message: str, reason: str = "other") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def _markdown_sections(document: str, text: str) -> list[Section]:
@@ -52,14 +58,14 @@ def _pdf_sections(document: str, data: bytes) -> list[Section]:
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
-            raise DocumentError(f"{document} is password-protected")
+            raise DocumentError(f"{document} is password-protected", "password")
         pages = [page.extract_text() or "" for page in reader.pages]
     except (PdfReadError, ValueError, KeyError, TypeError) as exc:
-        raise DocumentError(f"{document} is not a readable PDF ({exc})") from None
+        raise DocumentError(f"{document} is not a readable PDF ({exc})", "pdf") from None
     sections = [Section(document=document, location=f"p. {number}", text=_tidy(text))
                 for number, text in enumerate(pages, 1) if text.strip()]
     if not sections:
-        raise DocumentError(f"{document} has no text layer (a scan?); only PDFs with text can be used")
+        raise DocumentError(f"{document} has no text layer (a scan?); only PDFs with text can be used", "scan")
     return sections
 
 
@@ -85,7 +91,7 @@ def sections_of(name: str, data: bytes) -> list[Section]:
     """One document's sections; DocumentError with the reason when it cannot be read."""
     suffix = Path(name).suffix.lower()
     if suffix not in SUFFIXES:
-        raise DocumentError(f"{name}: only {', '.join(SUFFIXES)} files can be used")
+        raise DocumentError(f"{name}: only {', '.join(SUFFIXES)} files can be used", "type")
     if suffix == ".pdf":
         return _pdf_sections(name, data)
     if suffix in (".docx", ".html", ".htm"):
@@ -93,7 +99,7 @@ def sections_of(name: str, data: bytes) -> list[Section]:
     try:
         text = _tidy(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        raise DocumentError(f"{name} is not UTF-8 text") from None
+        raise DocumentError(f"{name} is not UTF-8 text", "encoding") from None
     return _markdown_sections(name, text)
 
 
@@ -107,11 +113,11 @@ def passages_of(files: Iterable[tuple[str, bytes]]) -> list[Passage]:
             total += len(section.text)
             if total > MAX_TOTAL_CHARS:
                 raise DocumentError(f"the documents hold more than {MAX_TOTAL_CHARS:,} characters of text; "
-                                    f"send fewer or shorter documents")
+                                    f"send fewer or shorter documents", "too_much")
             sections.append(section)
     passages = split_sections(sections)
     if not passages:
-        raise DocumentError("the documents hold no text")
+        raise DocumentError("the documents hold no text", "empty")
     return passages
 
 

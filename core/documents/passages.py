@@ -24,9 +24,42 @@ SOURCE_SEPARATOR = " + "
 #: The expected answer of an unanswerable question (kept in English in every language: tools match it).
 NOT_IN_DOCUMENTS = "not in the documents"
 QUESTION_TYPES = ("factual", "reasoning", "unanswerable")
+#: How users name the question types (English and Polish, as the intake reads counts: "10 factual").
+_TYPE_WORDS = {
+    "factual": ("factual", "fact", "facts", "faktograficzne", "faktograficznych", "faktyczne", "faktycznych",
+                "fakty", "faktów"),
+    "reasoning": ("reasoning", "reasoning questions", "rozumowanie", "rozumowania", "wnioskowanie",
+                  "wnioskowania", "wnioskujące", "wnioskujących"),
+    "unanswerable": ("unanswerable", "no answer", "without answer", "bez odpowiedzi", "nieodpowiadalne",
+                     "nieodpowiadalnych", "podchwytliwe", "podchwytliwych"),
+}
 #: The golden ratio's fraction: request k looks at position frac(k * PHI) of all the text, so the
 #: positions spread evenly over the documents whatever the number of requests (a low-discrepancy sequence).
 PHI = 0.6180339887498949
+
+
+def question_type(word: str) -> str | None:
+    """The question type a user's word names ("Factual", "bez odpowiedzi"), None for any other word."""
+    folded = " ".join(str(word).casefold().replace("_", " ").split())
+    return next((kind for kind, words in _TYPE_WORDS.items() if folded in words), None)
+
+
+def _type_counts_re() -> re.Pattern[str]:
+    words = sorted((w for ws in _TYPE_WORDS.values() for w in ws), key=len, reverse=True)
+    return re.compile(r"(?<![\w.,])(\d{1,6})\s+(" + "|".join(re.escape(w) for w in words) + r")(?!\w)", re.IGNORECASE)
+
+
+_TYPE_COUNTS = _type_counts_re()
+
+
+def question_type_counts(text: str) -> dict[str, int]:
+    """Counts per question type a message names: "10 factual, 5 reasoning", "5 bez odpowiedzi"."""
+    counts: dict[str, int] = {}
+    for number, word in _TYPE_COUNTS.findall(text):
+        kind = question_type(word)
+        if kind is not None:
+            counts[kind] = counts.get(kind, 0) + int(number)
+    return counts
 
 
 class Passage(BaseModel):

@@ -12,6 +12,7 @@ from core.intake.labels import distinct_labels
 from core.intake.languages import LANGUAGE_BY_NAME
 from core.intake.numbers import HUGE_NUMBER, format_count, shares_to_counts
 from core.intake.row_orders import ROW_MODEL_QUESTIONS, row_model_fields, row_model_missing, row_model_summary
+from core.documents.passages import QUESTION_TYPES, question_type
 from core.spec import DEFAULT_MAX_COUNT, DatasetSpec, OutputFormat, SpecError, TaskType, split_evenly
 
 DEFAULT_TONE = "neutral"
@@ -55,11 +56,34 @@ class SpecDraft(BaseModel):
             out.append("count")
         if self.language is None:
             out.append("language")
+        if self.task == TaskType.documents:  # the documents are the topic; CSV unless the user names another
+            return out
         if self.topic is None:
             out.append("topic")
         if self.format is None:
             out.append("format")
         return out
+
+    def question_type_counts(self) -> dict[str, int] | None:
+        """Documents: the exact count per question type ("10 factual, 5 reasoning" with a total: the
+        rest split evenly over the types not named); None when the draft names no type counts.
+        SpecError (English) for a type that does not exist or counts beyond the total."""
+        if self.task != TaskType.documents or not self.label_counts:
+            return None
+        named: dict[str, int] = {}
+        for key, n in self.label_counts.items():
+            kind = question_type(key)
+            if kind is None:
+                raise SpecError(m.text("en", "documents_unknown_type", type=key, types=", ".join(QUESTION_TYPES)))
+            named[kind] = named.get(kind, 0) + n
+        rest = [kind for kind in QUESTION_TYPES if kind not in named]
+        if self.count is None or not rest:
+            return {kind: named.get(kind, 0) for kind in QUESTION_TYPES}
+        remaining = self.count - sum(named.values())
+        if remaining < 0:
+            raise SpecError(m.text("en", "order_counts_exceed", total=format_count(sum(named.values())),
+                                   count=format_count(self.count)))
+        return {kind: named.get(kind, split_evenly(remaining, rest).get(kind, 0)) for kind in QUESTION_TYPES}
 
     def _too_few_for_labels(self) -> bool:
         """An equal split of fewer examples than labels would leave some labels with none."""
@@ -120,6 +144,8 @@ class SpecDraft(BaseModel):
                 if label_counts is None:
                     percent = sum(self.label_shares.values()) * 100
                     raise refuse("order_shares", percent=f"{percent:g}")
+        if count is None and self.task == TaskType.documents and self.label_counts:
+            count = sum(self.label_counts.values())
         if count is None:
             raise refuse("order_needs_count")
         if count < 1:
@@ -141,6 +167,18 @@ class SpecDraft(BaseModel):
         if self.task == TaskType.classification:
             data["labels"] = labels
             data["label_counts"] = label_counts
+        if self.task == TaskType.documents:
+            try:
+                types = self.question_type_counts()
+            except SpecError:
+                raise refuse("documents_unknown_type", type=", ".join(self.label_counts or {}),
+                             types=", ".join(QUESTION_TYPES)) from None
+            if types is not None:
+                if self.count is not None and sum(types.values()) != count:
+                    raise refuse("order_counts_mismatch", total=format_count(sum(types.values())),
+                                 count=format_count(count))
+                data["labels"], data["label_counts"] = list(QUESTION_TYPES), types
+                data["count"] = sum(types.values())
         data.update(row_model_fields(self))
         return DatasetSpec.from_data(data, max_count=max_count)
 
@@ -152,6 +190,8 @@ class SpecDraft(BaseModel):
             return f"{m.text(lang, key)}: {value}"
 
         lines = [line("summary_task", m.text(lang, f"summary_task_{self.task.value}") if self.task else unknown)]
+        if self.task == TaskType.documents:
+            return "\n".join(lines + self._documents_lines(lang, line))
         if self.task in (None, TaskType.classification) and (self.labels or self.task):
             lines.append(line("summary_labels", self._labels_text(lang) or unknown))
         lines += [line(key, value) for key, value in row_model_summary(self, lang)]
@@ -169,6 +209,28 @@ class SpecDraft(BaseModel):
         if self.instructions:
             lines.append(line("summary_instructions", self.instructions))
         return "\n".join(lines)
+
+    def _documents_lines(self, lang: str, line: Any) -> list[str]:
+        """The question types and counts, the questions' language, the file format."""
+        try:
+            types = self.question_type_counts()
+        except SpecError:
+            types = None
+        if types is None and self.count is not None:
+            types = split_evenly(self.count, list(QUESTION_TYPES))
+        shown = ", ".join(f"{m.text(lang, f'question_type_{k}')} {format_count(n)}" for k, n in types.items()) \
+            if types else ", ".join(m.text(lang, f"question_type_{k}") for k in QUESTION_TYPES)
+        count = sum(types.values()) if types else self.count
+        language = self.language
+        if language and lang == "pl":
+            language = LANGUAGE_BY_NAME[language].pl_name if language in LANGUAGE_BY_NAME else language
+        lines = [line("summary_question_types", shown),
+                 line("summary_questions", format_count(count) if count is not None else "?"),
+                 line("summary_questions_language", language or "?"),
+                 line("summary_format", _format_name(self.format or DEFAULT_FORMAT, lang))]
+        if self.instructions:
+            lines.append(line("summary_instructions", self.instructions))
+        return lines
 
     def _labels_text(self, lang: str) -> str:
         labels = list(self.labels or [])

@@ -115,7 +115,9 @@ def _apply(draft: SpecDraft, interp: Interpretation) -> SpecDraft:
 
     if task is None and (len(labels) >= 2 or counts or shares):
         task = TaskType.classification
-    if task not in (None, TaskType.classification):
+    if task == TaskType.documents:  # counts per question type ("10 factual"): checked by draft.to_spec
+        shares = None
+    elif task not in (None, TaskType.classification):
         labels, counts, shares = [], None, None
 
     data.update(

@@ -123,6 +123,16 @@ def row_model_summary(draft: Any, lang: str) -> list[tuple[str, str]]:
 
 def read_into(original: str, changes: dict[str, Any], draft: Any) -> None:
     """Add what the message says about a row-model order to the intake's `changes`."""
+    if TaskType.documents in (changes.get("task"), getattr(draft, "task", None)):
+        from core.documents.passages import question_type_counts  # "10 factual, 5 bez odpowiedzi"
+
+        types = question_type_counts(original)
+        if types:
+            changes["label_counts"] = types
+            changes.pop("labels", None)
+            changes.pop("label_shares", None)
+        elif changes.get("task") is not None and changes["task"] != TaskType.documents:
+            changes.pop("task")  # "20 test questions": still questions from the documents
     order = read_order(original)
     found = order.changes
     if not found:

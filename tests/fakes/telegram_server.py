@@ -240,12 +240,13 @@ class FakeTelegramServer(LoopbackServer):
         mime_type: str = "text/csv",
         username: str | None = None,
         declared_size: int | None = None,
+        language_code: str = "en",
     ) -> dict[str, Any]:
         """The user sends a file; the bytes are then served by getFile + the file URL."""
         number = next(self._file_ids)
         file_id = f"doc{number}"
         self.files[file_id] = (f"documents/file_{number}_{filename}", data)
-        message = self._incoming(chat_id, user_id, username, "en") | {
+        message = self._incoming(chat_id, user_id, username, language_code) | {
             "document": {
                 "file_id": file_id,
                 "file_unique_id": f"u{file_id}",
