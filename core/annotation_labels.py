@@ -22,6 +22,33 @@ def preset(name: str) -> list[str] | None:
     return list(PRESETS[key]) if key in PRESETS else None
 
 
+#: "refund - wants money back", "bug: something broken", "skarga – klient się skarży", "spam (ads)"
+_DESCRIBED = re.compile(r"^\s*([^\s:=(][^:=(]{0,59}?)\s*(?:\s[-–—]\s|:|=|\()\s*(.+?)\)?\s*$")
+
+
+def described_labels(text: str) -> tuple[list[str], dict[str, str]] | None:
+    """'labels: refund - wants money back, bug - something broken' -> (labels, one-line description
+    of each); None when the text names no description (then `labels_from_text` reads it). Items
+    are separated by commas, semicolons or new lines; a label without a description is allowed."""
+    body = _PREFIX.sub("", text.strip()).strip().rstrip(".")
+    items = [item.strip() for item in re.split(r"\s*(?:[;\n]|,(?=\s*[^,]+?\s(?:[-–—:=(]|$)))\s*", body) if item.strip()]
+    labels: list[str] = []
+    descriptions: dict[str, str] = {}
+    for item in items:
+        found = _DESCRIBED.match(item)
+        if found:
+            label, description = found.group(1).strip().strip("\"'“”„"), found.group(2).strip()
+            descriptions[label] = description[:200]
+        else:
+            label = item.strip("\"'“”„")
+        if not label or len(label) > 60 or len(label.split()) > 4:
+            return None
+        labels.append(label)
+    if not descriptions or len(labels) < 2 or len({x.casefold() for x in labels}) != len(labels):
+        return None
+    return labels, descriptions
+
+
 def labels_from_text(text: str) -> list[str] | None:
     """'complaint, order_status or greeting' / 'etykiety: a, b' / 'sentiment' -> the labels;
     None when the text does not name at least two distinct labels."""

@@ -86,6 +86,19 @@ DOCUMENT_TEXTS: dict[str, dict[str, str]] = {
         "en": "Questions per document: {per_document}.",
         "pl": "Pytania na dokument: {per_document}.",
     },
+    # --- label my rows: the preview runs in the background ----------------------------------------
+    "annotate_preview_working": {
+        "en": "Labeling the first {n} rows for a preview… ({cmd_status} shows where it is, {cmd_cancel} stops it)",
+        "pl": "Oznaczam pierwsze wiersze ({n}) do podglądu… ({cmd_status} pokaże postęp, {cmd_cancel} przerwie)",
+    },
+    "annotate_preview_busy": {
+        "en": "I'm still labeling the preview rows; they come in a moment. {cmd_cancel} stops it.",
+        "pl": "Wciąż oznaczam wiersze do podglądu; za chwilę będą. {cmd_cancel} przerywa.",
+    },
+    "annotate_preview_cancelled": {
+        "en": "Preview stopped; your rows and labels are kept.",
+        "pl": "Podgląd przerwany; Twoje wiersze i etykiety zostają.",
+    },
     # --- file size limits of the channels, explained ------------------------------------------
     "telegram_download_limit": {
         "en": "{filename} is {size}: Telegram lets bots download files of at most 20 MB. Send a smaller file "

@@ -100,10 +100,12 @@ UPLOAD_TEXTS: dict[str, dict[str, str]] = {
         "pl": "Wczytałem {rows} wierszy do oznaczenia z {filename} (kolumna z tekstem: {column}).",
     },
     "annotate_ask_labels": {
-        "en": "Which labels should I use? Name them separated by commas (e.g. “complaint, order_status, greeting”) "
+        "en": "Which labels should I use? Name them separated by commas (e.g. “complaint, order_status, greeting”), "
+        "with a short description each if you like (“refund - wants money back, bug - something broken”), "
         "or pick a preset: sentiment, intent, toxicity.",
-        "pl": "Jakich etykiet mam użyć? Wypisz je po przecinku (np. „skarga, status_zamówienia, powitanie”) albo "
-        "wybierz gotowy zestaw: sentyment, intencja, toksyczność.",
+        "pl": "Jakich etykiet mam użyć? Wypisz je po przecinku (np. „skarga, status_zamówienia, powitanie”), jeśli "
+        "chcesz z krótkim opisem każdej („zwrot - chce pieniędzy, błąd - coś nie działa”), albo wybierz gotowy "
+        "zestaw: sentyment, intencja, toksyczność.",
     },
     "annotate_bad_labels": {
         "en": "I need at least two different labels separated by commas (e.g. “complaint, order_status”), or a preset: "

@@ -112,8 +112,12 @@ async def _generate_job(job_id: int) -> None:
     job = await asyncio.to_thread(worker.store.get_job, job_id)
     if job is None or job.status in ("done", "failed", "cancelled"):
         return
-    generator = Generator(worker.llm, worker.store, worker.settings)
-    run = asyncio.create_task(generator.run(job_id))
+    if job.kind == "annotation":  # "label my rows": the rows are in storage already, labeled in place
+        from core.annotate import Annotator
+
+        run = asyncio.create_task(Annotator(worker.llm, worker.store, worker.settings).run(job_id))
+    else:
+        run = asyncio.create_task(Generator(worker.llm, worker.store, worker.settings).run(job_id))
     watcher = asyncio.create_task(_stop_when_cancelled(worker, job_id, run))
     try:
         result = await run

@@ -6,6 +6,9 @@
 
 - `InProcessRunner` (the default, SQLite or PostgreSQL): the job runs in this process's event loop.
   Cancelling the awaiting task cancels the job.
+- `QueueRunner` takes annotation jobs too ("label my rows", core/annotate.py: a worker labels the
+  stored rows in place; progress is rows labeled of rows uploaded). In process, the dialog runs
+  those with its own Annotator (core/conversation/background.py).
 - `QueueRunner` (`DATAGEN_WORKERS=external`, PostgreSQL): the job is handed to the procrastinate
   queue (core/queue.py) and a `datagen worker` process, on any machine, generates it; this process
   follows it in the database (rows stored, status) and reports progress, so the chat that owns
@@ -24,7 +27,7 @@ from typing import Protocol
 from core.generator import Generator, JobProgress, JobResult, ProgressCallback
 from core.settings import Settings
 from core.spec import stored_spec
-from core.store_port import JobStore
+from core.store_port import AnnotationStore, JobStore
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +65,7 @@ class InProcessRunner:
 class QueueRunner:
     runs_here = False
 
-    def __init__(self, settings: Settings, store: JobStore, *, poll_interval: float = 1.0) -> None:
+    def __init__(self, settings: Settings, store: AnnotationStore, *, poll_interval: float = 1.0) -> None:
         from core.queue import JobQueue  # procrastinate: only when workers are external
 
         self.settings = settings
@@ -74,6 +77,8 @@ class QueueRunner:
         job = await asyncio.to_thread(self.store.get_job, job_id)
         if job is None:
             raise KeyError(f"job {job_id} does not exist")
+        if job.kind == "annotation":
+            return await self._follow_annotation(job_id, job.status, on_progress, user)
         spec = stored_spec(job.spec_json)
         quotas = spec.quotas()
         if job.status not in FINISHED:
@@ -103,6 +108,33 @@ class QueueRunner:
                 )
             await asyncio.sleep(self.poll_interval)
 
+    async def _follow_annotation(self, job_id: int, status: str, on_progress: ProgressCallback | None,
+                                 user: str) -> JobResult:
+        """An annotation job ("label my rows"): its rows are stored; a worker labels them in place.
+        Progress is rows labeled of rows uploaded."""
+        total = await asyncio.to_thread(self.store.annotation_row_count, job_id)
+        if status not in FINISHED:
+            await self.queue.submit(job_id, rows=total, user=user, per_user=self.settings.max_jobs_per_user)
+        last_done = -1
+        while True:
+            job = await asyncio.to_thread(self.store.get_job, job_id)
+            assert job is not None
+            counts = await asyncio.to_thread(self.store.label_counts, job_id)
+            done = total - counts.get(None, 0)
+            progress = JobProgress(job_id=job_id, accepted={"": done}, quotas={"": total}, rejected=0, duplicates=0,
+                                   prompt_tokens=job.prompt_tokens, completion_tokens=job.completion_tokens,
+                                   requests=job.requests)
+            if on_progress is not None and (done != last_done or job.status in FINISHED):
+                last_done = done
+                outcome = on_progress(progress)
+                if inspect.isawaitable(outcome):
+                    await outcome
+            if job.status in FINISHED:
+                return JobResult(job_id=job_id, status=job.status, error=job.error, accepted={"": done}, rejected={},
+                                 duplicates=0, prompt_tokens=job.prompt_tokens, completion_tokens=job.completion_tokens,
+                                 elapsed=job.elapsed_seconds)
+            await asyncio.sleep(self.poll_interval)
+
     async def cancel(self, job_id: int) -> None:
         """Mark the job cancelled; the worker generating it sees that within a second and stops."""
         job = await asyncio.to_thread(self.store.get_job, job_id)
@@ -113,7 +145,7 @@ class QueueRunner:
         await self.queue.aclose()
 
 
-def make_runner(settings: Settings, store: JobStore, generator: Callable[[], Awaitable[Generator]]) -> JobRunner:
+def make_runner(settings: Settings, store: AnnotationStore, generator: Callable[[], Awaitable[Generator]]) -> JobRunner:
     if settings.workers == "external":
         if not settings.database_url.startswith(("postgres", "postgresql")):
             raise ValueError("DATAGEN_WORKERS=external needs DATABASE_URL to point at PostgreSQL (the job queue lives there)")

@@ -258,3 +258,63 @@ async def test_slack_label_my_rows_in_a_dm(settings: Settings, fake_llm: FakeOpe
     low = list(csv.DictReader(io.StringIO(uploads[1]["files"][0]["data"].decode("utf-8"))))
     assert [r["text"] for r in low] == [rows[15]]
     assert uploads[2]["files"][0]["name"].endswith(".card.md")
+
+
+async def test_labels_with_one_line_descriptions_reach_the_model(settings: Settings, fake_llm: FakeOpenAI) -> None:
+    rng = random.Random(21)
+    truth = ["refund" if i % 3 else "bug" for i in range(15)]
+    rows = [marked_text(t, rng) for t in truth]
+    user = await new_user(settings)
+    try:
+        await user.send("label my rows")
+        await user.upload("tickets.txt", as_txt(rows))
+        shown = await user.send("labels: refund - wants money back, bug - something broken")
+        [preview] = previews(shown)
+        assert "refund (wants money back), bug (something broken)" in preview.text, preview.text
+        assert [item.text for item in preview.items] == [f"{r} → {t}" for r, t in zip(rows[:10], truth[:10])]
+        asked = [str(body) for body in fake_llm.requests]
+        assert any("- refund: wants money back" in body and "- bug: something broken" in body for body in asked)
+        done = await user.press(shown, "labelall")
+        assert [r["label"] for r in read_csv(documents(done)[0])] == truth
+        job = user.dialog.store.get_job(state_of(user).job)
+        assert json.loads(job.spec_json)["descriptions"] == {"refund": "wants money back", "bug": "something broken"}
+        # Polish, with en dashes, and a label without a description
+        await user.send("/new")
+        await user.send("oznacz moje dane")
+        await user.upload("zgloszenia.txt", as_txt(rows))
+        shown = await user.send("zwrot – chce pieniędzy; błąd – coś nie działa; inne")
+        assert "zwrot (chce pieniędzy), błąd (coś nie działa), inne" in previews(shown)[0].text
+    finally:
+        await user.dialog.aclose()
+
+
+async def test_the_annotation_preview_does_not_hold_the_chat(settings: Settings, fake_llm: FakeOpenAI) -> None:
+    """The preview labels in a background task: /status and /cancel of the same chat are answered
+    while the model is still working; a cancelled preview never shows up later."""
+    rows, truth = tickets(12, seed=3)
+    user = await new_user(settings)
+    try:
+        await user.send("label my rows")
+        await user.upload("tickets.txt", as_txt(rows))
+        fake_llm.latency = 2.0
+        working = await user.send("complaint, order_status, greeting", settle=False)
+        assert "Labeling the first 10 rows" in texts(working)
+        assert phase_of(user) == Phase.annotate_previewing
+        status = await user.send("/status", settle=False)
+        assert "tickets.txt" in texts(status)
+        assert user.dialog.running_jobs, "the preview finished before /status: the test proves nothing"
+        busy = await user.send("#1 is complaint", settle=False)
+        assert "still labeling the preview rows" in texts(busy)
+        stopped = await user.send("/cancel", settle=False)
+        assert "Preview stopped" in texts(stopped) and "Which labels" in texts(stopped)
+        assert phase_of(user) == Phase.annotate_labels
+        await user.dialog.wait_idle()
+        assert previews(user.take()) == []  # the cancelled preview never arrives
+        fake_llm.latency = 0.0
+        shown = await user.send("complaint, order_status, greeting")
+        [preview] = previews(shown)
+        assert preview.items[0].text == f"{rows[0]} → {truth[0]}"
+        assert phase_of(user) == Phase.annotate_preview
+    finally:
+        fake_llm.latency = 0.0
+        await user.dialog.aclose()

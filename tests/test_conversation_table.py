@@ -175,7 +175,14 @@ async def test_buttons_of_other_steps_change_nothing_in_any_phase(settings: Sett
         asked = await user.upload("tickets.txt", UNLABELED_TXT)
         assert phase_of(user) == Phase.annotate_labels, texts(asked)
         await press_stale(user, everything, [])
-        shown = await user.send("positive, negative")
+        fake_llm.latency = 2.0  # annotate_previewing: the first rows are being labeled in the background
+        working = await user.send("positive, negative", settle=False)
+        assert phase_of(user) == Phase.annotate_previewing, texts(working)
+        await press_stale(user, everything, [])
+        assert user.dialog.running_jobs, "the preview finished before the stale presses"
+        fake_llm.latency = 0.0
+        await user.dialog.wait_idle()
+        shown = user.take()
         keep(Phase.annotate_preview, shown)
         assert phase_of(user) == Phase.annotate_preview, texts(shown)
         everything = [c for choices in seen.values() for c in choices]

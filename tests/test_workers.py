@@ -194,3 +194,41 @@ async def test_a_chat_with_external_workers_delivers_and_survives_a_chat_restart
         assert f"job {job_id}: done" in log, f"a worker generated it; its log:\n{log}"
     finally:
         await user.dialog.aclose()
+
+
+async def test_label_my_rows_with_external_workers_runs_on_a_worker(
+    postgres_url: str, fake_llm: FakeOpenAI, tmp_path: Path, workers: list, settings: Settings
+) -> None:
+    """DATAGEN_WORKERS=external: Label all hands the annotation job to the queue like a dataset job.
+    With no worker running, the chat process labels nothing (the rows stay unlabeled); a worker
+    started later labels every row, and the chat delivers the labeled file in the file's order."""
+    from tests.dialog_support import documents, find_choice, new_user, texts
+    from tests.fakes.openai_server import marked_text
+    from tests.test_annotate_chat import as_txt, read_csv
+
+    rng = __import__("random").Random(4)
+    truth = ["refund" if i % 3 else "bug" for i in range(40)]
+    rows = [marked_text(t, rng) for t in truth]
+    tuned = settings.model_copy(update={"database_url": postgres_url, "workers": "external", "batch_size": 5,
+                                        "concurrency": 2})
+    user = await new_user(tuned)
+    try:
+        await user.send("label my rows")
+        await user.upload("tickets.txt", as_txt(rows))
+        shown = await user.send("refund, bug")  # the preview runs in the chat process, as the dataset preview does
+        started = await user.press(shown, "labelall", settle=False)
+        job_id = int(find_choice(started, "canceljob").value)
+        requests_before = len(fake_llm.requests)
+        await asyncio.sleep(2.0)
+        store = user.dialog.store
+        assert store.label_counts(job_id) == {None: 40}, "the chat process labeled rows itself"
+        assert len(fake_llm.requests) == requests_before
+        start_worker(workers, postgres_url, fake_llm, tmp_path)
+        await asyncio.wait_for(user.dialog.wait_idle(), 60)
+        replies = user.take()
+        labeled = read_csv(documents(replies)[0])
+        assert [r["text"] for r in labeled] == rows and [r["label"] for r in labeled] == truth, texts(replies)
+        log = (tmp_path / "worker0.log").read_text()
+        assert f"job {job_id}: done" in log, f"a worker labeled it; its log:\n{log}"
+    finally:
+        await user.dialog.aclose()

@@ -8,18 +8,22 @@ dataset job; what its end does to the chat is here (`delivered`: rows per label,
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
+import secrets
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from core.annotation_labels import labels_from_text, preset
+from core.annotation_labels import described_labels, labels_from_text, preset
 from core.conversation.collecting import Text
 from core.conversation.state import Annotation, Phase
-from core.conversation.turn import DatasetDelivered, Turn
+from core.conversation.turn import AnnotationPreviewFinished, DatasetDelivered, JobLost, Turn
 from core.events import ButtonPress, Choice, FileUpload, Message, Preview, PreviewItem, Say
 from core.row_sources import ROW_SUFFIXES, guess_text_column, read_rows
 from core.uploads import ParsedTable, UploadError
+
+log = logging.getLogger(__name__)
 
 PREVIEW_ROWS = 10
 #: "label my rows", "annotate our tickets"
@@ -72,12 +76,13 @@ async def accept_rows(turn: Turn, table: ParsedTable) -> Phase:
         turn.say("annotate_no_text_column", filename=table.filename, columns=", ".join(table.columns))
         return state.phase
     labels = list(state.annotation.labels) if state.annotation and state.wants_annotation else []
+    descriptions = dict(state.annotation.descriptions) if labels and state.annotation else {}
     upload_id = await asyncio.to_thread(turn.dialog.store.save_upload, turn.conversation_id, table.filename,
                                         table.columns, table.records)
     fresh = state.fresh()
     turn.state = fresh
     fresh.annotation = Annotation(filename=table.filename, upload_id=upload_id, rows=len(table.records),
-                                  text_column=column, labels=labels)
+                                  text_column=column, labels=labels, descriptions=descriptions)
     turn.say("annotate_rows_read", rows=len(table.records), filename=table.filename, column=column)
     if labels:
         return await show_preview(turn)
@@ -109,12 +114,16 @@ async def want(turn: Turn, event: Message) -> Phase:
 
 
 async def on_labels(turn: Turn, event: Text) -> Phase:
-    labels = labels_from_text(event.text)
+    """ "complaint, order_status, greeting", a preset, or labels with a one-line description each
+    ("refund - wants money back, bug - something broken"), which the model is shown."""
+    described = described_labels(event.text)
+    labels, descriptions = described if described else (labels_from_text(event.text), {})
     if labels is None:
         turn.say("annotate_bad_labels")
         return Phase.annotate_labels
     assert turn.state.annotation is not None
     turn.state.annotation.labels = labels
+    turn.state.annotation.descriptions = descriptions
     turn.state.annotation.examples = []
     return await show_preview(turn)
 
@@ -122,32 +131,60 @@ async def on_labels(turn: Turn, event: Text) -> Phase:
 def order_of(annotation: Annotation, job_source: str = "") -> Any:
     from core.annotate import AnnotationOrder  # the engine, only when labeling
 
-    return AnnotationOrder(labels=annotation.labels, examples=list(annotation.examples),
+    return AnnotationOrder(labels=annotation.labels, descriptions=dict(annotation.descriptions),
+                           examples=list(annotation.examples),
                            text_column=annotation.text_column, source_name=job_source or annotation.filename)
 
 
 async def show_preview(turn: Turn) -> Phase:
-    """Label the first rows without storing anything and show them for 👍/👎 and corrections."""
+    """Label the first rows (nothing stored) in a background task, like the dataset preview: the
+    chat's lock is not held meanwhile, so /status and /cancel are answered at once. The rows come
+    back as an AnnotationPreviewFinished event through the table (`preview_finished`)."""
     annotation = turn.state.annotation
     assert annotation is not None
+    dialog = turn.dialog
     try:
-        annotator = await turn.dialog.get_annotator()
+        annotator = await dialog.get_annotator()
     except RuntimeError as exc:
         turn.say("llm_unavailable", error=str(exc))
         return turn.state.phase
-    stored = await asyncio.to_thread(turn.dialog.store.load_upload, annotation.upload_id)
+    stored = await asyncio.to_thread(dialog.store.load_upload, annotation.upload_id)
     records = stored[2][:PREVIEW_ROWS] if stored else []
-    texts = [str(record.get(annotation.text_column) or "") for record in records]
+    texts = tuple(str(record.get(annotation.text_column) or "") for record in records)
+    token = -1 - secrets.randbelow(2**31)  # negative: never a stored job's id
+    turn.state.preview_job = token
+    turn.offer(())
+    turn.say("annotate_preview_working", n=len(texts))
+    dialog.spawn(token, label_preview(dialog, turn.chat, token, annotator, order_of(annotation), texts))
+    return Phase.annotate_previewing
+
+
+async def label_preview(dialog: Any, chat: Any, token: int, annotator: Any, order: Any, texts: tuple[str, ...]) -> None:
+    """The background half of the preview: ask the model, then report through the table."""
     try:
-        result = await annotator.preview(order_of(annotation), texts)
-    except Exception as exc:  # the model failed: say so, keep the rows and labels
-        turn.say("annotate_preview_failed", error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        result = await annotator.preview(order, list(texts))
+    except asyncio.CancelledError:
+        raise  # /cancel, /new or shutdown: nobody waits for these rows
+    except Exception as exc:  # the model failed: the chat says so and keeps the rows and labels
+        log.warning("annotation preview failed: %s", exc)
+        error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        await dialog.post(chat, AnnotationPreviewFinished(token, texts, (), error))
+        return
+    labels = tuple(v.label if (v := result.verdicts.get(str(i))) is not None else None for i in range(len(texts)))
+    await dialog.post(chat, AnnotationPreviewFinished(token, texts, labels))
+
+
+async def preview_finished(turn: Turn, event: AnnotationPreviewFinished) -> Phase:
+    """The labeled rows for 👍/👎 and corrections (a preview the chat moved on from changes nothing)."""
+    annotation = turn.state.annotation
+    if turn.state.preview_job != event.token or annotation is None:
+        return turn.state.phase
+    turn.state.preview_job = None
+    if event.error:
+        turn.say("annotate_preview_failed", error=event.error)
         return preview_or_labels(turn)
-    annotation.preview = {}
-    for index, text in enumerate(texts):
-        verdict = result.verdicts.get(str(index))
-        if verdict is not None:
-            annotation.preview[index + 1] = (text, verdict.label)
+    annotation.preview = {index + 1: (text, label) for index, (text, label) in enumerate(zip(event.texts, event.labels))
+                          if label is not None}
     if not annotation.preview:
         turn.say("annotate_preview_failed", error="no answer")
         return preview_or_labels(turn)
@@ -156,7 +193,9 @@ async def show_preview(turn: Turn) -> Phase:
                     choices=(Choice("👍", "labelok", str(number)), Choice("👎", "labelwrong", str(number))))
         for number, (text, label) in annotation.preview.items()
     )
-    intro = turn.t("annotate_preview_intro", n=len(items), labels=", ".join(annotation.labels),
+    shown = ", ".join(f"{x} ({annotation.descriptions[x]})" if annotation.descriptions.get(x) else x
+                      for x in annotation.labels)
+    intro = turn.t("annotate_preview_intro", n=len(items), labels=shown,
                    example=annotation.labels[-1], button=turn.t("btn_label_all", rows=annotation.rows))
     turn.replies.append(Preview(intro, items, preview_choices(turn)))
     return Phase.annotate_preview
@@ -266,6 +305,12 @@ async def press_new_preview(turn: Turn, event: ButtonPress) -> Phase:
     return await show_preview(turn)
 
 
+async def preview_lost(turn: Turn, event: JobLost) -> Phase:
+    """A preview cut off by a restart: back to the last preview's buttons, or the labels question."""
+    turn.state.preview_job = None
+    return preview_or_labels(turn)
+
+
 # --- the job -------------------------------------------------------------------------------------
 
 
@@ -295,8 +340,9 @@ def create_and_load(dialog: Any, annotator: Any, annotation: Annotation, convers
     job = dialog.store.get_job(previous) if previous else None
     if job is not None and job.kind == "annotation" and job.status in ("cancelled", "failed"):
         before = annotator.order(previous)
-        if (before.labels, before.examples, before.text_column, before.source_name) == \
-                (order.labels, order.examples, order.text_column, order.source_name) and before.loaded:
+        if (before.labels, before.descriptions, before.examples, before.text_column, before.source_name) == \
+                (order.labels, order.descriptions, order.examples, order.text_column, order.source_name) \
+                and before.loaded:
             dialog.store.reopen_job(previous)  # the user's new Label all: cancelled/failed -> pending, it may run
             return int(previous)  # type: ignore[arg-type]
     job_id = annotator.create_job(order)

@@ -135,9 +135,9 @@ async def run_dataset(dialog: "Dialog", chat: ChatRef, job_id: int) -> None:
         await dialog.send(chat, Progress(job_id, text, done0, total0, False, cancel))
         job = await asyncio.to_thread(dialog.store.get_job, job_id)
         annotation = job is not None and job.kind == ANNOTATION
-        if annotation:  # "label my rows": the annotator labels the stored rows (core/annotate.py)
+        if annotation and dialog.job_runner().runs_here:  # "label my rows": the annotator labels the stored rows
             result = await (await dialog.get_annotator()).run(job_id, report)
-        else:
+        else:  # a dataset, or (DATAGEN_WORKERS=external) any order: the runner hands it to the workers
             result = await dialog.job_runner().run(job_id, report, user=chat.user)
     except JobClaimedElsewhere as exc:  # another replica or worker runs it and will answer
         log.info("job %s: %s", job_id, exc)

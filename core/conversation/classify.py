@@ -11,11 +11,13 @@ from core.conversation import annotating, commands, documents, table
 from core.conversation.collecting import Text
 from core.conversation.preview import TypedRatings
 from core.conversation.state import Phase
-from core.conversation.turn import DatasetDelivered, DatasetFailed, JobLost, PreviewFinished, Turn
+from core.conversation.turn import (AnnotationPreviewFinished, DatasetDelivered, DatasetFailed, JobLost,
+                                   PreviewFinished, Turn)
 from core.events import ButtonPress, Event, FileUpload, Message
 
 INTERNAL_KEYS = {PreviewFinished: "preview_finished", DatasetDelivered: "dataset_delivered",
-                 DatasetFailed: "dataset_failed", JobLost: "job_lost"}
+                 DatasetFailed: "dataset_failed", JobLost: "job_lost",
+                 AnnotationPreviewFinished: "annotation_preview_finished"}
 
 
 def is_internal(event: Any) -> bool:

@@ -179,6 +179,8 @@ def reask(turn: Turn) -> Phase:
         turn.replies.append(Say(turn.t("pick_option"), after_preview_choices(turn)))
     elif phase == Phase.previewing:
         turn.say("preview_busy")
+    elif phase == Phase.annotate_previewing:
+        turn.say("annotate_preview_busy")
     elif phase == Phase.done:
         turn.say("after_delivery")
     elif phase == Phase.annotate_labels:

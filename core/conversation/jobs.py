@@ -111,6 +111,10 @@ async def cancel_running(turn: Turn, *, silent: bool = False) -> Phase | None:
     job_id = turn.state.preview_job
     if job_id is not None and await dialog.stop_job(job_id):
         turn.state.preview_job = None
+        if turn.state.annotation is not None:  # the labeled rows of an annotation preview
+            if not silent:
+                turn.say("annotate_preview_cancelled")
+            return annotating.preview_or_labels(turn)
         if silent:
             return Phase.confirm
         turn.say("job_cancelled", job=job_id)
@@ -120,9 +124,9 @@ async def cancel_running(turn: Turn, *, silent: bool = False) -> Phase | None:
 
 async def while_busy(turn: Turn, event: Event | Text) -> Phase:
     """Anything but the job's own buttons and the commands, while a job runs: say what is going on."""
-    if turn.state.phase == Phase.previewing:
-        turn.say("preview_busy")
-        return Phase.previewing
+    if turn.state.phase in (Phase.previewing, Phase.annotate_previewing):
+        turn.say("annotate_preview_busy" if turn.state.phase == Phase.annotate_previewing else "preview_busy")
+        return turn.state.phase
     job_id = turn.state.job
     done, total = await turn.dialog.job_counts(job_id) if job_id else (0, 0)
     turn.say("annotate_busy" if turn.state.phase == Phase.annotating else "busy_generating", job=job_id, done=done,

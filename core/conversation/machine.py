@@ -222,8 +222,10 @@ class Dialog:
         another replica generates (it holds the job's lease), or one waiting for or on a worker,
         is not lost: that replica or the workers finish it and the chat hears of it."""
         state = turn.state
-        job_id = {Phase.generating: state.job, Phase.annotating: state.job, Phase.previewing: state.preview_job}.get(state.phase)
-        if state.phase not in (Phase.generating, Phase.annotating, Phase.previewing) or (job_id and self.is_running(job_id)):
+        job_id = {Phase.generating: state.job, Phase.annotating: state.job, Phase.previewing: state.preview_job,
+                  Phase.annotate_previewing: state.preview_job}.get(state.phase)
+        if state.phase not in (Phase.generating, Phase.annotating, Phase.previewing, Phase.annotate_previewing) \
+                or (job_id and self.is_running(job_id)):
             return
         if job_id and await asyncio.to_thread(self._runs_elsewhere, job_id):
             return

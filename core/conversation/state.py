@@ -35,6 +35,7 @@ class Phase(str, Enum):
     annotate_labels = "annotate_labels"  # unlabeled rows uploaded: which labels?
     annotate_preview = "annotate_preview"  # ~10 rows labeled: 👍/👎, corrections, Label all
     annotating = "annotating"  # the annotation job runs
+    annotate_previewing = "annotate_previewing"  # the first rows are being labeled for the preview
 
 
 class Rating(BaseModel):
@@ -69,6 +70,7 @@ class Annotation(BaseModel):
     rows: int
     text_column: str
     labels: list[str] = Field(default_factory=list)
+    descriptions: dict[str, str] = Field(default_factory=dict)  # label -> one line, as the user described it
     preview: dict[int, tuple[str, str]] = Field(default_factory=dict)  # number shown -> (text, label)
     examples: list[tuple[str, str]] = Field(default_factory=list)  # corrected or 👍 rows: few-shot for the model
 

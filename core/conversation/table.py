@@ -144,6 +144,13 @@ TABLE: dict[Phase, dict[str, Route]] = {
         "press:labelpreview": annotating.press_new_preview,
         "press:cancel": jobs.press_cancel_order,
     },
+    Phase.annotate_previewing: {
+        "text": jobs.while_busy,
+        "ratings": jobs.while_busy,
+        "upload": jobs.while_busy,
+        "annotation_preview_finished": annotating.preview_finished,
+        "job_lost": annotating.preview_lost,
+    },
     Phase.annotating: {
         "text": jobs.while_busy,
         "ratings": jobs.while_busy,
@@ -168,35 +175,37 @@ FALLBACKS: dict[str, Handler] = {
 # Where each row may lead (for the diagram; the property test checks every move it sees is listed).
 S, CO, CF, PV, RA, GE, DO, UC, UO = (Phase.start, Phase.collecting, Phase.confirm, Phase.previewing, Phase.rating,
                                      Phase.generating, Phase.done, Phase.upload_columns, Phase.upload_offer)
-AL, AP, AN = Phase.annotate_labels, Phase.annotate_preview, Phase.annotating
+AL, AP, AN, APV = Phase.annotate_labels, Phase.annotate_preview, Phase.annotating, Phase.annotate_previewing
 LEADS_TO: dict[tuple[Phase, str], tuple[Phase, ...]] = {
-    (S, "text"): (S, CO, CF), (S, "upload"): (S, UC, UO, AL, AP, CO, CF),
-    (CO, "text"): (CO, CF), (CO, "upload"): (CO, UC, UO, AL, AP, CF), (CO, "press:task"): (CO, CF), (CO, "press:set"): (CO, CF),
-    (CF, "text"): (CF, CO, PV), (CF, "upload"): (CF, UC, UO, AL, AP, CO), (CF, "press:preview"): (PV, CF, CO),
+    (S, "text"): (S, CO, CF), (S, "upload"): (S, UC, UO, AL, AP, CO, CF, APV),
+    (CO, "text"): (CO, CF), (CO, "upload"): (CO, UC, UO, AL, AP, CF, APV), (CO, "press:task"): (CO, CF), (CO, "press:set"): (CO, CF),
+    (CF, "text"): (CF, CO, PV), (CF, "upload"): (CF, UC, UO, AL, AP, CO, APV), (CF, "press:preview"): (PV, CF, CO),
     (CF, "press:generate"): (GE, CF, CO), (CF, "press:change"): (CF, CO), (CF, "press:cancel"): (S,),
     (CF, "press:asfeedback"): (RA,),
     (PV, "text"): (PV,), (PV, "ratings"): (PV,), (PV, "upload"): (PV,), (PV, "preview_finished"): (RA, CF, PV),
     (PV, "job_lost"): (RA, CF),
-    (RA, "text"): (RA, CO, CF, GE), (RA, "ratings"): (RA,), (RA, "upload"): (RA, UC, UO, AL, AP, CO, CF), (RA, "press:up"): (RA,),
+    (RA, "text"): (RA, CO, CF, GE), (RA, "ratings"): (RA,), (RA, "upload"): (RA, UC, UO, AL, AP, CO, CF, APV), (RA, "press:up"): (RA,),
     (RA, "press:down"): (RA,), (RA, "press:generate"): (GE, RA, CO), (RA, "press:newpreview"): (PV, RA, CO),
     (RA, "press:cancel"): (S,),
     (GE, "text"): (GE,), (GE, "ratings"): (GE,), (GE, "upload"): (GE,), (GE, "press:canceljob"): (RA, CF, GE),
     (GE, "dataset_delivered"): (DO, GE), (GE, "dataset_failed"): (RA, CF, GE), (GE, "job_lost"): (RA, CF),
-    (DO, "text"): (DO, CO, CF), (DO, "upload"): (DO, UC, UO, AL, AP, CO, CF),
-    (UC, "text"): (UC, UO), (UC, "upload"): (UC, UO, AL, AP, CO, CF),
-    (UO, "text"): (UO, CO, CF), (UO, "upload"): (UO, UC, AL, AP, CO, CF), (UO, "press:balance"): (CO, CF, UO), (UO, "press:cancel"): (S,),
-    (S, "annotate"): (S,), (CO, "annotate"): (S,), (DO, "annotate"): (S,), (UC, "annotate"): (S, AL, AP, UC),
-    (AL, "text"): (AL, AP), (AL, "upload"): (AL, AP, UC, UO, CO, CF),
-    (AP, "text"): (AP,), (AP, "ratings"): (AP,), (AP, "upload"): (AP, AL, UC, UO, CO, CF), (AP, "press:labelok"): (AP,),
-    (AP, "press:labelwrong"): (AP,), (AP, "press:labelall"): (AN, AP), (AP, "press:labelpreview"): (AP, AL),
+    (DO, "text"): (DO, CO, CF), (DO, "upload"): (DO, UC, UO, AL, AP, CO, CF, APV),
+    (UC, "text"): (UC, UO), (UC, "upload"): (UC, UO, AL, AP, CO, CF, APV),
+    (UO, "text"): (UO, CO, CF), (UO, "upload"): (UO, UC, AL, AP, CO, CF, APV), (UO, "press:balance"): (CO, CF, UO), (UO, "press:cancel"): (S,),
+    (S, "annotate"): (S,), (CO, "annotate"): (S,), (DO, "annotate"): (S,), (UC, "annotate"): (S, AL, AP, UC, APV),
+    (AL, "text"): (AL, AP, APV), (AL, "upload"): (AL, AP, UC, UO, CO, CF, APV),
+    (AP, "text"): (AP,), (AP, "ratings"): (AP,), (AP, "upload"): (AP, AL, UC, UO, CO, CF, APV), (AP, "press:labelok"): (AP,),
+    (AP, "press:labelwrong"): (AP,), (AP, "press:labelall"): (AN, AP), (AP, "press:labelpreview"): (AP, AL, APV),
     (AP, "press:cancel"): (S,),
     (S, "documents"): (CO, CF), (CO, "documents"): (CO, CF), (CF, "documents"): (CO, CF),
     (RA, "documents"): (CO, CF), (DO, "documents"): (CO, CF),
+    (APV, "text"): (APV,), (APV, "ratings"): (APV,), (APV, "upload"): (APV,),
+    (APV, "annotation_preview_finished"): (AP, AL, APV), (APV, "job_lost"): (AP, AL),
     (AN, "text"): (AN,), (AN, "ratings"): (AN,), (AN, "upload"): (AN,), (AN, "press:canceljob"): (AP, AN),
     (AN, "dataset_delivered"): (UO, DO, AN), (AN, "dataset_failed"): (AP, AN), (AN, "job_lost"): (AP,),
 }
 
-INTERNAL = ("preview_finished", "dataset_delivered", "dataset_failed", "job_lost")
+INTERNAL = ("preview_finished", "dataset_delivered", "dataset_failed", "job_lost", "annotation_preview_finished")
 
 
 def route(phase: Phase, key: str) -> Route | None:

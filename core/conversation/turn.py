@@ -67,10 +67,20 @@ class DatasetFailed:
 
 
 @dataclass(frozen=True)
+class AnnotationPreviewFinished:
+    """The first rows labeled for the annotation preview (in a background task, not under the chat's lock)."""
+
+    token: int  # the preview's id in `state.preview_job` (negative: not a stored job)
+    texts: tuple[str, ...]
+    labels: tuple[str | None, ...]  # per text; None: the model gave no usable label
+    error: str = ""
+
+
+@dataclass(frozen=True)
 class JobLost:
     """The phase says a job runs, but no task of this process runs it (stopped while we were down)."""
 
     job_id: int | None
 
 
-InternalEvent = PreviewFinished | DatasetDelivered | DatasetFailed | JobLost
+InternalEvent = PreviewFinished | DatasetDelivered | DatasetFailed | JobLost | AnnotationPreviewFinished
