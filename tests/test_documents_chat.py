@@ -11,8 +11,10 @@ import io
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from fpdf import FPDF
 
+from core.conversation.documents import wants_documents
 from core.conversation.state import ConversationState, Phase
 from core.documents.passages import CONTEXT_SEPARATOR, SOURCE_SEPARATOR
 from core.events import ButtonPress, Document
@@ -20,6 +22,20 @@ from core.settings import Settings
 from tests.dialog_support import all_choices, documents, new_user, previews, texts
 from tests.fakes.openai_server import FakeOpenAI
 from tests.test_documents import make_markdown, make_pdf
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("test questions from my manual", "en"), ("make an eval set from our docs", "en"), ("quiz me on this PDF", "en"),
+    ("I have a PDF, make questions", "en"), ("Q&A pairs from our knowledge base", "en"),
+    ("pytania testowe z mojej instrukcji", "pl"), ("ułóż pytania na podstawie naszej dokumentacji", "pl"),
+    ("zrób 20 pytań z tego pliku", "pl"), ("pytania do regulaminu", "pl"),
+    # topics, not documents: an ordinary order
+    ("write 30 questions about a contract law", None), ("20 questions about the file format csv", None),
+    ("pytania o dokumenty tożsamości w Polsce", None), ("10 quiz questions about history", None),
+    ("200 tweets about football, positive or negative", None),
+])
+def test_which_messages_ask_for_questions_from_documents(text: str, lang: str | None) -> None:
+    assert wants_documents(text) == lang
 
 
 def pdf_bytes(tmp_path: Path, pages: int = 3) -> bytes:

@@ -85,6 +85,8 @@ async def status(turn: Turn, event: Command) -> Phase:
         turn.say("status_empty")
         return state.phase
     summary = str(state.draft_or_empty().summary(turn.lang))
+    if state.documents:
+        summary += "\n" + collecting.documents_line(turn)
     needed = collecting.missing(turn)
     if needed:
         names = ", ".join(turn.t(f"field_{f}") if f"field_{f}" in m.TEXTS else f for f in needed)

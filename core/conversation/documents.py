@@ -38,19 +38,27 @@ _THINGS_EN = (r"manuals?|documents?|docs|documentation|pdfs?|files?|guides?|hand
 #: "test questions from my manual", "make an eval set from our docs", "quiz me on this PDF"
 WANTS_EN = re.compile(
     r"\b(?:questions?|quiz(?:zes)?|tests?|evals?|evaluation(?: set)?|q ?& ?as?)\b.{0,40}?"
-    r"\b(?:from|about|on|based on|out of|over|for)\b.{0,20}?\b(?:my|our|these|this|the|a|some)\b.{0,25}?"
+    r"\b(?:from|about|on|based on|out of|over|for)\b.{0,20}?\b(?:my|our|these|this|the attached|the uploaded)\b.{0,25}?"
     rf"\b(?:{_THINGS_EN})\b", re.IGNORECASE)
 _THINGS_PL = (r"instrukcj\w*|dokument\w*|dokumentacj\w*|podręczni\w*|pdf\w*|plik\w*|regulamin\w*|polityk\w*|"
               r"procedur\w*|umow\w*|raport\w*|notatk\w*|artykuł\w*|przewodnik\w*")
 #: "pytania testowe z mojej instrukcji", "ułóż pytania na podstawie naszej dokumentacji"
 WANTS_PL = re.compile(
-    r"\b(?:pyta\w*|quiz\w*|test\w*)\b.{0,40}?\b(?:z|ze|do|na podstawie|o|dotyczące|dla)\b.{0,20}?"
-    rf"\b(?:moj\w*|nasz\w*|t\w{{0,4}}|tego|tej|tych)\b.{{0,25}}?\b(?:{_THINGS_PL})", re.IGNORECASE)
+    r"\b(?:pyta\w*|quiz\w*|test\w*)\b.{0,40}?(?:\b(?:z|ze|do|na podstawie|o|dotyczące|dla)\b.{0,20}?"
+    rf"\b(?:moj\w*|nasz\w*|t\w{{0,4}}|tego|tej|tych|załączon\w*)\b.{{0,25}}?|\b(?:do|na podstawie)\s+)"
+    rf"\b(?:{_THINGS_PL})", re.IGNORECASE)
+
+
+#: "I have a PDF, make test questions", "our handbook: 20 questions" (the thing named first)
+WANTS_EN_AFTER = re.compile(rf"\b(?:my|our|this|these|a)\s+(?:{_THINGS_EN})\b.{{0,40}}?\b(?:questions?|quiz|evals?)\b",
+                            re.IGNORECASE)
 
 
 def wants_documents(text: str) -> str | None:
     """The language of a "questions from my documents" request, None when the text is not one."""
-    return "pl" if WANTS_PL.search(text) else "en" if WANTS_EN.search(text) else None
+    if WANTS_PL.search(text):
+        return "pl"
+    return "en" if WANTS_EN.search(text) or WANTS_EN_AFTER.search(text) else None
 
 
 def is_documents_order(turn: Turn) -> bool:
