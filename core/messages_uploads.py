@@ -181,4 +181,40 @@ UPLOAD_TEXTS: dict[str, dict[str, str]] = {
     },
     "btn_label_all": {"en": "Label all {rows} rows", "pl": "Oznacz wszystkie ({rows})"},
     "job_kind_annotation": {"en": "labeling", "pl": "oznaczanie"},
+    # --- label my rows: the preview runs in the background ----------------------------------------
+    "annotate_preview_working": {
+        "en": "Labeling the first {n} rows for a preview… ({cmd_status} shows where it is, {cmd_cancel} stops it)",
+        "pl": "Oznaczam pierwsze wiersze ({n}) do podglądu… ({cmd_status} pokaże postęp, {cmd_cancel} przerwie)",
+    },
+    "annotate_preview_busy": {
+        "en": "I'm still labeling the preview rows; they come in a moment. {cmd_cancel} stops it.",
+        "pl": "Wciąż oznaczam wiersze do podglądu; za chwilę będą. {cmd_cancel} przerywa.",
+    },
+    "annotate_preview_cancelled": {
+        "en": "Preview stopped; your rows and labels are kept.",
+        "pl": "Podgląd przerwany; Twoje wiersze i etykiety zostają.",
+    },
+    # --- file size limits of the channels, explained ------------------------------------------
+    "telegram_download_limit": {
+        "en": "{filename} is {size}: Telegram lets bots download files of at most 20 MB. Send a smaller file "
+        "(e.g. split the PDF, or export only the chapters you need).",
+        "pl": "Plik {filename} ma {size}: Telegram pozwala botom pobierać pliki najwyżej do 20 MB. Wyślij mniejszy "
+        "plik (np. podziel PDF albo wyeksportuj tylko potrzebne rozdziały).",
+    },
+    "upload_limit_setting": {
+        "en": "{filename} is {size}; this bot takes files up to {limit} (its DATAGEN_MAX_UPLOAD_BYTES setting). "
+        "Send a smaller file, or ask whoever runs the bot to raise the limit.",
+        "pl": "Plik {filename} ma {size}; ten bot przyjmuje pliki do {limit} (ustawienie DATAGEN_MAX_UPLOAD_BYTES). "
+        "Wyślij mniejszy plik albo poproś osobę, która prowadzi bota, o podniesienie limitu.",
+    },
+    "upload_download_failed": {
+        "en": "I couldn't download {filename}. Please share it again.",
+        "pl": "Nie udało się pobrać pliku {filename}. Udostępnij go jeszcze raz.",
+    },
+    "upload_unsupported": {
+        "en": "I can't use {filename}. I read tables of examples or rows to label (CSV, TSV, XLSX, JSON, JSONL, TXT) "
+        "and documents to make test questions from (PDF, DOCX, Markdown, HTML, TXT).",
+        "pl": "Nie mogę użyć pliku {filename}. Czytam tabele z przykładami albo wiersze do oznaczenia (CSV, TSV, XLSX, "
+        "JSON, JSONL, TXT) oraz dokumenty, z których układam pytania testowe (PDF, DOCX, Markdown, HTML, TXT).",
+    },
 }
