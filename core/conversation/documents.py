@@ -18,6 +18,7 @@ from collections import Counter
 from pathlib import PurePosixPath
 from typing import Any
 
+from core import intake
 from core import messages as m
 from core.conversation import collecting
 from core.conversation.collecting import Text
@@ -86,8 +87,6 @@ async def want(turn: Turn, event: Any) -> Phase:
     text = event.text if isinstance(event, Text) else getattr(event, "text", "")
     if not is_documents_order(turn):
         new_order(turn)
-    from core import intake  # the rules read "20 questions in Polish" as for any order
-
     interp = intake.interpret(text, turn.state.draft_or_empty())
     if collecting.has_changes(interp):
         collecting.apply_interpretation(turn, interp)
