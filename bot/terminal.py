@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import logging
+import shlex
 import sys
 import threading
 from pathlib import Path
@@ -85,6 +86,19 @@ def _split_name(filename: str) -> tuple[str, str]:
     return (name, "") if first_dot <= 0 else (name[:first_dot], name[first_dot:])
 
 
+def upload_arguments(rest: str) -> list[str]:
+    """The files after /upload: the whole rest when it names a file (a path with spaces), else
+    several paths ("/upload manual.pdf guide.md", quoted when they hold spaces)."""
+    raw = rest.strip().strip("\"'")
+    if not raw or Path(raw).expanduser().exists():
+        return [rest]
+    try:
+        parts = shlex.split(rest)
+    except ValueError:  # an unbalanced quote: one path, as typed
+        return [rest]
+    return parts if len(parts) > 1 else [rest]
+
+
 def read_upload(argument: str, max_bytes: int) -> FileUpload | str:
     """The file named after /upload, or a one-line error to print."""
     raw = argument.strip().strip("\"'")
@@ -142,11 +156,12 @@ async def chat_loop(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
             if command and command[0].lower() in ("/quit", "/exit"):
                 break
             if command and command[0].lower() == "/upload":
-                upload = read_upload(command[1] if len(command) > 1 else "", settings.max_upload_bytes)
-                if isinstance(upload, str):
-                    output._print(upload)
-                    continue
-                await dialog.handle(chat, upload)
+                for argument in upload_arguments(command[1] if len(command) > 1 else ""):
+                    upload = read_upload(argument, settings.max_upload_bytes)
+                    if isinstance(upload, str):
+                        output._print(upload)
+                        continue
+                    await dialog.handle(chat, upload)
             else:
                 await dialog.handle(chat, Message(line))
             if not interactive:

@@ -220,21 +220,25 @@ async def test_a_documents_job_resumes_after_a_restart_without_the_files(
 
 
 def test_terminal_questions_from_a_pdf(fake_llm: FakeOpenAI, tmp_path: Path) -> None:
-    """`datagen chat` as a user runs it: /upload a PDF, the count, the language, preview, Generate all."""
+    """`datagen chat` as a user runs it: /upload a PDF and a Markdown file (a path with a space,
+    quoted) in one line, the count, the language, preview, Generate all."""
     from tests.test_terminal import _run
 
     out = tmp_path / "out"
     (tmp_path / "docs").mkdir()
     make_pdf(tmp_path / "docs" / "manual.pdf")
-    lines = [f"/upload {tmp_path / 'docs' / 'manual.pdf'}", "9", "1", "1", "1"]
+    (tmp_path / "docs" / "my guide.md").write_bytes(markdown_bytes(tmp_path))
+    lines = [f"/upload {tmp_path / 'docs' / 'manual.pdf'} '{tmp_path / 'docs' / 'my guide.md'}'", "9", "1", "1", "1"]
     result = _run(lines, fake_llm, tmp_path, out)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     assert "Read manual.pdf: 3 pages with text" in result.stdout, result.stdout
+    assert "Read my guide.md: 3 sections" in result.stdout  # two files in one /upload line
     [path] = [p for p in out.glob("dataset-*.csv")]
     rows = list(csv.DictReader(path.open(encoding="utf-8-sig")))
     assert Counter(r["question_type"] for r in rows) == {"factual": 3, "reasoning": 3, "unanswerable": 3}
-    assert all(r["source"].startswith("manual.pdf p. ") for r in rows)
+    assert {s.split(" p. ")[0].split(" § ")[0] for r in rows for s in r["source"].split(SOURCE_SEPARATOR)} \
+        <= {"manual.pdf", "my guide.md"}
 
 
 async def test_telegram_documents_and_the_20_mb_limit(settings: Settings, fake_llm: FakeOpenAI, tmp_path: Path) -> None:
