@@ -318,3 +318,24 @@ async def test_the_annotation_preview_does_not_hold_the_chat(settings: Settings,
     finally:
         fake_llm.latency = 0.0
         await user.dialog.aclose()
+
+
+async def test_a_restart_during_the_annotation_preview_goes_back_to_the_labels(settings: Settings,
+                                                                              fake_llm: FakeOpenAI) -> None:
+    rows, truth = tickets(12, seed=8)
+    user = await new_user(settings)
+    await user.send("label my rows")
+    await user.upload("tickets.txt", as_txt(rows))
+    fake_llm.latency = 5.0
+    await user.send("complaint, order_status, greeting", settle=False)
+    assert phase_of(user) == Phase.annotate_previewing
+    await user.dialog.aclose()  # a deploy while the preview labels: nothing was stored for it
+    fake_llm.latency = 0.0
+    again = await new_user(settings, chat=user.chat)
+    try:
+        shown = await again.send("complaint, order_status, greeting")
+        [preview] = previews(shown)
+        assert preview.items[0].text == f"{rows[0]} → {truth[0]}"
+        assert phase_of(again) == Phase.annotate_preview
+    finally:
+        await again.dialog.aclose()
