@@ -112,7 +112,10 @@ def _check_draft(draft: SpecDraft) -> None:
     assert set(draft.label_counts or {}) <= set(draft.labels or [])
     assert all(value >= 0 for value in (draft.label_counts or {}).values())
     if draft.task not in (None, TaskType.classification):
-        assert not draft.labels and not draft.label_counts
+        if draft.task == TaskType.documents:  # the question types are its labels
+            assert set(draft.labels or []) <= {"factual", "reasoning", "unanswerable"}
+        else:
+            assert not draft.labels and not draft.label_counts
     assert SpecDraft.model_validate_json(draft.model_dump_json()) == draft
 
 

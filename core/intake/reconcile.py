@@ -8,6 +8,7 @@ from typing import Any
 
 from core.intake.draft import SpecDraft, clean_changes, counts_complete
 from core.intake.interpret import Interpretation
+from core.documents.passages import question_type
 from core.intake.labels import distinct_labels, label_key
 from core.intake.numbers import allocate, shares_to_counts
 from core.spec import TaskType, split_evenly
@@ -115,8 +116,11 @@ def _apply(draft: SpecDraft, interp: Interpretation) -> SpecDraft:
 
     if task is None and (len(labels) >= 2 or counts or shares):
         task = TaskType.classification
-    if task == TaskType.documents:  # counts per question type ("10 factual"): checked by draft.to_spec
+    if task == TaskType.documents:  # counts per question type ("10 factual"); any other word is no type
         shares = None
+        typed = {kind: n for key, n in (counts or {}).items() if (kind := question_type(key))}
+        labels = list(dict.fromkeys([*(kind for label in labels if (kind := question_type(label))), *typed]))
+        counts = typed or None
     elif task not in (None, TaskType.classification):
         labels, counts, shares = [], None, None
 
