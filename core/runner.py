@@ -27,7 +27,7 @@ from typing import Protocol
 from core.generator import Generator, JobProgress, JobResult, ProgressCallback
 from core.settings import Settings
 from core.spec import stored_spec
-from core.store_port import AnnotationStore, JobStore
+from core.store_port import AnnotationStore
 
 log = logging.getLogger(__name__)
 
