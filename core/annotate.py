@@ -215,7 +215,7 @@ class Annotator:
                     rows, queued = queued[: self.batch_size], queued[self.batch_size :]
                     tasks.add(asyncio.create_task(self._label(state, classifier, task, rows)))
                 if not tasks:
-                    return
+                    break  # not return: the answers still being committed must land before the job ends
                 done, tasks = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
                 for finished in done:
                     finished.result()  # AnnotationFailed and bugs propagate from here

@@ -53,10 +53,11 @@ async def test_answers_that_spoil_ids_are_re_asked(settings: Settings, fake_llm:
                                                    template: bool) -> None:
     fake_llm.reject_json_schema = template
     items, truth = _items(20)
-    fake_llm.inject_labeling(fault, times=3)
+    # Two requests; a missing / ambiguous id is re-asked, so those faults can hit the re-asks too.
+    fake_llm.inject_labeling(fault, times=3 if fault in ("drop", "repeat") else 2)
     result, _ = await _classify(settings, items, batch_size=10)
     assert {i: v.label for i, v in result.verdicts.items()} == truth
-    assert fake_llm.pending_faults == 0
+    assert fake_llm.pending_labeling_faults == 0
     extra = 3 if fault in ("drop", "repeat") else 0  # a missing / ambiguous id costs one more request each
     assert result.requests == 2 + extra
 
@@ -100,3 +101,4 @@ async def test_a_refused_schema_does_not_use_up_a_round(settings: Settings, fake
     fake_llm.inject_labeling("repeat", times=3)
     result, _ = await _classify(settings, items, batch_size=10, max_rounds=4)
     assert {i: v.label for i, v in result.verdicts.items()} == truth and result.requests == 4
+    assert fake_llm.pending_labeling_faults == 0

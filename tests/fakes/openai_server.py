@@ -585,6 +585,12 @@ class FakeOpenAI(ThreadedLoopbackServer):
         with self._lock:
             self._labeling_faults.extend([kind] * times)
 
+    @property
+    def pending_labeling_faults(self) -> int:
+        """Labeling faults injected but not yet served (`pending_faults` counts the HTTP ones)."""
+        with self._lock:
+            return len(self._labeling_faults)
+
     def _mislabel_next(self) -> bool:
         # Deterministic: exactly round(n * share) of the first n rows come out mislabeled.
         self._rows_written += 1
