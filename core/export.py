@@ -291,7 +291,7 @@ def _card(store: JobStore, job: StoredJob, spec: DatasetSpec, rows: list[StoredR
         lines += column_figures(row_model(spec), [row.fields for row in synthetic], spec.quotas(), lang)
     if spec.task == TaskType.documents:
         lines += document_lines(spec.passages or [], [row.fields for row in synthetic], spec.labels, rejected,
-                                verified=VERIFIED_BY in (job.model or ""))
+                                verified=VERIFIED_BY in (job.model or ""), lang=lang)
     elif spec.task == TaskType.classification:
         counts = Counter(row.label for row in synthetic)
         uploaded_counts = Counter(row.label for row in rows if row.source == "uploaded")

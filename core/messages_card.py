@@ -10,6 +10,7 @@ CARD_TEXTS: dict[str, dict[str, str]] = {
     "card_task_classification": {"en": "sorting texts into labels", "pl": "przypisywanie tekstom etykiet"},
     "card_task_multiple_choice": {"en": "multiple-choice quiz questions", "pl": "pytania testowe z 4 odpowiedziami"},
     "card_task_qa": {"en": "questions with answers", "pl": "pytania z odpowiedziami"},
+    "card_task_documents": {"en": "questions from your documents", "pl": "pytania z Twoich dokumentów"},
     "card_language": {"en": "Language", "pl": "Język"},
     "card_model": {"en": "Model", "pl": "Model"},
     "card_status": {"en": "Status", "pl": "Stan"},
@@ -114,6 +115,30 @@ CARD_TEXTS: dict[str, dict[str, str]] = {
     "card_numbers": {"en": "min {low}, mean {mean}, max {high}", "pl": "min {low}, średnia {mean}, maks {high}"},
     "card_booleans": {"en": "true {yes}, false {no}", "pl": "prawda {yes}, fałsz {no}"},
     "card_text_lengths": {"en": "{low}-{high} characters, mean {mean}", "pl": "{low}-{high} znaków, średnio {mean}"},
+    # Questions from documents (core/documents/card.py)
+    "card_documents": {"en": "Questions per document", "pl": "Pytania według dokumentu"},
+    "card_documents_header": {"en": "| Document | Share of the text | Passages | Questions |",
+                              "pl": "| Dokument | Udział w tekście | Fragmenty | Pytania |"},
+    "card_documents_note": {"en": "Passages are chosen across all the text in proportion to its length; a reasoning "
+                                  "question over two documents counts for both.",
+                            "pl": "Fragmenty są wybierane z całego tekstu proporcjonalnie do jego długości; pytanie "
+                                  "wymagające wnioskowania z dwóch dokumentów liczy się dla obu."},
+    "card_grounding": {"en": "Grounding check", "pl": "Sprawdzenie zgodności z dokumentami"},
+    "card_grounding_on": {"en": "Every row was shown to a judge with its passages: factual and reasoning answers had "
+                                "to be supported by them, unanswerable questions had to be unanswerable from them. "
+                                "Rows that failed were rejected and replaced.",
+                          "pl": "Każdy wiersz oceniał drugi model razem z jego fragmentami: odpowiedzi faktograficzne "
+                                "i wymagające wnioskowania musiały z nich wynikać, a na pytania bez odpowiedzi nie "
+                                "mogło się dać z nich odpowiedzieć. Wiersze, które nie przeszły, odrzucono i "
+                                "zastąpiono nowymi."},
+    "card_grounding_unsupported": {"en": "Unsupported answers rejected: {n}",
+                                   "pl": "Odrzucone odpowiedzi bez oparcia w tekście: {n}"},
+    "card_grounding_answerable": {"en": "'Unanswerable' questions the passages answer, rejected: {n}",
+                                  "pl": "Odrzucone pytania „bez odpowiedzi”, na które fragmenty odpowiadają: {n}"},
+    "card_grounding_off": {"en": "Off for this job (DATAGEN_VERIFY, or the embedded model): answers were not checked "
+                                 "against their passages.",
+                           "pl": "Wyłączone dla tego zadania (DATAGEN_VERIFY albo wbudowany model): odpowiedzi nie "
+                                 "były sprawdzane z fragmentami."},
     # Why rows were thrown away (the engine's reason codes), in words a product manager understands.
     "reason_duplicate": {"en": "duplicate (an exact copy of another row)", "pl": "duplikat (dokładna kopia innego wiersza)"},
     "reason_near-duplicate": {"en": "near-duplicate (almost the same as another row)",

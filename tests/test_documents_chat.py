@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from core.conversation.documents import wants_documents
 from core.conversation.state import ConversationState, Phase
 from core.documents.passages import CONTEXT_SEPARATOR, SOURCE_SEPARATOR
 from core.events import ButtonPress, Document
+from core.messages import TEXTS
 from core.settings import Settings
 from tests.dialog_support import all_choices, documents, new_user, previews, texts
 from tests.fakes.openai_server import FakeOpenAI
@@ -173,9 +175,19 @@ async def test_polish_uploads_without_asking_and_bad_files_change_nothing(
         shown = await user.send("1")  # Generate preview, typed
         assert previews(shown), texts(shown)
         done = await user.press(shown, "generate")
-        rows = read_csv(documents(done)[0])
+        data, card = documents(done)[:2]
+        rows = read_csv(data)
         assert Counter(r["question_type"] for r in rows) == {"factual": 10, "reasoning": 5, "unanswerable": 5}
         assert "Pytania na dokument: przewodnik.md:" in texts(done)
+        # the card's documents part speaks the chat's language: no English sentence of it is left
+        card_text = card.data.decode()
+        assert "## Pytania według dokumentu" in card_text and "| Dokument | Udział w tekście |" in card_text
+        assert "## Sprawdzenie zgodności z dokumentami" in card_text and "Odrzucone odpowiedzi bez oparcia" in card_text
+        for key in ("card_documents", "card_documents_header", "card_documents_note", "card_grounding",
+                    "card_grounding_on", "card_grounding_unsupported", "card_grounding_answerable", "card_task_documents"):
+            for fragment in re.split(r"\{\w+\}|\|", TEXTS[key]["en"]):
+                fragment = fragment.strip(" .:'")
+                assert len(fragment) < 6 or fragment not in card_text, (key, fragment)
     finally:
         await user.dialog.aclose()
 

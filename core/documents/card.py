@@ -1,5 +1,5 @@
 """The card's document figures: questions per document (and per type), next to each document's
-share of the text, so coverage can be read at a glance; and the grounding check's outcome."""
+share of the text, so coverage can be read at a glance; and the grounding check's outcome; in the card's language (`lang`)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from core import messages
 from core.documents import grounding
 from core.documents.passages import SOURCE_SEPARATOR, Passage
 
@@ -16,7 +17,7 @@ def _cell(value: object) -> str:
 
 
 def document_lines(passages: Sequence[Passage], rows: Sequence[Mapping[str, Any]], types: Sequence[str],
-                   rejected: Mapping[str, int], verified: bool) -> list[str]:
+                   rejected: Mapping[str, int], verified: bool, lang: str = "en") -> list[str]:
     """Markdown lines: a table of documents (text share, passages, questions per type) and the
     grounding check's rejections. A reasoning question over two documents counts for both."""
     document_of = {passage.source: passage.document for passage in passages}
@@ -31,22 +32,17 @@ def document_lines(passages: Sequence[Passage], rows: Sequence[Mapping[str, Any]
         documents = {document_of.get(source, source) for source in str(row.get("source", "")).split(SOURCE_SEPARATOR)}
         for document in documents:
             per_type.setdefault(document, Counter())[str(row.get("question_type", ""))] += 1
-    header = "| Document | Share of the text | Passages | Questions | " + " | ".join(types) + " |"
-    lines = ["## Questions per document", "", header, "|---|---:|---:|---:|" + "---:|" * len(types)]
+    def t(key: str, **values: object) -> str:
+        return messages.text(lang, key, **values)
+
+    header = t("card_documents_header") + "".join(f" {_cell(kind)} |" for kind in types)
+    lines = [f"## {t('card_documents')}", "", header, "|---|---:|---:|---:|" + "---:|" * len(types)]
     for document, counts in per_type.items():
         lines.append(f"| {_cell(document)} | {text[document] / total_text:.0%} | {passage_count[document]} | "
                      f"{sum(counts.values())} | " + " | ".join(str(counts.get(kind, 0)) for kind in types) + " |")
-    lines += ["", "Passages are chosen across all the text in proportion to its length; a reasoning question "
-                  "over two documents counts for both.", ""]
+    lines += ["", t("card_documents_note"), "", f"## {t('card_grounding')}", ""]
     if verified:
-        lines += ["## Grounding check", "",
-                  "Every row was shown to a judge with its passages: factual and reasoning answers had to be supported "
-                  "by them, unanswerable questions had to be unanswerable from them. Rows that failed were rejected "
-                  "and replaced.", "",
-                  f"- Unsupported answers rejected: {rejected.get(grounding.UNSUPPORTED, 0)}",
-                  f"- 'Unanswerable' questions the passages answer, rejected: {rejected.get(grounding.ANSWERABLE, 0)}",
-                  ""]
-    else:
-        lines += ["## Grounding check", "", "Off for this job (DATAGEN_VERIFY, or the embedded model): answers were "
-                  "not checked against their passages.", ""]
-    return lines
+        return [*lines, t("card_grounding_on"), "",
+                f"- {t('card_grounding_unsupported', n=rejected.get(grounding.UNSUPPORTED, 0))}",
+                f"- {t('card_grounding_answerable', n=rejected.get(grounding.ANSWERABLE, 0))}", ""]
+    return [*lines, t("card_grounding_off"), ""]
