@@ -24,7 +24,7 @@ from core.documents import grounding
 from core.llm import LLMBackend, LLMError, Usage
 from core.quality import validate_row
 from core.rows.columns import Column, ColumnType
-from core.rows.presets import RED_TEAM_MEANING, preset, row_model, validate
+from core.rows.presets import RED_TEAM_MEANING, in_wrong_language, preset, row_model, validate
 from core.settings import Settings
 from core.spec import DatasetSpec, TaskType
 from core.store_port import JobStore, NewRow
@@ -76,8 +76,10 @@ def stratified_of(spec: DatasetSpec) -> Column | None:
 
 
 class Verifier:
-    def __init__(self, judge: LLMBackend, *, concurrency: int, batch_size: int = 20, owns_judge: bool = False) -> None:
+    def __init__(self, judge: LLMBackend, *, concurrency: int, batch_size: int = 20, owns_judge: bool = False,
+                 language_check: bool = False) -> None:
         self.judge = judge
+        self.language_check = language_check  # rows the engine will reject as "wrong language" cost no judge request
         self.owns_judge = owns_judge  # a separate DATAGEN_JUDGE_MODEL backend, closed with the verifier
         # Temperature 0 and one sample: the question is "which label", not how sure.
         self.classifier = Classifier(judge, batch_size=batch_size, concurrency=concurrency, samples=1)
@@ -94,7 +96,7 @@ class Verifier:
 
             judge = OpenAIBackend.from_settings(settings.model_copy(update={"model": settings.judge_model}))
             owns = True
-        return cls(judge, concurrency=concurrency, owns_judge=owns)
+        return cls(judge, concurrency=concurrency, owns_judge=owns, language_check=settings.language_check)
 
     async def aclose(self) -> None:
         if self.owns_judge:
@@ -182,6 +184,8 @@ class Verifier:
         items, clean_rows = [], {}
         for index, raw in enumerate(raws):
             clean, _ = validate(spec, raw)
+            if clean is not None and in_wrong_language(spec, clean, spec.language if self.language_check else None):
+                clean = None  # the engine rejects it for its language (its own reason), judged or not
             if clean is not None:
                 items.append(Item(str(index), grounding.item_text(clean)))
                 clean_rows[str(index)] = clean

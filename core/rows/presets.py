@@ -16,6 +16,7 @@ from core.documents.passages import MAX_CHARS as MAX_PASSAGE_CHARS, NOT_IN_DOCUM
 from core.duplicates import jaccard
 from core.quality import dedupe_key, normalise_text, validate_row
 from core.rows.columns import Column, ColumnType
+from core import language as ordered_language
 from core.rows.language import wrong_language
 from core.rows.model import Row, RowModel, validate_columns
 from core.rows.noise import CLEAN, NOISE_COLUMN, check_noise, noise_column
@@ -82,6 +83,11 @@ class Preset:
     def check(self, spec: DatasetSpec, clean: Row) -> str | None:
         """A preset's own rule beyond the column types (language, consistency)."""
         return None
+
+    def ordered_language_texts(self, clean: Row) -> tuple[str, ...]:
+        """The texts of a valid row that must be in the order's language (core.language, with
+        DATAGEN_LANGUAGE_CHECK); none for the presets that check their own or mix languages."""
+        return ()
 
     def chat_pair(self, spec: DatasetSpec, record: Mapping[str, Any]) -> tuple[str, str]:
         """(user, assistant) for the OpenAI fine-tuning format."""
@@ -340,6 +346,12 @@ class Documents(Preset):
             clean["answer"] = NOT_IN_DOCUMENTS
         return clean, reason
 
+    def ordered_language_texts(self, clean: Row) -> tuple[str, ...]:
+        # The passages (context) may be in another language; "not in the documents" is a fixed marker
+        # kept in English in every order (tools and the exported system prompt match it), so exempt.
+        answer = clean["answer"]
+        return (clean["question"],) if answer == NOT_IN_DOCUMENTS else (clean["question"], answer)
+
     def check(self, spec: DatasetSpec, clean: Row) -> str | None:
         unanswerable = clean["question_type"] == "unanswerable"
         if unanswerable != (clean["answer"] == NOT_IN_DOCUMENTS):
@@ -404,6 +416,12 @@ def _build_row_model(spec: DatasetSpec) -> RowModel:
 def noisy_column(model: RowModel) -> str:
     """The text column messy rows are messy in: the first key column."""
     return model.key[0]
+
+
+def in_wrong_language(spec: DatasetSpec, clean: Row, language: str | None) -> bool:
+    """Is a text of this valid row the preset names clearly not in `language` (None: unchecked)?"""
+    return language is not None and any(ordered_language.wrong_language(text, language)
+                                        for text in preset(spec).ordered_language_texts(clean))
 
 
 def validate(spec: DatasetSpec, raw: Any) -> tuple[Row | None, str | None]:

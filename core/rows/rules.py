@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.documents.passages import Coverage
+from core.language import REASON as LANGUAGE_REASON
 from core.prompts import max_tokens_for
 from core.quality import row_text, validate_row
 from core.rows.columns import ColumnType
 from core.rows.model import Row
 from core.rows.noise import CLEAN, NOISE_COLUMN, kind_for_batch, kinds_for, messy_total
 from core.rows.language import warm_up
-from core.rows.presets import DEFAULT_EMPTY_SHARE, row_model, target_language, validate
+from core.rows.presets import DEFAULT_EMPTY_SHARE, in_wrong_language, row_model, target_language, validate
 from core.spec import COLUMNS, DatasetSpec, TaskType
 
 #: Questions per request about the same passage(s): few, so the requests (and the passages they
@@ -83,8 +84,8 @@ class RowRules:
 
     def validate(self, raw: Any, pins: Mapping[str, str] | None = None, *,
                  language: str | None = None) -> tuple[Row | None, str | None]:
-        """`language`: the old tasks' main text must be in it (core.language); the row-model
-        presets check their own (translation targets), not yet the main text."""
+        """`language`: the old tasks' main text must be in it (core.language), and the texts a
+        row-model preset names (documents: question and answer); translation checks its own target."""
         spec = self.spec
         if self.legacy:
             clean, reason = validate_row(spec.task, raw, list(spec.labels), language=language)
@@ -92,7 +93,10 @@ class RowRules:
         if pins and NOISE_COLUMN in pins and isinstance(raw, dict) and NOISE_COLUMN not in raw:
             # The line template of the old tasks has no `noise` line: the request said which kind.
             raw = {**raw, NOISE_COLUMN: pins[NOISE_COLUMN]}
-        return validate(spec, raw)
+        clean, reason = validate(spec, raw)
+        if clean is not None and in_wrong_language(spec, clean, language):
+            return None, LANGUAGE_REASON
+        return clean, reason
 
     def text_of(self, fields: Mapping[str, Any]) -> str:
         if self.legacy:

@@ -70,7 +70,11 @@ round(n*share) of the first n rows wrong: an answer of words that are in no pass
 "unanswerable" question that copies words of its passage (`ungrounded` holds those questions).
 The grounding judge (rows with 'Passage N: ... Question: ... Proposed answer: ...') answers the
 truth: supported when every run of the answer is in the passages, not_answerable when neither
-the answer nor the question comes from them, not_supported otherwise.
+the answer nor the question comes from them, not_supported otherwise. For an order in a language
+of `_LANGUAGE_WORDS` other than English ('Write every example in Polish.'), questions are real
+words of it; `wrong_language_share` makes exactly round(n*share) of the first n rows English (the
+question, or every other time the answer of an answerable row; `wrong_language_rows` holds
+their questions).
 
 Stats: `requests`, `in_flight`, `peak_in_flight`, `issued_texts`, `labeling_requests`.
 
@@ -110,6 +114,7 @@ LABELING_FAULTS = ("drop", "repeat", "reorder", "invent")
 # Row-model prompts (core/rows/prompting.py): a column pinned to a value, a column's language.
 _PIN_RE = re.compile(r'the ([a-z_]+) "([^"]*)"')
 _COLUMN_LANGUAGE_RE = re.compile(r'Write the "([a-z_]+)" column in ([A-Z][a-z]+)')
+_EXAMPLE_LANGUAGE_RE = re.compile(r"Write every example in ([A-Z][a-z]+)")
 _TEMPLATE_LINE_RE = re.compile(r"^([a-z_]+): <(.*)>$", re.M)
 # Real words for columns the prompt wants in a language (a language detector checks them).
 _LANGUAGE_WORDS = {
@@ -359,6 +364,8 @@ class FakeOpenAI(ThreadedLoopbackServer):
         self._pins = dict(_PIN_RE.findall(prompt))
         self._passages = _passages_in(prompt)
         self._languages = dict(_COLUMN_LANGUAGE_RE.findall(prompt))
+        example_language = _EXAMPLE_LANGUAGE_RE.search(prompt)
+        self._example_language = example_language.group(1) if example_language else "English"
         if schema is not None:
             data = self._walk(schema, schema, name="", count=count, label=label, top=True)
             data = self._corrupt(data, kind, fault)
@@ -721,6 +728,19 @@ class FakeOpenAI(ThreadedLoopbackServer):
         self._passages: list[str] = []
         self._doc_rows = 0
         self._doc_wrong = False
+        self.wrong_language_share = 0.0
+        self.wrong_language_rows: set[str] = set()  # questions of rows written (partly) in English
+        self._doc_english_answer = False
+        self._example_language = "English"
+
+    def _question_in(self, language: str) -> str:
+        while True:
+            words = _LANGUAGE_WORDS[language]
+            text = " ".join(self._rng.sample(words, self._rng.randint(8, 14))).capitalize() + "?"
+            if text not in self._issued:
+                self._issued.add(text)
+                self.issued_texts.append(text)
+                return text
 
     def _document_text(self, column: str) -> str:
         kind = self._pins.get("question_type", "factual")
@@ -728,7 +748,14 @@ class FakeOpenAI(ThreadedLoopbackServer):
             self._doc_rows += 1
             n, share = self._doc_rows, self.ungrounded_share
             self._doc_wrong = int(n * share + 1e-9) > int((n - 1) * share + 1e-9)
-            question = self._text(question=True)
+            language = self._example_language if self._example_language in _LANGUAGE_WORDS else "English"
+            share = self.wrong_language_share
+            english = language != "English" and int(n * share + 1e-9) > int((n - 1) * share + 1e-9)
+            self._doc_english_answer = english and kind != "unanswerable" and int(n * share + 1e-9) % 2 == 0
+            question = self._question_in("English" if english and not self._doc_english_answer else language) \
+                if language != "English" else self._text(question=True)
+            if english:
+                self.wrong_language_rows.add(_flat(question))
             if self._doc_wrong and kind == "unanswerable":  # the passage does answer it
                 question = question[:-1] + " " + self._run_of(self._passages[0], 6) + "?"
             if self._doc_wrong:
@@ -738,6 +765,8 @@ class FakeOpenAI(ThreadedLoopbackServer):
             return "not in the documents"
         if self._doc_wrong:
             return self._text()
+        if self._doc_english_answer:
+            return self._words_in("English")
         return "; ".join(self._run_of(passage, 5) for passage in self._passages[: 2 if kind == "reasoning" else 1])
 
     def _run_of(self, passage: str, length: int) -> str:
