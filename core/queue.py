@@ -4,8 +4,12 @@ Why procrastinate: a maintained PostgreSQL-only queue (no broker to run besides 
 already need), asyncio-native, with priorities, per-key locks and worker heartbeats with
 stalled-job detection: exactly the three things below, none of them written here.
 
-- Fairness: a job's queue priority is minus its row count, so of the jobs waiting, the smallest
-  order is taken first; a 20-row order queued with a 100,000-row one finishes first.
+- Fairness: small orders first, without starving large ones. A job's queue priority is minus
+  the moment it may start at the latest, its "deadline": the time it was queued plus 10 ms a row,
+  at most `DATAGEN_QUEUE_MAX_WAIT` (600 s). Of the jobs waiting, the earliest deadline is taken
+  first: a 20-row order queued with a 100,000-row one goes first (0.2 s against 600 s), but orders
+  queued more than that head start after the large one go after it, so a stream of small orders
+  cannot hold a large one back for ever (plain "minus the row count" did).
 - Per-user limit: each job carries one of `DATAGEN_MAX_JOBS_PER_USER` procrastinate locks of its
   user (job id modulo the limit); jobs sharing a lock never run at the same time, so one user
   has at most that many jobs generating.
@@ -21,6 +25,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +39,18 @@ log = logging.getLogger(__name__)
 
 TASK = "datagen.generate_job"
 QUEUE = "datagen"
+#: The head start a row gives up: a waiting order lets through orders queued up to this many
+#: seconds a row after it.
+SECONDS_PER_ROW = 0.01
+#: Priorities are whole seconds since this moment, so they fit procrastinate's 32-bit column for decades.
+EPOCH = 1_767_225_600  # 2026-01-01 UTC
+
+
+def priority(rows: int, *, queued_at: float, max_wait: float) -> int:
+    """Minus the job's deadline (queued_at + its size's head start) in seconds since EPOCH:
+    procrastinate takes the highest priority first, so the earliest deadline."""
+    deadline = queued_at - EPOCH + min(rows * SECONDS_PER_ROW, max_wait)
+    return -int(deadline)
 
 
 def conninfo(database_url: str) -> str:
@@ -68,7 +85,8 @@ class JobQueue:
         self.app = make_app(database_url)
         self._opened = False
 
-    async def submit(self, job_id: int, *, rows: int, user: str, per_user: int) -> None:
+    async def submit(self, job_id: int, *, rows: int, user: str, per_user: int, max_wait: float = 600.0,
+                     queued_at: float | None = None) -> None:
         if not self._opened:
             await asyncio.to_thread(ensure_schema, self.database_url)
             await self.app.open_async()
@@ -76,7 +94,9 @@ class JobQueue:
         slot = job_id % max(1, per_user)
         try:
             await self.app.configure_task(
-                TASK, priority=-rows, lock=f"user:{user or 'anonymous'}:{slot}", queueing_lock=f"job:{job_id}",
+                TASK, priority=priority(rows, queued_at=time.time() if queued_at is None else queued_at,
+                                        max_wait=max_wait),
+                lock=f"user:{user or 'anonymous'}:{slot}", queueing_lock=f"job:{job_id}",
             ).defer_async(job_id=job_id)
         except AlreadyEnqueued:  # waiting in the queue already (a chat process restarted)
             pass

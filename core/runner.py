@@ -13,7 +13,11 @@
   queue (core/queue.py) and a `datagen worker` process, on any machine, generates it; this process
   follows it in the database (rows stored, status) and reports progress, so the chat that owns
   the conversation delivers the file whichever worker made it. Cancelling the awaiting task only
-  stops following (a restart of the chat process must not stop the job); `cancel()` stops the job.
+  stops following (a restart of the chat process must not stop the job); `cancel()` stops the job,
+  from any replica (the worker checks the job's stored status every second).
+  One replica follows a job at a time (storage/follows.py): `adopt()` takes it (a new job, or one
+  whose follower stopped renewing: scaled down, killed), and `claim_report()` grants reporting
+  its end (the file) once, so no chat gets the file twice however many replicas run.
 """
 
 from __future__ import annotations
@@ -21,13 +25,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from core.generator import Generator, JobProgress, JobResult, ProgressCallback
+from core.generator import Generator, JobClaimedElsewhere, JobProgress, JobResult, ProgressCallback
 from core.settings import Settings
 from core.spec import stored_spec
-from core.store_port import AnnotationStore
+from core.store_port import AnnotationStore, new_owner
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +46,22 @@ class JobRunner(Protocol):
 
     async def run(self, job_id: int, on_progress: ProgressCallback | None = None, *, user: str = "") -> JobResult: ...
 
-    async def cancel(self, job_id: int) -> None: ...
+    async def cancel(self, job_id: int) -> bool: ...
+
+    async def adopt(self, job_id: int) -> bool:
+        """Become the one process that follows and reports this job; False if another does."""
+        ...
+
+    async def claim_report(self, job_id: int) -> bool:
+        """True once per job: this process reports its end (the file, the failure)."""
+        ...
 
     async def aclose(self) -> None: ...
+
+
+class FollowedElsewhere(JobClaimedElsewhere):
+    def __init__(self, job_id: int) -> None:
+        super().__init__(f"job {job_id} is followed by another chat process")
 
 
 class InProcessRunner:
@@ -55,8 +73,15 @@ class InProcessRunner:
     async def run(self, job_id: int, on_progress: ProgressCallback | None = None, *, user: str = "") -> JobResult:
         return await (await self._generator()).run(job_id, on_progress)
 
-    async def cancel(self, job_id: int) -> None:
+    async def cancel(self, job_id: int) -> bool:
         """Nothing to do: cancelling the task awaiting `run` cancels the job."""
+        return False
+
+    async def adopt(self, job_id: int) -> bool:
+        return True  # the generation lease (storage/leases.py) decides who runs it
+
+    async def claim_report(self, job_id: int) -> bool:
+        return True  # the process that generated the job reports it
 
     async def aclose(self) -> None:
         """The generator belongs to the dialog."""
@@ -72,8 +97,36 @@ class QueueRunner:
         self.store = store
         self.queue = JobQueue(settings.database_url)
         self.poll_interval = poll_interval
+        self.owner = new_owner()  # this process, as the follower of its jobs
+        self.follow_ttl = settings.lease_seconds
+
+    async def adopt(self, job_id: int) -> bool:
+        return await asyncio.to_thread(self.store.follow_job, job_id, self.owner, ttl=self.follow_ttl)
+
+    async def claim_report(self, job_id: int) -> bool:
+        return await asyncio.to_thread(self.store.claim_report, job_id, self.owner)
 
     async def run(self, job_id: int, on_progress: ProgressCallback | None = None, *, user: str = "") -> JobResult:
+        """Queue the job (unless queued or finished) and follow it until it ends; FollowedElsewhere
+        when another replica follows it (or took it over while this one was frozen)."""
+        if not await self.adopt(job_id):
+            raise FollowedElsewhere(job_id)
+        try:
+            return await self._follow(job_id, on_progress, user)
+        except asyncio.CancelledError:
+            # Shutdown (or the user's Cancel here): another replica may take the job over at once.
+            await asyncio.shield(asyncio.to_thread(self.store.release_follow, job_id, self.owner))
+            raise
+
+    async def _keep_following(self, job_id: int, renewed: float) -> float:
+        """Renew the follower lease every third of its time; FollowedElsewhere once it was lost."""
+        if time.monotonic() - renewed <= self.follow_ttl / 3:
+            return renewed
+        if not await asyncio.to_thread(self.store.renew_follow, job_id, self.owner, ttl=self.follow_ttl):
+            raise FollowedElsewhere(job_id)
+        return time.monotonic()
+
+    async def _follow(self, job_id: int, on_progress: ProgressCallback | None, user: str) -> JobResult:
         job = await asyncio.to_thread(self.store.get_job, job_id)
         if job is None:
             raise KeyError(f"job {job_id} does not exist")
@@ -83,9 +136,12 @@ class QueueRunner:
         quotas = spec.quotas()
         if job.status not in FINISHED:
             await self.queue.submit(job_id, rows=sum(quotas.values()), user=user,
-                                    per_user=self.settings.max_jobs_per_user)
+                                    per_user=self.settings.max_jobs_per_user,
+                                    max_wait=self.settings.queue_max_wait)
         last_done = -1
+        renewed = time.monotonic()
         while True:
+            renewed = await self._keep_following(job_id, renewed)
             job = await asyncio.to_thread(self.store.get_job, job_id)
             assert job is not None
             counts = await asyncio.to_thread(self.store.accepted_counts, job_id)
@@ -114,9 +170,12 @@ class QueueRunner:
         Progress is rows labeled of rows uploaded."""
         total = await asyncio.to_thread(self.store.annotation_row_count, job_id)
         if status not in FINISHED:
-            await self.queue.submit(job_id, rows=total, user=user, per_user=self.settings.max_jobs_per_user)
+            await self.queue.submit(job_id, rows=total, user=user, per_user=self.settings.max_jobs_per_user,
+                                    max_wait=self.settings.queue_max_wait)
         last_done = -1
+        renewed = time.monotonic()
         while True:
+            renewed = await self._keep_following(job_id, renewed)
             job = await asyncio.to_thread(self.store.get_job, job_id)
             assert job is not None
             counts = await asyncio.to_thread(self.store.label_counts, job_id)
@@ -135,11 +194,11 @@ class QueueRunner:
                                  elapsed=job.elapsed_seconds)
             await asyncio.sleep(self.poll_interval)
 
-    async def cancel(self, job_id: int) -> None:
-        """Mark the job cancelled; the worker generating it sees that within a second and stops."""
-        job = await asyncio.to_thread(self.store.get_job, job_id)
-        if job is not None and job.status not in FINISHED:
-            await asyncio.to_thread(self.store.update_job, job_id, status="cancelled")
+    async def cancel(self, job_id: int) -> bool:
+        """Mark the job cancelled (whichever replica follows it): the worker generating it sees that
+        within a second and stops, its rows stay stored; a job still waiting in the queue is
+        skipped when a worker takes it. False when it had ended already."""
+        return await asyncio.to_thread(self.store.cancel_job, job_id)
 
     async def aclose(self) -> None:
         await self.queue.aclose()

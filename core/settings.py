@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     worker_jobs: int = Field(4, ge=1, le=256, validation_alias=env("DATAGEN_WORKER_JOBS"))
     max_jobs_per_user: int = Field(2, ge=1, le=1000, validation_alias=env("DATAGEN_MAX_JOBS_PER_USER"))
     worker_stalled_after: float = Field(30.0, ge=1, validation_alias=env("DATAGEN_WORKER_STALLED_AFTER"))
+    # An order waits at most this long behind orders queued after it (small orders go first).
+    queue_max_wait: float = Field(600.0, ge=0, validation_alias=env("DATAGEN_QUEUE_MAX_WAIT"))
     rate_limit_patience: float = Field(300.0, gt=0, validation_alias=env("DATAGEN_RATE_LIMIT_PATIENCE"))
     batch_size: int = Field(10, ge=1, le=200, validation_alias=env("DATAGEN_BATCH_SIZE"))
     max_count: int = Field(10_000, ge=1, validation_alias=env("DATAGEN_MAX_COUNT"))

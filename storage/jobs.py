@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from core.store_port import DEFAULT_LEASE_SECONDS, LeaseLost, NewRow, StoredRow  # the core's port (core/store_port.py)
 from storage.leases import renew_in
-from storage.models import Example, Job, JobAttributes, JobKey, JobLease, utcnow
+from storage.models import Example, Job, JobAttributes, JobFollower, JobKey, JobLease, utcnow
 
 #: Jobs that may still need work (a crash leaves "running" behind).
 UNFINISHED_STATUSES = ("pending", "running")
@@ -149,6 +149,8 @@ class JobQueries:
                 update(Job).where(col(Job.id) == job_id, col(Job.status).in_(("cancelled", "failed")))
                 .values(status="pending", error=None, finished_at=None)
             ).rowcount
+            if changed:  # a new run, whose end is to be reported again (storage.follows)
+                session.execute(delete(JobFollower).where(col(JobFollower.job_id) == job_id))
             session.commit()
             return bool(changed)
 

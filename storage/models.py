@@ -103,3 +103,16 @@ class UploadedFile(SQLModel, table=True):
     columns_json: str = "[]"  # the file's column names, in order
     records_json: str = "[]"  # the rows as objects of strings
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class JobFollower(SQLModel, table=True):
+    """Which chat process follows a job handed to the workers (posts its progress, then reports
+    its end: the file, the failure): at most one at a time, renewed by its heartbeat, taken over
+    by another replica when it expires (storage.follows). `reported_at` is set once, by the one
+    follower that reports the end, so no chat gets the file twice. A table of its own so older
+    databases get it from create_all."""
+
+    job_id: int = Field(primary_key=True, foreign_key="job.id")
+    owner: str  # "host/pid/run-token" of the chat process following it
+    expires_at: datetime = Field(default_factory=utcnow)
+    reported_at: datetime | None = None

@@ -1,6 +1,7 @@
 """`Store`: the queries the core needs, one facade over the engine.
 
 Job/example queries live in `storage.jobs`, the one-process-per-job lease in `storage.leases`,
+the one-replica-follows-a-queued-job lease in `storage.follows`,
 conversation/feedback queries in `storage.conversations`, annotation rows in `storage.annotations`;
 `Store` combines them; `chat_lock` serialises one chat's events across processes (storage.chat_locks).
 """
@@ -13,11 +14,12 @@ from storage.annotations import AnnotationQueries
 from storage.chat_locks import ChatLock, ChatLocks
 from storage.conversations import ConversationQueries
 from storage.db import make_engine
+from storage.follows import FollowQueries
 from storage.jobs import JobQueries
 from storage.leases import LeaseQueries
 
 
-class Store(JobQueries, LeaseQueries, ConversationQueries, AnnotationQueries):
+class Store(JobQueries, LeaseQueries, FollowQueries, ConversationQueries, AnnotationQueries):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._chat_locks: ChatLocks | None = None

@@ -133,6 +133,44 @@ async def test_a_small_order_queued_with_a_large_one_finishes_first(postgres_url
     store.close()
 
 
+async def test_a_large_order_starts_within_its_bound_while_small_orders_keep_arriving(
+    postgres_url: str, fake_llm: FakeOpenAI, tmp_path: Path, workers: list
+) -> None:
+    """Small orders arrive faster than one worker does them; a 200-row order queued among them
+    starts once the small orders queued before its deadline (2 s: 10 ms a row) are done. With
+    "minus the row count" as the priority, it waited until the stream of small orders stopped."""
+    fake_llm.latency = 0.3
+    store = Store.from_url(postgres_url)
+    queue = JobQueue(postgres_url)
+    start_worker(workers, postgres_url, fake_llm, tmp_path, jobs=1)
+    small = 0
+
+    async def submit_small() -> None:
+        nonlocal small
+        job_id = store.create_job(DatasetSpec.from_data(order(20)).to_json())
+        small += 1
+        await queue.submit(job_id, rows=20, user=f"U{small}", per_user=2)
+
+    for _ in range(3):
+        await submit_small()
+    large = store.create_job(DatasetSpec.from_data(order(200)).to_json())
+    await queue.submit(large, rows=200, user="BIG", per_user=2)
+    queued = time.monotonic()
+    while time.monotonic() - queued < 40:  # a new small order every 0.5 s: more than the worker does (~1.3 s each)
+        job = store.get_job(large)
+        if job is not None and job.started_at is not None:
+            break
+        await submit_small()
+        await asyncio.sleep(0.5)
+    waited = time.monotonic() - queued
+    done_small = sum(1 for j in range(1, large + small + 1) if (job := store.get_job(j)) and job.status == "done")
+    # Its bound: the ~8 small orders queued before its deadline (2 s), about 1.3 s each.
+    assert waited < 25, f"the large order waited {waited:.0f} s behind {small} small orders ({done_small} done)"
+    assert small - done_small >= 5, "small orders were still waiting: the large one did not just find the queue empty"
+    await queue.aclose()
+    store.close()
+
+
 async def test_the_chat_side_follows_a_job_and_one_user_runs_one_job_at_a_time(
     postgres_url: str, fake_llm: FakeOpenAI, tmp_path: Path, workers: list, settings: Settings
 ) -> None:

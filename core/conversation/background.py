@@ -113,6 +113,7 @@ async def _stop_heartbeat(dialog: "Dialog", chat: ChatRef, job_id: int, started:
 
 async def run_dataset(dialog: "Dialog", chat: ChatRef, job_id: int) -> None:
     lang = m.normalise_language(None)
+    annotation = via_runner = False
     throttle = ProgressThrottle(dialog.settings.progress_interval)
     cancel: tuple[Choice, ...] = ()
 
@@ -126,6 +127,11 @@ async def run_dataset(dialog: "Dialog", chat: ChatRef, job_id: int) -> None:
             await dialog.send(chat, Progress(job_id, text, progress.done, progress.total, False, cancel))
 
     try:
+        job = await asyncio.to_thread(dialog.store.get_job, job_id)
+        annotation = job is not None and job.kind == ANNOTATION
+        via_runner = not annotation or not dialog.job_runner().runs_here  # else the annotator, here
+        if via_runner and not await dialog.job_runner().adopt(job_id):
+            return  # another replica follows this order (core/conversation/following.py)
         lang = await dialog.language_of(chat)
         cancel = (Choice(dialog.text(lang, "btn_cancel"), "canceljob", str(job_id)),)
         done0, total0 = await dialog.job_counts(job_id)
@@ -133,9 +139,7 @@ async def run_dataset(dialog: "Dialog", chat: ChatRef, job_id: int) -> None:
         text = running_text(done0, total0, 0, 0)
         throttle.should_send(text, final=True)
         await dialog.send(chat, Progress(job_id, text, done0, total0, False, cancel))
-        job = await asyncio.to_thread(dialog.store.get_job, job_id)
-        annotation = job is not None and job.kind == ANNOTATION
-        if annotation and dialog.job_runner().runs_here:  # "label my rows": the annotator labels the stored rows
+        if not via_runner:  # "label my rows" in this process: the annotator labels the stored rows
             result = await (await dialog.get_annotator()).run(job_id, report)
         else:  # a dataset, or (DATAGEN_WORKERS=external) any order: the runner hands it to the workers
             result = await dialog.job_runner().run(job_id, report, user=chat.user)
@@ -154,6 +158,14 @@ async def run_dataset(dialog: "Dialog", chat: ChatRef, job_id: int) -> None:
     except Exception as exc:
         log.exception("job %s crashed", job_id)
         await finish_failed(dialog, chat, job_id, str(exc) or type(exc).__name__)
+        return
+    if via_runner and not await dialog.job_runner().claim_report(job_id):
+        return  # its end was reported by another replica (a chat never gets the file twice)
+    if result.status == "cancelled" and not dialog.job_runner().runs_here:
+        # Cancel pressed on another replica: that one answered the user; close the progress here.
+        done, total = await dialog.job_counts(job_id)
+        text = dialog.text(lang, "progress_cancelled", job=job_id, done=done, total=total)
+        await dialog.send(chat, Progress(job_id, text, done, total, True))
         return
     if result.status != "done":
         await finish_failed(dialog, chat, job_id, result.error or result.status)
@@ -300,6 +312,8 @@ async def resume_jobs(dialog: Dialog) -> None:
         if conversation is None or conversation.channel != dialog.channel:
             continue
         here = job.kind == "preview" or dialog.job_runner().runs_here
+        if job.kind == "dataset" and not here:
+            continue  # orders on workers: following.adopt_unfollowed takes those nobody follows
         if here and store.is_claimed(job.id):  # a live process (another replica) has it
             continue
         state = ConversationState.load(conversation.state, conversation.data_json)

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from core import messages as m
-from core.conversation import background, commands, persistence, table
+from core.conversation import background, commands, following, persistence, table
 from core.conversation.classify import classify, is_internal, valid_unicode
 from core.conversation.collecting import reask
 from core.conversation.ports import ConversationStore
@@ -81,6 +81,7 @@ class Dialog:
         self.moves: Counter[tuple[Phase, str, Phase]] = Counter()
         self._started = False
         self._llm_lock = asyncio.Lock()
+        self._following: asyncio.Task[None] | None = None  # the sweep for orders nobody follows
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -97,6 +98,9 @@ class Dialog:
             # pay it here, before the channel takes requests. The embedded model stays lazy.
             await self.get_llm()
         await background.resume_jobs(self)
+        if not self.job_runner().runs_here:  # orders run on workers: follow those nobody follows
+            await following.adopt_unfollowed(self)
+            self._following = asyncio.create_task(following.keep_following(self), name="follow-orders")
 
     async def wait_idle(self) -> None:
         """Wait until no background job of this dialog is running (jobs started meanwhile included)."""
@@ -109,6 +113,9 @@ class Dialog:
 
     async def aclose(self) -> None:
         """Stop background work WITHOUT cancelling the orders: interrupted jobs resume on the next start()."""
+        if self._following is not None:
+            self._following.cancel()
+            await asyncio.gather(self._following, return_exceptions=True)
         tasks = [t for t in self._tasks.values() if not t.done()]
         for task in tasks:
             task.cancel()
@@ -235,8 +242,10 @@ class Dialog:
         if self.store.is_claimed(job_id):
             return True
         job = self.store.get_job(job_id)
-        return (job is not None and job.kind != "preview" and not self.job_runner().runs_here
-                and job.status in ("pending", "running"))
+        if job is None or job.kind == "preview" or self.job_runner().runs_here:
+            return False
+        # On a worker, or finished there with its file still to come from the replica following it.
+        return job.status in ("pending", "running") or (job.kind == "dataset" and self.store.is_reported(job_id) is False)
 
     # --- state persistence (core/conversation/persistence.py) --------------------------------
 
@@ -316,8 +325,8 @@ class Dialog:
     async def stop_job(self, job_id: int) -> bool:
         """Cancel a running job on the user's word; False if it does not run."""
         task = self._tasks.get(job_id)
-        if task is None or task.done():
-            return False
+        if task is None or task.done():  # an order another replica follows: the stored status stops it
+            return await following.cancel_elsewhere(self, job_id)
         self.user_cancelled.add(job_id)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
