@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, create_engine
 
@@ -35,7 +35,12 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
+        SQLModel.metadata.create_all(engine)
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    SQLModel.metadata.create_all(engine)
+        # Replicas and workers starting together on an empty database: one creates the tables,
+        # the others wait and find them (two CREATE TABLEs at once fail on pg_type's unique index).
+        with engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(4242002)"))
+            SQLModel.metadata.create_all(conn)
     return engine
