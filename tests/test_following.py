@@ -33,6 +33,7 @@ import asyncio, json, sys
 from core.dialog import Dialog
 from core.events import ButtonPress, ChatRef
 from core.settings import Settings
+from storage.store import Store
 
 class Output:
     def __init__(self, path):
@@ -44,7 +45,7 @@ class Output:
         self.file.flush()
 
 async def main():
-    dialog = Dialog("test", Output(sys.argv[1]), Settings(_env_file=None))
+    dialog = Dialog("test", Output(sys.argv[1]), Settings(_env_file=None), open_store=Store.from_url)
     await dialog.start()
     print("ready", flush=True)
     loop = asyncio.get_running_loop()

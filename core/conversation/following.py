@@ -23,6 +23,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+async def start(dialog: "Dialog") -> "asyncio.Task[None] | None":
+    """With orders on workers: follow those nobody follows now, then look again every third of
+    the lease time (the returned task; None when orders run in this process)."""
+    if dialog.job_runner().runs_here:
+        return None
+    await adopt_unfollowed(dialog)
+    return asyncio.create_task(keep_following(dialog), name="follow-orders")
+
+
+async def stop(sweep: "asyncio.Task[None] | None") -> None:
+    if sweep is not None:
+        sweep.cancel()
+        await asyncio.gather(sweep, return_exceptions=True)
+
+
 async def keep_following(dialog: "Dialog") -> None:
     """The replica's sweep, until it stops; a failed round (the database blinked) is retried."""
     interval = max(0.5, dialog.settings.lease_seconds / 3)

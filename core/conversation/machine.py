@@ -98,9 +98,7 @@ class Dialog:
             # pay it here, before the channel takes requests. The embedded model stays lazy.
             await self.get_llm()
         await background.resume_jobs(self)
-        if not self.job_runner().runs_here:  # orders run on workers: follow those nobody follows
-            await following.adopt_unfollowed(self)
-            self._following = asyncio.create_task(following.keep_following(self), name="follow-orders")
+        self._following = await following.start(self)  # orders on workers: follow those nobody follows
 
     async def wait_idle(self) -> None:
         """Wait until no background job of this dialog is running (jobs started meanwhile included)."""
@@ -113,9 +111,7 @@ class Dialog:
 
     async def aclose(self) -> None:
         """Stop background work WITHOUT cancelling the orders: interrupted jobs resume on the next start()."""
-        if self._following is not None:
-            self._following.cancel()
-            await asyncio.gather(self._following, return_exceptions=True)
+        await following.stop(self._following)
         tasks = [t for t in self._tasks.values() if not t.done()]
         for task in tasks:
             task.cancel()
