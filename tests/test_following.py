@@ -65,7 +65,7 @@ def replica_settings(settings: Settings, postgres_url: str) -> Settings:
 
 def dataset_files(replies: list) -> list[Document]:  # type: ignore[type-arg]
     return [r for r in replies if isinstance(r, Document) and r.filename.startswith("dataset-")
-            and not r.filename.endswith(".card.md")]
+            and r.filename.endswith((".csv", ".json", ".jsonl", ".xlsx"))]  # not the card nor the chart
 
 
 async def order_until_preview(user: User) -> list:  # type: ignore[type-arg]
