@@ -894,10 +894,6 @@ def main() -> None:
         fake.stop()
 
 
-if __name__ == "__main__":
-    main()
-
-
 def _passages_in(prompt: str) -> list[str]:
     """The passages a document-question prompt shows (core/rows/presets.py, Documents.batch_lines)."""
     if "End of passages." not in prompt:
@@ -906,3 +902,6 @@ def _passages_in(prompt: str) -> list[str]:
     parts = re.split(r"^Passage \d+ \(.*?\):$", block, flags=re.M)
     return [" ".join(part.split()) for part in parts[1:] if part.strip()]
 
+
+if __name__ == "__main__":  # last: main() runs the server, which needs every function above
+    main()
