@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from core.store_port import DEFAULT_LEASE_SECONDS, LeaseLost, NewRow, StoredRow  # the core's port (core/store_port.py)
 from storage.leases import renew_in
-from storage.models import Example, Job, JobAttributes, JobFollower, JobKey, JobLease, utcnow
+from storage.models import Example, Job, JobAttributes, JobCostCap, JobFollower, JobKey, JobLease, utcnow
 
 #: Jobs that may still need work (a crash leaves "running" behind).
 UNFINISHED_STATUSES = ("pending", "running")
@@ -77,6 +77,23 @@ class JobQueries:
                 session.add(JobAttributes(job_id=job_id, attributes_json=attributes_json, requests=requests,
                                           prompt_tokens=prompt_tokens, completion_tokens=completion_tokens))
                 session.commit()
+
+    def job_cost_cap(self, job_id: int) -> tuple[float, float] | None:
+        """(limit, daily budget) in USD the chat gave the job (core.budget), None without one."""
+        with Session(self.engine) as session:
+            found = session.get(JobCostCap, job_id)
+            return (found.limit_usd, found.daily_usd) if found is not None else None
+
+    def save_job_cost_cap(self, job_id: int, cap: tuple[float, float] | None) -> None:
+        """Set (or, with None, remove) the job's cap: each Generate all gives it a fresh one."""
+        with Session(self.engine) as session:
+            found = session.get(JobCostCap, job_id)
+            if found is not None:
+                session.delete(found)
+                session.flush()
+            if cap is not None:
+                session.add(JobCostCap(job_id=job_id, limit_usd=cap[0], daily_usd=cap[1]))
+            session.commit()
 
     def get_job(self, job_id: int) -> Job | None:
         with Session(self.engine) as session:

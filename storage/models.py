@@ -54,6 +54,16 @@ class JobAttributes(SQLModel, table=True):
     completion_tokens: int = 0
 
 
+class JobCostCap(SQLModel, table=True):
+    """What a chat dataset job may cost in all (USD), from what was left of its user's daily budget
+    when the user pressed Generate all (core.budget); a resume or an external worker reads the same
+    cap. A table of its own, like JobKey: create_all adds it."""
+
+    job_id: int = Field(primary_key=True, foreign_key="job.id")
+    limit_usd: float  # the job's total spending (every run) may not pass it
+    daily_usd: float  # the daily budget it was taken from, for the stop message
+
+
 class Example(SQLModel, table=True):
     """One generated (or uploaded / kept) row, accepted or rejected with the reason."""
 
