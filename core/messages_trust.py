@@ -10,6 +10,15 @@ TRUST_TEXTS: dict[str, dict[str, str]] = {
         "zostają; poproś osobę, która prowadzi bota, o podniesienie DATAGEN_MAX_COST_USD i naciśnij Generuj "
         "całość, by dokończyć",
     },
+    "daily_budget_stopped": {
+        "en": "stopped at your daily budget: this order spent {spent}, and {left} of your daily budget of {daily} "
+        "is left. The rows made so far are kept; press Generate all later, when your spending of the last 24 "
+        "hours leaves room, to continue (or ask whoever runs the bot to raise DATAGEN_USER_DAILY_BUDGET_USD)",
+        "pl": "zatrzymane na Twoim dziennym budżecie: to zamówienie kosztowało {spent}, a z Twojego dziennego "
+        "budżetu {daily} zostało {left}. Dotychczasowe wiersze zostają; naciśnij Generuj całość później, gdy "
+        "wydatki z ostatnich 24 godzin zostawią miejsce, by dokończyć (albo poproś osobę, która prowadzi bota, "
+        "o podniesienie DATAGEN_USER_DAILY_BUDGET_USD)",
+    },
     "daily_budget_used": {
         "en": "Your daily budget of {limit} is used up (spent {spent} in the last 24 hours). Try again later, "
         "or ask whoever runs the bot to raise DATAGEN_USER_DAILY_BUDGET_USD.",

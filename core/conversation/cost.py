@@ -2,7 +2,8 @@
 
 Shown under the preview; an order whose estimate is over DATAGEN_MAX_COST_USD, or over what is left
 of the user's DATAGEN_USER_DAILY_BUDGET_USD, is refused before its job is created. Recomputed each
-time from the current order, so a changed count counts.
+time from the current order, so a changed count counts. A job that starts gets what is left of the
+day as its cap (`store_daily_cap`), so it also stops while running when the estimate was low.
 """
 
 from __future__ import annotations
@@ -60,9 +61,29 @@ async def over_budget(turn: Turn, spec: DatasetSpec) -> str | None:
 
 
 def spent_today(store: Any, settings: Any, channel: str, user: str) -> float:
-    """USD the user's jobs on this channel cost in the last 24 hours (stored tokens, list prices). Blocking."""
+    """USD the user's jobs on this channel cost in the last 24 hours (stored tokens, list prices),
+    a job still running counted at its whole cap (two chats' jobs cannot both spend what is left).
+    Blocking."""
     since = datetime.now(timezone.utc) - timedelta(hours=24)
-    return budget.spent_by(store.user_jobs_since(channel, user, since), settings.prices)
+    jobs = store.user_jobs_since(channel, user, since)
+    reserved = {job.id: cap[0] for job in jobs
+                if job.status in ("pending", "running") and (cap := store.job_cost_cap(job.id)) is not None}
+    return budget.spent_by(jobs, settings.prices, reserved)
+
+
+def daily_spending(store: Any, settings: Any, channel: str, user: str) -> float | None:
+    """`spent_today` when there is a daily budget, else None. Blocking."""
+    return None if settings.user_daily_budget_usd is None else spent_today(store, settings, channel, user)
+
+
+def store_daily_cap(store: Any, settings: Any, job_id: int, spent_before: float | None) -> None:
+    """Give the job what is left of its user's day as its cap (core.budget.daily_cap; `spent_before`:
+    `daily_spending` before the job was created or reopened), or remove an old cap when there is no
+    daily budget any more. Blocking."""
+    job = store.get_job(job_id) if spent_before is not None else None
+    cap = None if job is None else budget.daily_cap(budget.spent_by([job], settings.prices), spent_before,
+                                                    settings.user_daily_budget_usd)
+    store.save_job_cost_cap(job_id, cap)
 
 
 async def over_daily_budget(turn: Turn, spec: DatasetSpec | None) -> str | None:

@@ -40,12 +40,17 @@ async def start_dataset(turn: Turn) -> Phase:
         return offer_next_step(turn, refusal)
     dialog = turn.dialog
     guidance = make_guidance(turn, spec, await dialog.uploaded_rows(turn.state), for_preview=False)
+    # Before a stopped job is reopened: its spending counts in the day only if it was today's.
+    spent_before = await asyncio.to_thread(cost.daily_spending, dialog.store, dialog.settings, dialog.channel,
+                                           turn.chat.user)
     job_id = await asyncio.to_thread(resumable_job, dialog, turn.state.job, spec, guidance)
     if job_id is None:
         job_id = await asyncio.to_thread(
             generator.create_job, spec, guidance, kind="dataset", conversation_id=turn.conversation_id
         )
         await asyncio.to_thread(reuse_preview_attributes, dialog.store, turn.state.preview_job, job_id, spec)
+    # Before the job runs: it stops where what is left of the user's day runs out (a resume too).
+    await asyncio.to_thread(cost.store_daily_cap, dialog.store, dialog.settings, job_id, spent_before)
     turn.state.job = job_id
     turn.state.asking = None
     turn.offer((Choice(turn.t("btn_cancel"), "canceljob", str(job_id)),))

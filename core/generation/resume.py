@@ -35,7 +35,7 @@ def load_job_state(store: JobStore, settings: Settings, job_id: int) -> JobState
         # A preview's few rows are not stopped: its estimate is what tells the user about the order.
         budget=None if job.kind == "preview" else RunBudget.for_job(
             settings, job.model, prompt_tokens=job.prompt_tokens, completion_tokens=job.completion_tokens,
-            requests=job.requests),
+            requests=job.requests, cap=store.job_cost_cap(job_id)),
     )
     # Stored rows a chunk at a time (a resumed 1,000,000-row job must not load them all at
     # once), with the duplicate signatures of each chunk in one numpy pass.
