@@ -66,7 +66,7 @@ answers every id with the row's true class, which it knows
 Document questions (core/documents: a prompt with 'Passage N (source):' ... 'End of passages.'):
 answers are runs of words copied from the passages shown (one run per passage, joined by "; "; "not in the
 documents" when the question_type pinned is unanswerable); `ungrounded_share` makes exactly
-round(n*share) of the first n rows wrong: an answer of words that are in no passage, or an
+round(k*share) of the first k rows of each question type wrong: an answer of words in no passage, or an
 "unanswerable" question that copies words of its passage (`ungrounded` holds those questions).
 The grounding judge (rows with 'Passage N: ... Question: ... Proposed answer: ...') answers the
 truth: supported when every run of the answer is in the passages, not_answerable when neither
@@ -92,7 +92,7 @@ import re
 import threading
 import time
 import zlib
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -727,6 +727,7 @@ class FakeOpenAI(ThreadedLoopbackServer):
         self.ungrounded: set[str] = set()  # questions written with an unsupported answer / an answerable "unanswerable"
         self._passages: list[str] = []
         self._doc_rows = 0
+        self._doc_rows_of: Counter[str] = Counter()
         self._doc_wrong = False
         self.wrong_language_share = 0.0
         self.wrong_language_rows: set[str] = set()  # questions of rows written (partly) in English
@@ -747,7 +748,11 @@ class FakeOpenAI(ThreadedLoopbackServer):
         if column == "question":
             self._doc_rows += 1
             n, share = self._doc_rows, self.ungrounded_share
-            self._doc_wrong = int(n * share + 1e-9) > int((n - 1) * share + 1e-9)
+            # Spoiled per question type (round(k * share) of each type's first k rows), so every type
+            # gets its spoiled rows whatever order the concurrent requests arrive in.
+            self._doc_rows_of[kind] += 1
+            k = self._doc_rows_of[kind]
+            self._doc_wrong = int(k * share + 0.5) > int((k - 1) * share + 0.5)
             language = self._example_language if self._example_language in _LANGUAGE_WORDS else "English"
             share = self.wrong_language_share
             english = language != "English" and int(n * share + 1e-9) > int((n - 1) * share + 1e-9)
