@@ -21,11 +21,12 @@ import asyncio
 import re
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from benchmarks.fake_order import order_run  # noqa: E402
 
 ORDER = {"task": "classification", "topic": "support tickets of an online shoe shop",
          "labels": ["sizing", "delivery", "returns", "payment", "product_quality"], "count": 1000}
@@ -37,46 +38,27 @@ async def run(mode: str, folder: Path) -> dict[str, float]:
     import numpy as np
 
     from core import attributes
-    from core.generator import Generator
-    from core.llm_openai import OpenAIBackend
-    from core.settings import Settings
     from core.spec import DatasetSpec
     from core.variety import closest_similarities, distinct_ngrams
-    from storage.store import Store
     from tests.fakes.openai_server import FakeOpenAI
 
     with FakeOpenAI(latency=LATENCY) as fake:
-        settings = Settings(openai_api_key="bench", openai_base_url=fake.base_url, llm="openai", verify="off",
-                            attributes=mode, database_url=f"sqlite:///{folder}/attributes-{mode}.db", concurrency=16,
-                            progress_interval=5, request_timeout=60, language_check=False, _env_file=None)
-        store = Store.from_url(settings.database_url)
-        llm = OpenAIBackend.from_settings(settings)
-        generator = Generator(llm, store, settings)
-        job_id = generator.create_job(DatasetSpec.from_data(ORDER))
-        started = time.perf_counter()
-        result = await generator.run(job_id)
-        elapsed = time.perf_counter() - started
-        await llm.aclose()
-        if result.status != "done":
-            raise SystemExit(f"job failed: {result.error}")
-        texts = [row.fields["text"] for row in store.accepted_rows(job_id)]
+        async with order_run(fake.base_url, DatasetSpec.from_data(ORDER), f"sqlite:///{folder}/attributes-{mode}.db",
+                             verify="off", attributes=mode, language_check=False) as run:
+            texts = [row.fields["text"] for row in run.store.accepted_rows(run.job_id)]
+            asked, asked_prompt, asked_completion = run.store.attributes_usage(run.job_id)
         prompts = ["\n".join(m["content"] for m in body["messages"]) for body in fake.requests]
         hints = [found.group(0) for prompt in prompts if attributes.MARKER not in prompt
                  if (found := HINT.search(prompt))]
-        asked, asked_prompt, asked_completion = store.attributes_usage(job_id)
-        job = store.get_job(job_id)
-        assert job is not None
         similar = closest_similarities(texts)
-        figures = {
+        return {
             "rows": len(texts), "distinct2": distinct_ngrams(texts, 2),
-            "near_rejected": result.rejected.get("near-duplicate", 0),
+            "near_rejected": run.result.rejected.get("near-duplicate", 0),
             "similar_pairs": int(np.sum(similar >= 0.5)),
-            "requests": job.requests, "hints": len(hints), "distinct_hints": len(set(hints)),
+            "requests": run.job.requests, "hints": len(hints), "distinct_hints": len(set(hints)),
             "asked": asked, "asked_tokens": asked_prompt + asked_completion,
-            "tokens": job.prompt_tokens + job.completion_tokens, "elapsed": elapsed,
+            "tokens": run.job.prompt_tokens + run.job.completion_tokens, "elapsed": run.elapsed,
         }
-        store.close()
-        return figures
 
 
 def main() -> None:

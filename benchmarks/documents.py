@@ -24,6 +24,8 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.fake_order import order_run  # noqa: E402
+
 LATENCY = 0.3
 TEXT = ("The pump must be primed with water before its first use. Its motor draws 800 watts and moves 3,500 "
         "litres per hour. The suction hose may be at most seven metres long. ")
@@ -57,31 +59,17 @@ def conversion(folder: Path, pages: int) -> None:
 
 async def generation(folder: Path, questions: int, verify: str) -> dict[str, float]:
     from core.documents.convert import read_folder
-    from core.generator import Generator
-    from core.llm_openai import OpenAIBackend
-    from core.settings import Settings
     from core.spec import DatasetSpec
-    from storage.store import Store
     from tests.fakes.openai_server import FakeOpenAI
 
     with FakeOpenAI(latency=LATENCY, keep_requests=False) as fake:
         fake.ungrounded_share = 0.1
-        settings = Settings(openai_api_key="bench", openai_base_url=fake.base_url, llm="openai",
-                            database_url=f"sqlite:///{folder}/documents-{verify}.sqlite", verify=verify,
-                            concurrency=16, progress_interval=5, request_timeout=60, _env_file=None)
-        store = Store.from_url(settings.database_url)
-        llm = OpenAIBackend.from_settings(settings)
-        generator = Generator(llm, store, settings)
         spec = DatasetSpec.from_data({"task": "documents", "count": questions})
         spec = spec.model_copy(update={"passages": read_folder(folder / "docs")})
-        job_id = generator.create_job(spec)
-        started = time.perf_counter()
-        result = await generator.run(job_id)
-        elapsed = time.perf_counter() - started
-        await llm.aclose()
-        job = store.get_job(job_id)
-        assert result.status == "done", result.error
-        spoiled = sum(" ".join(row.fields["question"].split()) in fake.ungrounded for row in store.accepted_rows(job_id))
+        async with order_run(fake.base_url, spec, f"sqlite:///{folder}/documents-{verify}.sqlite", verify=verify) as run:
+            spoiled = sum(" ".join(row.fields["question"].split()) in fake.ungrounded
+                          for row in run.store.accepted_rows(run.job_id))
+        job, result, elapsed = run.job, run.result, run.elapsed
         delivered = sum(result.accepted.values())
         return {"elapsed": elapsed, "per_s": delivered / elapsed, "requests": job.requests / delivered,
                 "tokens": (job.prompt_tokens + job.completion_tokens) / delivered,

@@ -25,6 +25,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.fake_order import order_run  # noqa: E402
+
 ORDER = {"task": "classification", "topic": "messages to an online shop's chatbot",
          "labels": ["greeting", "order_status", "cancel_order", "complaint", "goodbye"], "count": 1000}
 MISLABEL_SHARE = 0.2
@@ -32,44 +34,25 @@ LATENCY = 0.3
 
 
 async def verification_run(verify: str, folder: Path) -> dict[str, float]:
-    from core.generator import Generator
-    from core.llm_openai import OpenAIBackend
-    from core.settings import Settings
     from core.spec import DatasetSpec
-    from storage.store import Store
     from tests.fakes.openai_server import FakeOpenAI
 
     with FakeOpenAI(latency=LATENCY) as fake:
         fake.mislabel_share = MISLABEL_SHARE
-        settings = Settings(openai_api_key="bench", openai_base_url=fake.base_url, llm="openai",
-                            database_url=f"sqlite:///{folder}/quality-{verify}.sqlite", verify=verify, attributes="off",
-                            concurrency=16, progress_interval=5, request_timeout=60, _env_file=None)
-        store = Store.from_url(settings.database_url)
-        llm = OpenAIBackend.from_settings(settings)
-        generator = Generator(llm, store, settings)
-        job_id = generator.create_job(DatasetSpec.from_data(ORDER))
-        started = time.perf_counter()
-        result = await generator.run(job_id)
-        elapsed = time.perf_counter() - started
-        await llm.aclose()
-        if result.status != "done":
-            raise SystemExit(f"job failed: {result.error}")
-        rows = store.accepted_rows(job_id)
+        async with order_run(fake.base_url, DatasetSpec.from_data(ORDER), f"sqlite:///{folder}/quality-{verify}.sqlite",
+                             verify=verify, attributes="off") as run:
+            rows = run.store.accepted_rows(run.job_id)
         delivered = {" ".join(row.fields["text"].split()) for row in rows}
-        job = store.get_job(job_id)
-        assert job is not None
-        figures = {
+        return {
             "rows": len(rows),
             "mislabeled_written": len(fake.mislabeled),
             "mislabeled_delivered": len(delivered & fake.mislabeled),
-            "requests": job.requests,
+            "requests": run.job.requests,
             "labeling_requests": fake.labeling_requests,
-            "tokens": job.prompt_tokens + job.completion_tokens,
-            "elapsed": elapsed,
-            "disagreements": result.rejected.get("label disagreement", 0),
+            "tokens": run.job.prompt_tokens + run.job.completion_tokens,
+            "elapsed": run.elapsed,
+            "disagreements": run.result.rejected.get("label disagreement", 0),
         }
-        store.close()
-        return figures
 
 
 def verification() -> None:

@@ -136,6 +136,15 @@ def order_of(annotation: Annotation, job_source: str = "") -> Any:
                            text_column=annotation.text_column, source_name=job_source or annotation.filename)
 
 
+async def annotator_or_say(turn: Turn) -> Any | None:
+    """The labeling engine, or None after telling the user the model cannot be reached (the phase stays)."""
+    try:
+        return await turn.dialog.get_annotator()
+    except RuntimeError as exc:
+        turn.say("llm_unavailable", error=str(exc))
+        return None
+
+
 async def show_preview(turn: Turn) -> Phase:
     """Label the first rows (nothing stored) in a background task, like the dataset preview: the
     chat's lock is not held meanwhile, so /status and /cancel are answered at once. The rows come
@@ -143,10 +152,8 @@ async def show_preview(turn: Turn) -> Phase:
     annotation = turn.state.annotation
     assert annotation is not None
     dialog = turn.dialog
-    try:
-        annotator = await dialog.get_annotator()
-    except RuntimeError as exc:
-        turn.say("llm_unavailable", error=str(exc))
+    annotator = await annotator_or_say(turn)
+    if annotator is None:
         return turn.state.phase
     stored = await asyncio.to_thread(dialog.store.load_upload, annotation.upload_id)
     records = stored[2][:PREVIEW_ROWS] if stored else []
@@ -318,10 +325,8 @@ async def press_label_all(turn: Turn, event: ButtonPress) -> Phase:
     annotation = turn.state.annotation
     assert annotation is not None
     dialog = turn.dialog
-    try:
-        annotator = await dialog.get_annotator()
-    except RuntimeError as exc:
-        turn.say("llm_unavailable", error=str(exc))
+    annotator = await annotator_or_say(turn)
+    if annotator is None:
         return turn.state.phase
     job_id = await asyncio.to_thread(create_and_load, dialog, annotator, annotation, turn.conversation_id,
                                      turn.state.job)
