@@ -20,16 +20,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import openpyxl
-import yaml
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from core import estimate, variety
 from core import messages as m
+from core.card_spec import spec_yaml
 from core.documents.card import document_lines
 from core.export_cap import within_quotas
 from core.export_layout import LETTERS, UNICODE_LINE_BREAKS, chat_example, source_column, system_prompt
 from core.export_stream import write_rows
+from core.intake.languages import language_in
 from core.quality import neutralise_cell
 from core.rows.card import column_figures
 from core.rows.presets import row_model
@@ -249,10 +250,6 @@ def _utc(moment: datetime | None) -> str:
 _LOCAL_MODEL_MARKS = ("(embedded, CPU)", "(local llama.cpp, CPU)")
 
 
-def _spec_fields(spec: DatasetSpec) -> dict[str, object]:
-    return {name: value for name, value in spec.model_dump(mode="json", exclude_none=True).items() if value != ""}
-
-
 def _card(store: JobStore, job: StoredJob, spec: DatasetSpec, rows: list[StoredRow], file_name: str | None,
           lang: str = "en", report: variety.VarietyReport | None = None, settings: Settings | None = None) -> str:
     """The card, in the conversation's language (`lang`: "en"/"pl"), in words the person who ordered understands."""
@@ -278,7 +275,7 @@ def _card(store: JobStore, job: StoredJob, spec: DatasetSpec, rows: list[StoredR
     status = t(f"card_status_{job.status}") if f"card_status_{job.status}" in m.TEXTS else job.status
     lines += [
         f"- {t('card_task')}: {task_name}",
-        f"- {t('card_language')}: {spec.language}",
+        f"- {t('card_language')}: {language_in(spec.language, lang)}",
         f"- {t('card_model')}: {_model_line(job.model, lang)}",
         f"- {t('card_status')}: {status}" + (f" ({job.error})" if job.error else ""),
         f"- {t('card_generated')}: {_utc(job.finished_at or job.started_at or job.created_at)}",
@@ -321,7 +318,7 @@ def _card(store: JobStore, job: StoredJob, spec: DatasetSpec, rows: list[StoredR
     report = report or variety_of(store, job.id, spec, settings)
     lines += ["", *report.card_section(lang)]
     if report.language_share is None:
-        lines += [t("card_language_unchecked", language=spec.language), ""]
+        lines += [t("card_language_unchecked", language=language_in(spec.language, lang)), ""]
     lines += [
         f"## {t('card_cost')}",
         "",
@@ -333,10 +330,11 @@ def _card(store: JobStore, job: StoredJob, spec: DatasetSpec, rows: list[StoredR
         "",
         f"## {t('card_spec')}",
         "",
-        t("card_spec_hint", output=file_name or f"out.{spec.format.value}"),  # the order's own file, not always out.csv
+        t("card_spec_hint_documents" if spec.task == TaskType.documents else "card_spec_hint",
+          output=file_name or f"out.{spec.format.value}"),  # the order's own file, not always out.csv
         "",
         "```yaml",
-        yaml.safe_dump(_spec_fields(spec), sort_keys=False, allow_unicode=True).rstrip(),
+        spec_yaml(spec, lang),
         "```",
         "",
     ]

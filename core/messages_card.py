@@ -39,7 +39,31 @@ CARD_TEXTS: dict[str, dict[str, str]] = {
     "card_spec": {"en": "Spec", "pl": "Specyfikacja"},
     "card_spec_hint": {
         "en": "Save this as a `.yaml` file to order the same dataset again: `datagen generate spec.yaml -o {output}`.",
-        "pl": "Zapisz to jako plik `.yaml`, by zamówić ten sam zbiór ponownie: `datagen generate spec.yaml -o {output}`.",
+        "pl": "Zapisz to jako plik `.yaml`, by zamówić ten sam zbiór ponownie: `datagen generate spec.yaml -o {output}` "
+        "(nazwy pól i wartości zostają po angielsku, bo czyta je program; komentarze # mówią, co znaczą).",
+    },
+    # Comment lines above the spec file's keys (core/card_spec.py): the keys stay English, the command reads them.
+    "spec_key_task": {"en": "task", "pl": "rodzaj zadania"},
+    "spec_key_topic": {"en": "topic", "pl": "temat"},
+    "spec_key_labels": {"en": "labels", "pl": "etykiety"},
+    "spec_key_label_counts": {"en": "rows per label", "pl": "liczba wierszy na etykietę"},
+    "spec_key_count": {"en": "number of rows", "pl": "liczba wierszy"},
+    "spec_key_language": {"en": "language of the data: {language}", "pl": "język danych: {language}"},
+    "spec_key_tone": {"en": "tone", "pl": "ton"},
+    "spec_key_format": {"en": "file format", "pl": "format pliku"},
+    "spec_key_instructions": {"en": "extra instructions", "pl": "dodatkowe wskazówki"},
+    "spec_key_columns": {"en": "the dataset's columns", "pl": "kolumny zbioru"},
+    "spec_key_entity_types": {"en": "entity types", "pl": "typy encji"},
+    "spec_key_empty_share": {"en": "largest share of rows without entities",
+                             "pl": "największy udział wierszy bez encji"},
+    "spec_key_target_language": {"en": "language of the translations", "pl": "język tłumaczeń"},
+    "spec_key_noise_share": {"en": "share of messy rows", "pl": "udział wierszy z błędami"},
+    "card_spec_hint_documents": {
+        "en": "Save this as a `.yaml` file to order the same questions again from the same documents: "
+        "`datagen generate spec.yaml --documents FOLDER -o {output}`.",
+        "pl": "Zapisz to jako plik `.yaml`, by zamówić te same pytania ponownie z tych samych dokumentów: "
+        "`datagen generate spec.yaml --documents FOLDER -o {output}` (nazwy pól i wartości zostają po angielsku, bo "
+        "czyta je program; komentarze # mówią, co znaczą).",
     },
     "card_uploaded_note": {
         "en": "Rows marked `source: uploaded` came from the user's file; the others were written by the model.",
@@ -61,8 +85,8 @@ CARD_TEXTS: dict[str, dict[str, str]] = {
     "card_this_model": {"en": "this model", "pl": "tego modelu"},
     "card_language_unchecked": {
         "en": "Language check: not done for {language} orders (English, or a language the detector does not know).",
-        "pl": "Sprawdzanie języka: niewykonane dla zamówień w języku {language} (angielski albo język, którego "
-        "detektor nie zna).",
+        "pl": "Sprawdzanie języka: niewykonane, bo język zamówienia ({language}) to angielski albo język, którego "
+        "detektor nie zna.",
     },
     # Label verification (core/verify.py)
     "card_verification": {"en": "Label verification", "pl": "Sprawdzenie etykiet"},

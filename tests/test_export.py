@@ -393,3 +393,41 @@ def test_a_polish_row_model_card_has_no_english_column_figures(store: Store, mon
             fragment = fragment.strip(" |.:-()`*")
             if len(fragment) >= 6 and fragment != TEXTS[key]["pl"].strip(" |.:-()`*"):
                 assert fragment not in card, (key, fragment)
+
+
+@pytest.mark.parametrize(("language", "shown"), [("Polish", "polski"), ("German", "niemiecki"), ("English", "angielski")])
+def test_a_polish_card_names_the_orders_language_in_polish_and_explains_the_spec_keys(
+        store: Store, language: str, shown: str) -> None:
+    from core.export import render_delivery
+    from core.intake.languages import LANGUAGE_BY_NAME
+
+    spec = DatasetSpec.from_data({"labels": ["negative", "positive"], "label_counts": {"negative": 1, "positive": 2},
+                                  "topic": "everyday life", "tone": "casual", "language": language})
+    card = render_delivery(store, make_job(store, spec, TRICKY), "csv", "dataset-1.csv", "pl").card
+    before, _, rest = card.partition("```yaml\n")
+    spec_file, _, after = rest.partition("```")
+    outside = before + after
+    assert f"- Język: {shown}" in outside
+    for name in LANGUAGE_BY_NAME:  # "Polish", "German", "English", ...: no English language name outside the spec file
+        assert name not in outside, name
+    # The spec file keeps the keys and values `datagen generate` reads, each key explained in Polish above it.
+    assert f"# język danych: {shown}\nlanguage: {language}" in spec_file
+    assert "# rodzaj zadania\ntask: classification" in spec_file and "# etykiety\nlabels:" in spec_file
+    assert DatasetSpec.from_data(yaml.safe_load(spec_file)) == spec
+    english = render_delivery(store, make_job(store, spec, TRICKY), "csv", "dataset-1.csv", "en").card
+    assert f"- Language: {language}" in english and "#" not in english.partition("```yaml\n")[2]
+
+
+def test_a_documents_cards_spec_file_leaves_the_passages_to_the_documents_folder(store: Store) -> None:
+    from core.documents.passages import Passage
+
+    secret = "The pump must be primed with water before its first use."
+    passages = [Passage(document="manual.pdf", source=f"manual.pdf p. {n}", text=f"{secret} Page {n}.") for n in range(3)]
+    spec = DatasetSpec.from_data({"task": "documents", "count": 1}).model_copy(update={"passages": passages})
+    row = {"question": "What must be done first?", "answer": "Prime it with water.", "context": secret,
+           "source": "manual.pdf p. 0", "question_type": "factual"}
+    card = render_card(store, make_job(store, spec, [(row, "factual")]))
+    spec_file = card.partition("```yaml\n")[2].partition("```")[0]
+    assert secret not in spec_file and "passages" not in spec_file  # only the context column carries the text
+    assert DatasetSpec.from_data(yaml.safe_load(spec_file)) == spec.model_copy(update={"passages": None})
+    assert "datagen generate spec.yaml --documents FOLDER -o out.csv" in card

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from core import messages as m
 from core.intake.labels import distinct_labels
-from core.intake.languages import LANGUAGE_BY_NAME
+from core.intake.languages import language_in
 from core.intake.numbers import HUGE_NUMBER, format_count, shares_to_counts
 from core.intake.row_orders import ROW_MODEL_QUESTIONS, row_model_fields, row_model_missing, row_model_summary
 from core.documents.passages import QUESTION_TYPES, question_type
@@ -199,9 +199,7 @@ class SpecDraft(BaseModel):
         if count is None and counts_complete(self.label_counts, self.labels):
             count = sum((self.label_counts or {}).values())
         lines.append(line("summary_count", format_count(count) if count is not None else unknown))
-        language = self.language
-        if language and lang == "pl":
-            language = LANGUAGE_BY_NAME[language].pl_name if language in LANGUAGE_BY_NAME else language
+        language = language_in(self.language, lang) if self.language else self.language
         lines.append(line("summary_language", language or unknown))
         lines.append(line("summary_topic", unknown if self.topic is None else (self.topic or m.text(lang, "summary_any"))))
         lines.append(line("summary_tone", _tone_name(self.tone or DEFAULT_TONE, lang)))
@@ -221,9 +219,7 @@ class SpecDraft(BaseModel):
         shown = ", ".join(f"{m.text(lang, f'question_type_{k}')} {format_count(n)}" for k, n in types.items()) \
             if types else ", ".join(m.text(lang, f"question_type_{k}") for k in QUESTION_TYPES)
         count = sum(types.values()) if types else self.count
-        language = self.language
-        if language and lang == "pl":
-            language = LANGUAGE_BY_NAME[language].pl_name if language in LANGUAGE_BY_NAME else language
+        language = language_in(self.language, lang) if self.language else self.language
         lines = [line("summary_question_types", shown),
                  line("summary_questions", format_count(count) if count is not None else "?"),
                  line("summary_questions_language", language or "?"),

@@ -72,6 +72,13 @@ def language_name(word: str) -> str | None:
     return None
 
 
+def language_in(name: str, lang: str) -> str:
+    """An order's language (its English name, as the spec stores it) named in the conversation's
+    language: ("Polish", "pl") -> "polski"; a language outside the bot's list stays as written."""
+    known = LANGUAGE_BY_NAME.get(name)
+    return known.pl_name if known is not None and lang == "pl" else name
+
+
 # --- detect the user's language ---------------------------------------------------------------
 
 _PL_CHARS = set("ąćęłńóśźżĄĆĘŁŃÓŚŹŻ")
