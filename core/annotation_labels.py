@@ -31,10 +31,9 @@ def described_labels(text: str) -> tuple[list[str], dict[str, str]] | None:
     of each); None when the text names no description (then `labels_from_text` reads it). Items
     are separated by commas, semicolons or new lines; a label without a description is allowed."""
     body = _PREFIX.sub("", text.strip()).strip().rstrip(".")
-    items = [item.strip() for item in re.split(r"\s*(?:[;\n]|,(?=\s*[^,]+?\s(?:[-–—:=(]|$)))\s*", body) if item.strip()]
     labels: list[str] = []
     descriptions: dict[str, str] = {}
-    for item in items:
+    for item in _items(body):
         found = _DESCRIBED.match(item)
         if found:
             label, description = found.group(1).strip().strip("\"'“”„"), found.group(2).strip()
@@ -48,6 +47,33 @@ def described_labels(text: str) -> tuple[list[str], dict[str, str]] | None:
         return None
     return labels, descriptions
 
+
+#: Words a description's comma part starts with when the description goes on ("..., or credit", "..., etc.").
+_CONTINUES = re.compile(r"^(?:or|and|but|etc|e\.g|i\.e|such|like|lub|albo|i|oraz|ale|np|itd|itp|czy|a|an|the)\b",
+                        re.IGNORECASE)
+
+
+def _items(body: str) -> list[str]:
+    """The list's items. A semicolon or a new line always parts them; a comma does unless it is inside
+    a description: what follows it starts an item when it names a label with its own description,
+    when the item before is a bare label or a closed "(...)", or when it is the list's short last part
+    ("..., bug - something broken, other"); otherwise it goes on the description ("wants money, or credit")."""
+    items: list[str] = []
+    for chunk in re.split(r"\s*[;\n]\s*", body):
+        pieces = [piece.strip() for piece in chunk.split(",") if piece.strip()]
+        current = ""
+        for number, piece in enumerate(pieces, 1):
+            trailing_label = number == len(pieces) and len(piece.split()) <= 3 and not _CONTINUES.match(piece)
+            if not current or _DESCRIBED.match(piece) or not _DESCRIBED.match(current) or current.endswith(")") \
+                    or trailing_label:
+                if current:
+                    items.append(current)
+                current = piece
+            else:
+                current += ", " + piece
+        if current:
+            items.append(current)
+    return items
 
 def labels_from_text(text: str) -> list[str] | None:
     """'complaint, order_status or greeting' / 'etykiety: a, b' / 'sentiment' -> the labels;

@@ -31,10 +31,21 @@ from tests.test_documents import make_markdown, make_pdf
     ("I have a PDF, make questions", "en"), ("Q&A pairs from our knowledge base", "en"),
     ("pytania testowe z mojej instrukcji", "pl"), ("ułóż pytania na podstawie naszej dokumentacji", "pl"),
     ("zrób 20 pytań z tego pliku", "pl"), ("pytania do regulaminu", "pl"),
+    # the document still to come, or a bot to test on it: "the" is enough then
+    ("questions from the document I will send", "en"), ("test my chatbot with questions on the policy", "en"),
+    ("make 20 questions from the PDF I am going to upload", "en"), ("quiz questions on the manual we just shared", "en"),
+    ("evaluate our support bot with questions about the refund policy", "en"),
+    ("pytania z dokumentu, który wyślę", "pl"), ("20 pytań z pliku, który ci zaraz prześlę", "pl"),
+    ("przetestuj mojego chatbota pytaniami o regulamin", "pl"),
     # topics, not documents: an ordinary order
     ("write 30 questions about a contract law", None), ("20 questions about the file format csv", None),
     ("pytania o dokumenty tożsamości w Polsce", None), ("10 quiz questions about history", None),
     ("200 tweets about football, positive or negative", None),
+    ("write questions about the documents I need for a visa", None), ("questions about the policy", None),
+    ("test my chatbot with 50 greetings", None), ("test my chatbot with questions about the French revolution", None),
+    ("classify emails about the report I sent", None), ("quiz about the documents we need to sign", None),
+    ("przetestuj mojego chatbota pytaniami o historię", None),
+    ("pytania o dokument tożsamości, który wydaje urząd", None),
 ])
 def test_which_messages_ask_for_questions_from_documents(text: str, lang: str | None) -> None:
     assert wants_documents(text) == lang
@@ -135,6 +146,21 @@ async def test_questions_from_my_manual_end_to_end(settings: Settings, fake_llm:
         assert "Questions per document: manual.pdf:" in texts(done)
         assert "## Questions per document" in card.data.decode() and "| manual.pdf |" in card.data.decode()
         assert state_of(user).phase == Phase.done
+    finally:
+        await user.dialog.aclose()
+
+
+async def test_a_bot_to_test_on_a_policy_starts_a_documents_order_and_6_in_english_is_the_count(
+        settings: Settings, fake_llm: FakeOpenAI, tmp_path: Path) -> None:
+    user = await new_user(settings)
+    try:
+        asked = await user.send("test my chatbot with questions on the policy")
+        assert "Send me the documents" in texts(asked), texts(asked)
+        read = texts(await user.upload("guide.md", markdown_bytes(tmp_path)))
+        assert "How many questions?" in read, read
+        said = texts(await user.send("6 in English"))
+        assert state_of(user).phase == Phase.confirm, said
+        assert "Questions: 6" in said and "Language of the questions: English" in said, said
     finally:
         await user.dialog.aclose()
 

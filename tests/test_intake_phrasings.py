@@ -189,7 +189,17 @@ CASES: dict[str, Case] = {
     "label N as a, b, or c": Case(
         ("label 200 tweets as happy, sad, angry, or neutral",), {"labels": ["happy", "sad", "angry", "neutral"], "count": 200, "tone": None},
     ),
+    "6 in English": Case(("6 in English",), {"count": 6, "language": "English"},
+                         start=SENTIMENT_10.model_copy(update={"count": None, "language": None})),
+    "6 in English, a documents order": Case(
+        ("6 in English",), {"count": 6, "language": "English"},
+        start=SpecDraft(task=TaskType.documents, labels=["factual", "reasoning", "unanswerable"])),
+    "300 as JSON": Case(("300 as JSON",), {"count": 300, "format": OutputFormat.json}, start=SENTIMENT_10),
+    "2 in 10 is not a count": Case(("2 in 10",), {"count": 10}, start=SENTIMENT_10, understood=False),
     # --- Polish ------------------------------------------------------------------------------
+    "pl: 6 po polsku": Case(("6 po polsku",), {"count": 6, "language": "Polish"},
+                            start=SENTIMENT_10.model_copy(update={"count": None, "language": None})),
+    "pl: 40 w języku niemieckim": Case(("40 w języku niemieckim",), {"count": 40, "language": "German"}, start=SENTIMENT_10),
     "pl: pytania z odpowiedziami": Case(("zrób 40 pytań z odpowiedziami o RODO",), {"task": TaskType.qa, "count": 40, "topic": "RODO"}),
     "pl: pięćset": Case(("wygeneruj pięćset przykładów sentymentu",), {"count": 500, "labels": ["positive", "negative"]}),
     "pl: głównie": Case(

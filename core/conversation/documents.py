@@ -55,11 +55,42 @@ WANTS_EN_AFTER = re.compile(rf"\b(?:my|our|this|these|a)\s+(?:{_THINGS_EN})\b.{{
                             re.IGNORECASE)
 
 
+_QUESTIONS_EN = re.compile(r"\b(?:questions?|quiz(?:zes)?|tests?|evals?|evaluation|q ?& ?as?)\b", re.IGNORECASE)
+#: "the document I will send", "the PDF we're uploading", "the manual I attached" (any determiner: the
+#: sending says whose it is)
+TO_SEND_EN = re.compile(
+    rf"\b(?:{_THINGS_EN})\b,?\s+(?:that\s+|which\s+)?(?:i|we)\b(?:'ll|'m|'re|'ve| will| am| are| have| shall)?"
+    r"(?:\s+(?:just|soon|now|then|going to|about to))*\s+(?:send|sent|sending|upload\w*|attach\w*|shar(?:e|ed|ing)|"
+    r"paste\w*|provid\w+|give|giving|forward\w*)\b", re.IGNORECASE)
+#: "test my chatbot with questions on the policy": a bot to test and the thing its questions are about
+TESTS_A_BOT_EN = re.compile(
+    r"\b(?:test\w*|evaluat\w*|evals?|benchmark\w*|check)\b.{0,20}?\b(?:my|our|the|a)\s+(?:\w+\s+)?"
+    r"(?:chat ?bots?|bots?|assistants?|rag|agents?|search)\b.{0,40}?\b(?:questions?|quiz\w*|q ?& ?as?)\b.{0,20}?"
+    rf"\b(?:on|about|from|over|based on|out of)\s+(?:the|my|our|this|these|its)\s+(?:\w+\s+)?(?:{_THINGS_EN})\b",
+    re.IGNORECASE)
+_QUESTIONS_PL = re.compile(r"\b(?:pyta\w*|quiz\w*|test\w*)\b", re.IGNORECASE)
+#: "z dokumentu, który wyślę", "z pliku, który ci zaraz prześlę", "z PDF-a, co go załączę"
+TO_SEND_PL = re.compile(
+    rf"\b(?:{_THINGS_PL})[\w-]*,?\s+(?:kt[oó]r\w*|co|jak\w*)\s+(?:\w+\s+){{0,2}}?"
+    r"(?:wy[sś]l[eę]|prze[sś]l[eę]|pode[sś]l[eę]|za[lł][aą]cz[eę]|wrzuc[eę]|wgram|wklej[eę]|udost[eę]pni[eę]|dam|"
+    r"wysy[lł]am|przesy[lł]am|za[lł][aą]czam|dostaniesz|dostanie\w*|wys[lł]a[lł]\w*|przes[lł]a[lł]\w*|"
+    r"za[lł][aą]czy[lł]\w*)\b", re.IGNORECASE)
+#: "przetestuj mojego chatbota pytaniami o regulamin"
+TESTS_A_BOT_PL = re.compile(
+    r"\b(?:przetestuj\w*|testuj\w*|test\w*|sprawd[zź]\w*|oce[nń]\w*)\b.{0,25}?\b(?:chat ?bot\w*|bot\w*|asystent\w*|"
+    r"agent\w*|rag\w*)\b.{0,40}?\bpyta\w*\b.{0,20}?\b(?:o|z|ze|na temat|dotycz\w*|na podstawie)\s+(?:\w+\s+)?"
+    rf"(?:{_THINGS_PL})", re.IGNORECASE)
+
+
 def wants_documents(text: str) -> str | None:
-    """The language of a "questions from my documents" request, None when the text is not one."""
-    if WANTS_PL.search(text):
+    """The language of a "questions from my documents" request, None when the text is not one. A thing
+    named with "the" is a topic ("questions about the file format") unless the user will send it or
+    the questions are to test a bot on it."""
+    if WANTS_PL.search(text) or TESTS_A_BOT_PL.search(text) or (_QUESTIONS_PL.search(text) and TO_SEND_PL.search(text)):
         return "pl"
-    return "en" if WANTS_EN.search(text) or WANTS_EN_AFTER.search(text) else None
+    if WANTS_EN.search(text) or WANTS_EN_AFTER.search(text) or TESTS_A_BOT_EN.search(text):
+        return "en"
+    return "en" if _QUESTIONS_EN.search(text) and TO_SEND_EN.search(text) else None
 
 
 def is_documents_order(turn: Turn) -> bool:

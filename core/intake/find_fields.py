@@ -123,6 +123,15 @@ def find_negative(folded: str) -> tuple[str | None, str]:
     return "-" + (number.group(1) if number else ""), mask(folded, m.start(), m.end())
 
 
+_FORMAT_WORDS = r"(?:csv|jsonl?|json lines|excel|xlsx)"
+_LEADING_COUNT = re.compile(
+    r"\s*(?:about |around |okolo )?(" + NUM + r")\s+(?="
+    r"in\s+(?:the\s+)?(?:" + EN_LANGUAGE_RE + "|" + _FORMAT_WORDS + r")\b"
+    r"|(?:as|jako)\s+(?:an?\s+)?" + _FORMAT_WORDS + r"\b"
+    r"|po\s+(?:" + PL_ADVERB_RE + r")\b|w\s+(?:jezyku|formacie)\b|na\s+(?:" + PL_STEM_RE + r")i\b)"
+)
+
+
 def find_count(folded: str, bare: str, asking: str | None) -> tuple[int | None, str]:
     # "10 of them" / "10 z nich": the total, when no label follows (that would be a per-label count).
     of_them = re.search(r"(" + NUM + r")\s+(?:of them|z nich)(?![\w])", folded)
@@ -149,6 +158,13 @@ def find_count(folded: str, bare: str, asking: str | None) -> tuple[int | None, 
         value = parse_number(trailing.group(1))
         if value is not None:
             return value, mask(folded, trailing.start(), trailing.end())
+    # "6 in English", "200 po polsku", "50 as JSON": a number that opens the message and is followed by
+    # what the language or format finders read (only the number is masked: they still read the rest).
+    lead = _LEADING_COUNT.match(folded)
+    if lead:
+        value = parse_number(lead.group(1))
+        if value is not None:
+            return value, mask(folded, lead.start(1), lead.end(1))
     # A number alone between commas ("Reviews for a restaurant, 100, positive/negative", "200, half spam").
     alone = re.findall(r"(?:^|[,;])\s*(" + NUM + r")\s*(?=[,;]|$)", folded)
     if len(alone) == 1:
