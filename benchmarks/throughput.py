@@ -8,7 +8,9 @@ The adaptive section runs the default settings (no DATAGEN_CONCURRENCY: core/con
 decides) on 5,000 rows against the unlimited server, against one that answers 429 above 8
 requests at once, and against one that queues above 8; with `--curator PYTHON` (an interpreter
 of a separate venv with bespokelabs-curator installed) curator runs the same 5,000 rows against
-the same server in the same run (benchmarks/curator_driver.py).
+the same server in the same run (benchmarks/curator_driver.py). On the unlimited server it also runs
+the job with DATAGEN_VERIFY=off: label verification, on by default, sends a judge request after
+every generation answer (curator sends none).
 
 Prints, for concurrency 1, 8, 32, 64: accepted rows/s, the ideal rows/s (concurrency x batch
 size / latency) and their ratio; prompt+completion tokens per accepted row; peak RSS of a
@@ -48,7 +50,7 @@ def start_fake(latency: float, *extra: str) -> tuple[subprocess.Popen[str], str]
 
 
 async def run_job(base_url: str, database_url: str, count: int, concurrency: int | None,
-                  batch_size: int) -> dict[str, float]:
+                  batch_size: int, verify: str = "auto") -> dict[str, float]:
     from core.generator import Generator
     from core.llm_openai import OpenAIBackend
     from core.settings import Settings
@@ -58,7 +60,7 @@ async def run_job(base_url: str, database_url: str, count: int, concurrency: int
     settings = Settings(
         openai_api_key="bench", openai_base_url=base_url, llm="openai", database_url=database_url,
         concurrency=concurrency, batch_size=batch_size, progress_interval=1.0, max_count=max(count, 10_000),
-        request_timeout=60, _env_file=None,
+        request_timeout=60, verify=verify, _env_file=None,
     )
     spec = DatasetSpec.from_data({**SPEC, "count": count}, max_count=settings.max_count)
     store = Store.from_url(database_url)
@@ -121,6 +123,15 @@ def adaptive(latency: float, batch_size: int, curator: str | None) -> None:
                   f"{int(figures['rate_limited']):>6} {figures['rows_per_s'] / ideal:>6.2f} {what}")
             if curator:
                 curator_run(curator, url, rows, batch_size, figures["rows_per_s"])
+            if name == "unlimited":
+                # Label verification (on by default) sends a judge request after every answer:
+                # twice curator's requests per row. The same job without it, like for like.
+                with tempfile.TemporaryDirectory() as tmp:
+                    plain = asyncio.run(run_job(url, f"sqlite:///{tmp}/b.db", rows, None, batch_size, verify="off"))
+                ideal = plain["mean_concurrency"] * batch_size / latency
+                print(f"{'  datagen, DATAGEN_VERIFY=off':<34} {plain['rows_per_s']:>7.0f} {plain['elapsed']:>7.2f} "
+                      f"{plain['mean_concurrency']:>10.1f} {plain['final_concurrency']:>6} "
+                      f"{int(plain['rate_limited']):>6} {plain['rows_per_s'] / ideal:>6.2f} of ideal at mean conc.")
         finally:
             process.terminate()
             process.wait(10)

@@ -7,8 +7,9 @@
 
 The decisions, made once per "window" (as many finished requests as the current limit, about
 one round trip):
-- slow start: one more slot per successful answer (the limit doubles every round trip) while
-  latency stays flat, until the first sign of trouble; after that, additive increase per window
+- slow start: `slow_start_step` (3) more slots per successful answer (the limit quadruples every
+  round trip: 8, 32, 128, 256) while latency stays flat, until the first sign of trouble; the
+  first round of 8 is the probe: a server that refuses or slows down at 8 never sees more; after that, additive increase per window
   (+1, or +5% when large);
 - multiplicative decrease (x0.75) on a 429, a timeout, a 502/503/504/529, or when the window's
   median latency exceeds `tolerance` x the baseline (the lowest window median of the recent
@@ -20,7 +21,10 @@ one round trip):
 - never below `floor` (>= 1) and never above `ceiling`: under sustained 429s the backend keeps
   sending `floor` requests after each pause, so a job progresses or fails with a reason, it
   never waits forever with nothing in flight;
-- the limit only grows when it is used (a job with 3 requests left does not inflate it).
+- the limit only grows when it is used (a job with 3 requests left does not inflate it);
+- a request someone waits for in the chat (the intake's reading of an order: `with urgent():`)
+  waits at the front of the line, ahead of the background jobs' requests: the provider's limit
+  still holds, but a burst of generation does not delay a reply by seconds.
 
 Written by hand rather than taken from a library: the Python ports of Netflix's
 concurrency-limits are unmaintained, and the decisions here are few and unit-tested
@@ -30,15 +34,30 @@ concurrency-limits are unmaintained, and the decisions here are few and unit-tes
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import enum
 import statistics
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 #: Longest shared pause honoured from one Retry-After (a longer one is a quota, not a rate limit).
 MAX_PAUSE = 60.0
+
+#: True inside `urgent()`: the requests made there go to the front of the line.
+_URGENT: contextvars.ContextVar[bool] = contextvars.ContextVar("datagen_urgent_request", default=False)
+
+
+@contextlib.contextmanager
+def urgent() -> Iterator[None]:
+    """Requests made inside (in this task) wait ahead of everyone else's for a slot."""
+    token = _URGENT.set(True)
+    try:
+        yield
+    finally:
+        _URGENT.reset(token)
 
 
 class Outcome(enum.Enum):
@@ -67,6 +86,7 @@ class AdaptiveLimiter:
         tolerance: float = 1.3,
         backoff: float = 0.75,
         baseline_windows: int = 30,
+        slow_start_step: int = 3,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if floor < 1 or ceiling < floor:
@@ -76,6 +96,7 @@ class AdaptiveLimiter:
         self.adaptive = adaptive
         self.tolerance = tolerance
         self.backoff = backoff
+        self.slow_start_step = slow_start_step
         self._clock = clock
         start = initial if initial is not None else (min(8, ceiling) if adaptive else ceiling)
         self.limit = float(min(ceiling, max(floor, start)))
@@ -121,7 +142,7 @@ class AdaptiveLimiter:
         return Ticket(self._seq, self._clock())
 
     async def acquire(self) -> Ticket:
-        """Wait for a slot (FIFO among waiters) and for the end of any shared pause."""
+        """Wait for a slot (FIFO among waiters, `urgent()` ones first) and for the end of any shared pause."""
         loop = asyncio.get_running_loop()
         while True:
             pause = self.paused_for()
@@ -132,7 +153,10 @@ class AdaptiveLimiter:
             if ticket is not None:
                 return ticket
             waiter: asyncio.Future[None] = loop.create_future()
-            self._waiters.append(waiter)
+            if _URGENT.get():
+                self._waiters.appendleft(waiter)
+            else:
+                self._waiters.append(waiter)
             # Woken by a release; the timer re-checks a pause or a limit that changed meanwhile.
             timer = loop.call_later(0.5, _wake_one, waiter)
             try:
@@ -172,9 +196,10 @@ class AdaptiveLimiter:
             baseline = statistics.median(self._window[:4])
         if (self.slow_start and baseline is not None and latency <= baseline * self.tolerance
                 and self._window_peak >= 0.8 * self._window_limit):
-            # One more slot per fast answer (the limit doubles every round trip), as TCP's slow
-            # start does; the window below decides about slow ones.
-            self.limit = min(float(self.ceiling), self.limit + 1)
+            # More slots per fast answer (the limit quadruples every round trip; TCP's slow start
+            # doubles it, but a round trip here is 0.3 s, not 30 ms); the window below decides
+            # about slow ones.
+            self.limit = min(float(self.ceiling), self.limit + self.slow_start_step)
             if self.current != self.changes[-1][1]:
                 self.changes.append((self._clock(), self.current))
         if len(self._window) < max(4, self._window_limit):

@@ -37,16 +37,20 @@ def round_trip(limiter: AdaptiveLimiter, clock: Clock, latency: float) -> None:
         limiter.release(ticket, Outcome.SUCCESS, latency=latency)
 
 
-def test_slow_start_doubles_while_latency_stays_flat() -> None:
+def test_slow_start_quadruples_while_latency_stays_flat() -> None:
     clock = Clock()
     limiter = make(clock, initial=8, ceiling=256)
     seen = [limiter.current]
     for _ in range(6):
         round_trip(limiter, clock, 0.3)
         seen.append(limiter.current)
-    # One more slot per answer, from the fourth answer of the first round trip on (its first four
-    # give a provisional baseline).
-    assert seen == [8, 13, 26, 52, 104, 208, 256]
+    # Three more slots per answer, from the fourth answer of the first round trip on (its first
+    # four give a provisional baseline): 8 + 5 x 3 = 23, then x4.
+    assert seen == [8, 23, 92, 256, 256, 256, 256]
+    doubling = make(clock, initial=8, ceiling=256, slow_start_step=1)  # TCP's pace, for comparison
+    for _ in range(3):
+        round_trip(doubling, clock, 0.3)
+    assert doubling.current == 52
     round_trip(limiter, clock, 0.3)
     assert limiter.current == 256, "never above the ceiling"
 
@@ -104,22 +108,21 @@ def test_latency_growth_backs_off_a_server_that_queues() -> None:
     clock = Clock()
     limiter = make(clock, initial=8)
     round_trip(limiter, clock, 0.3)  # baseline 0.3 at 8
-    round_trip(limiter, clock, 0.3)
-    assert limiter.current == 26
-    round_trip(limiter, clock, 0.6)  # twice as slow at 26: the server queues
-    assert limiter.current == 16 and not limiter.slow_start  # x (0.3 * 1.3 / 0.6)
+    assert limiter.current == 23
+    round_trip(limiter, clock, 0.6)  # twice as slow at 23: the server queues
+    assert limiter.current == 14 and not limiter.slow_start  # x (0.3 * 1.3 / 0.6)
     round_trip(limiter, clock, 0.35)  # within tolerance: grow again, additively
-    assert limiter.current == 17
+    assert limiter.current == 15
     round_trip(limiter, clock, 3.0)  # ten times slower: halved, not more
-    assert limiter.current == 8
+    assert limiter.current == 7
 
 
 def test_noise_within_tolerance_does_not_back_off() -> None:
     clock = Clock()
     limiter = make(clock, initial=8, tolerance=1.3)
-    for latency in (0.30, 0.36, 0.33, 0.38, 0.31):
+    for latency in (0.30, 0.36, 0.33):
         round_trip(limiter, clock, latency)
-    assert limiter.decreases == 0 and limiter.current == 208
+    assert limiter.decreases == 0 and limiter.current == 256
 
 
 def test_sustained_429s_never_go_below_the_floor_and_keep_sending() -> None:
@@ -201,3 +204,34 @@ async def test_acquire_waits_out_a_shared_pause() -> None:
     started = asyncio.get_running_loop().time()
     await limiter.acquire()
     assert asyncio.get_running_loop().time() - started >= 0.28
+
+
+async def test_an_urgent_request_waits_ahead_of_the_queued_background_ones() -> None:
+    """A reply the user waits for (the intake's reading of an order, a preview) is not stuck
+    behind a job's queued requests; the limit still holds for it."""
+    from core.concurrency import urgent
+
+    limiter = AdaptiveLimiter(initial=2, adaptive=False, ceiling=2)
+    held = [limiter.try_acquire(), limiter.try_acquire()]
+    order: list[str] = []
+
+    async def request(name: str, is_urgent: bool = False) -> None:
+        if is_urgent:
+            with urgent():
+                ticket = await limiter.acquire()
+        else:
+            ticket = await limiter.acquire()
+        order.append(name)
+        assert limiter.in_flight <= 2
+        await asyncio.sleep(0.01)
+        limiter.release(ticket, Outcome.SUCCESS, latency=0.01)
+
+    background = [asyncio.create_task(request(f"job{n}")) for n in range(6)]
+    await asyncio.sleep(0.01)  # the job's requests are queued first
+    reply = asyncio.create_task(request("reply", is_urgent=True))
+    await asyncio.sleep(0.01)
+    for ticket in held:
+        assert ticket is not None
+        limiter.release(ticket, Outcome.SUCCESS, latency=0.01)
+    await asyncio.gather(reply, *background)
+    assert order.index("reply") == 0, order

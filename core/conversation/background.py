@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from core import messages as m
 from core import budget
+from core.concurrency import urgent
 from core.conversation.collecting import per_label
 from core.conversation.state import ConversationState
 from core.conversation.turn import DatasetDelivered, DatasetFailed, PreviewFinished
@@ -60,7 +61,8 @@ async def run_preview(dialog: "Dialog", chat: ChatRef, job_id: int) -> None:
     shown: list[bool] = []  # whether the heartbeat showed a progress message (it must then be closed)
     heartbeat = asyncio.create_task(preview_heartbeat(dialog, chat, job_id, started, shown))
     try:
-        result = await (await dialog.get_generator()).run(job_id)
+        with urgent():  # the user waits for the preview: its requests go before the orders' ones
+            result = await (await dialog.get_generator()).run(job_id)
     except JobClaimedElsewhere as exc:  # another replica or worker runs it and will answer
         log.info("preview job %s: %s", job_id, exc)
         await _stop_heartbeat(dialog, chat, job_id, started, heartbeat, shown)

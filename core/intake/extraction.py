@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidatorFun
 from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import CoreSchema
 
+from core.concurrency import urgent
 from core.intake.draft import SpecDraft
 from core.intake.interpret import Interpretation
 from core.intake.labels import MAX_LABELS, canonical_label, distinct_labels
@@ -138,7 +139,8 @@ async def extract_with_llm(llm: LLMBackend, text: str, draft: SpecDraft) -> dict
             {"role": "system", "content": _EXTRACTION_PROMPT},
             {"role": "user", "content": f"Current order:\n{draft.summary('en')}\n\nMessage:\n{str(text)[:4000]}"},
         ]
-        completion = await llm.complete(messages, schema=EXTRACTION_SCHEMA, max_tokens=400, temperature=0.0)
+        with urgent():  # the user waits for this answer; generation requests can wait a moment
+            completion = await llm.complete(messages, schema=EXTRACTION_SCHEMA, max_tokens=400, temperature=0.0)
         extracted = read_extraction(completion.text)
         return extracted.to_changes() if extracted is not None else {}
     except Exception as exc:  # extraction is a bonus on top of the rules: any failure means "nothing more"
