@@ -9,6 +9,9 @@
 - Every input row is stored with its position before labeling; labels are written in place as
   each batch is answered, so a kill loses at most the batches in flight and a resume labels only
   rows still without a label.
+- One process labels a job at a time (core/job_lease.py, as a dataset is generated): a lease with
+  heartbeat; every stored label is fenced by it, so a worker frozen past its lease and replaced
+  by another stops without writing (nor sending) more.
 - Labeling is core.classify (ids, re-asks, two samples for confidence), as many requests in
   flight as the backend's adaptive limit allows (or DATAGEN_CONCURRENCY), rows read from storage a batch at a time: memory does not grow with the file.
 - The chat flow (preview of ~10 rows, corrections as few-shot) uses the same pieces: `preview`
@@ -28,10 +31,12 @@ from typing import Any
 from pydantic import BaseModel
 
 from core.classify import BatchResult, Classifier, ClassifyTask, Item, one_line
+from core.concurrency import JobConcurrency
 from core.generation.progress import ProgressReporter
+from core.job_lease import RunLease
 from core.llm import LLMBackend, LLMError
 from core.settings import Settings
-from core.store_port import AnnotationStore, RowToLabel
+from core.store_port import AnnotationStore, LeaseLost, RowToLabel
 from core.vocabulary import JobProgress, ProgressCallback
 
 log = logging.getLogger(__name__)
@@ -86,17 +91,15 @@ class Annotator:
         self.llm = llm
         self.store = store
         self.settings = settings
-        # As the engine: a server backend sizes its own concurrency (core/concurrency.py) and holds
-        # each request to it; a backend without a limiter (the embedded model) gives a fixed number.
-        self.limiter = getattr(llm, "limiter", None) if not llm.max_concurrency else None
-        self._fixed_concurrency = max(1, llm.max_concurrency or settings.concurrency or 16)
+        self.slots = JobConcurrency(llm, settings)  # as the engine's (core/generation/requests.py)
+        self.limiter = self.slots.limiter
         self.batch_size = batch_size or max(llm.batch_size or settings.batch_size, 20 if not llm.is_local else 5)
         self._db_lock = threading.Lock()
 
     @property
     def concurrency(self) -> int:
         """Batches to have in flight now (each waits for one request at a time)."""
-        return self.limiter.current if self.limiter is not None else self._fixed_concurrency
+        return self.slots.current
 
     def _classifier(self, samples: int) -> Classifier:
         # The batches in flight bound the requests; the classifier's own limit stays out of the way.
@@ -161,20 +164,25 @@ class Annotator:
     async def run(self, job_id: int, on_progress: ProgressCallback | None = None) -> AnnotationResult:
         """Label every unlabeled row. Cancel the task to stop (Ctrl-C, SIGTERM): labels stored so
         far stay, the job goes back to "pending" (resumable) and CancelledError propagates. A job
-        the user cancelled (store.cancel_job) is not run: status "cancelled"."""
+        the user cancelled (store.cancel_job) is not run: status "cancelled". One process at a
+        time labels a job, as one generates a dataset (core/job_lease.py): JobBusy when another
+        holds it, LeaseLost when another took it over meanwhile (nothing more is written)."""
         started = time.monotonic()
+        lease = RunLease(self.store, job_id, ttl=self.settings.lease_seconds)
+        async with lease.hold():
+            return await self._run_held(job_id, lease, on_progress, started)
+
+    async def _run_held(self, job_id: int, lease: RunLease, on_progress: ProgressCallback | None,
+                        started: float) -> AnnotationResult:
         order = await asyncio.to_thread(self.order, job_id)
         total = await asyncio.to_thread(self.store.annotation_row_count, job_id)
         counts = await asyncio.to_thread(self.store.label_counts, job_id)
-        state = _RunState(job_id=job_id, total=total, labeled=total - counts.get(None, 0))
+        state = _RunState(job_id=job_id, total=total, labeled=total - counts.get(None, 0), lease=lease)
         reporter = ProgressReporter(on_progress, self.settings.progress_interval)
         classifier = self._classifier(order.samples)
         status, error = "done", None
         if not await asyncio.to_thread(self.store.start_job, job_id, model=getattr(self.llm, "description", "")):
-            job = await asyncio.to_thread(self.store.get_job, job_id)
-            assert job is not None
-            return AnnotationResult(job_id, "cancelled", None, total, state.labeled, job.requests, job.prompt_tokens,
-                                    job.completion_tokens, job.elapsed_seconds)
+            return await self._result(state, "cancelled", None)
         try:
             for _ in range(MAX_PASSES):
                 if state.labeled >= total:
@@ -183,17 +191,24 @@ class Annotator:
             if state.labeled < total:
                 raise AnnotationFailed(f"{total - state.labeled} rows got no usable answer; run again to retry them")
         except asyncio.CancelledError:
+            if lease.lost is not None:
+                raise  # another process took the job over: write nothing (RunLease.hold() says LeaseLost)
             self._write_now(state)  # answers already in are stored before the job is marked
-            self._finish(job_id, "pending", None, time.monotonic() - started)  # interrupted, resumable
+            lease.stop_heartbeat()
+            self._finish(state, "pending", None, time.monotonic() - started)  # interrupted, resumable
             raise
         except AnnotationFailed as exc:
             status, error = "failed", str(exc)
-        await asyncio.to_thread(self._finish, job_id, status, error, time.monotonic() - started)
+        lease.stop_heartbeat()  # before the final status releases the lease
+        await asyncio.to_thread(self._finish, state, status, error, time.monotonic() - started)
         await reporter.report(state.progress(), force=True)
-        job = await asyncio.to_thread(self.store.get_job, job_id)
+        return await self._result(state, status, error)
+
+    async def _result(self, state: "_RunState", status: str, error: str | None) -> AnnotationResult:
+        job = await asyncio.to_thread(self.store.get_job, state.job_id)
         assert job is not None
-        return AnnotationResult(job_id, status, error, total, state.labeled, job.requests, job.prompt_tokens,
-                                job.completion_tokens, job.elapsed_seconds)
+        return AnnotationResult(state.job_id, status, error, state.total, state.labeled, job.requests,
+                                job.prompt_tokens, job.completion_tokens, job.elapsed_seconds)
 
     async def _pass(self, state: "_RunState", classifier: Classifier, task: ClassifyTask,
                     reporter: ProgressReporter) -> None:
@@ -205,6 +220,7 @@ class Annotator:
         try:
             while True:
                 while not exhausted and len(tasks) < self.concurrency:
+                    await state.lease.confirm()  # this process may have been frozen past its lease
                     if not queued:  # one query per page, not per batch: the loop would wait on it
                         queued = await asyncio.to_thread(self.store.unlabeled_rows, state.job_id, after=after,
                                                          limit=page)
@@ -263,27 +279,30 @@ class Annotator:
         while state.pending or any(state.pending_usage):
             labels, usage = state.take_pending()
             # Shielded: a cancel must not drop answers already paid for while they are stored.
-            await asyncio.shield(asyncio.ensure_future(asyncio.to_thread(self._write, state.job_id, labels, usage)))
+            await asyncio.shield(asyncio.ensure_future(asyncio.to_thread(self._write, state, labels, usage)))
 
     def _write_now(self, state: "_RunState") -> None:
         labels, usage = state.take_pending()
         if labels or any(usage):
-            self._write(state.job_id, labels, usage)
+            self._write(state, labels, usage)
 
     @staticmethod
     def _check_writer(state: "_RunState") -> None:
         writer = state.writer
         if writer is not None and writer.done() and not writer.cancelled() and writer.exception() is not None:
+            if isinstance(writer.exception(), LeaseLost):
+                raise writer.exception()  # type: ignore[misc]  # another process took the job: as itself
             raise AnnotationFailed(f"could not store labels: {writer.exception()}")
 
-    def _write(self, job_id: int, labels: list[tuple[int, str, str, str | None]], usage: list[int]) -> None:
-        with self._db_lock:
-            self.store.set_labels(job_id, labels, requests=usage[0], prompt_tokens=usage[1],
-                                  completion_tokens=usage[2])
+    def _write(self, state: "_RunState", labels: list[tuple[int, str, str, str | None]], usage: list[int]) -> None:
+        with self._db_lock:  # fenced by the run's lease: LeaseLost, nothing stored, once another took the job
+            self.store.set_labels(state.job_id, labels, requests=usage[0], prompt_tokens=usage[1],
+                                  completion_tokens=usage[2], owner=state.lease.owner,
+                                  lease_seconds=state.lease.ttl)
 
-    def _finish(self, job_id: int, status: str, error: str | None, elapsed: float) -> None:
+    def _finish(self, state: "_RunState", status: str, error: str | None, elapsed: float) -> None:
         with self._db_lock:
-            self.store.finish_job(job_id, status, error=error, elapsed=elapsed)
+            self.store.finish_job(state.job_id, status, error=error, elapsed=elapsed, owner=state.lease.owner)
 
 
 @dataclass
@@ -291,6 +310,7 @@ class _RunState:
     job_id: int
     total: int
     labeled: int
+    lease: RunLease
     requests: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0

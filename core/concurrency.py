@@ -42,6 +42,11 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.llm import LLMBackend
+    from core.settings import Settings
 
 #: Longest shared pause honoured from one Retry-After (a longer one is a quota, not a rate limit).
 MAX_PAUSE = 60.0
@@ -255,3 +260,23 @@ def _wake_one(waiter: asyncio.Future[None]) -> None:
             waiter.set_result(None)
         except RuntimeError:  # its event loop is closed (a backend reused under a new loop)
             pass
+
+
+class JobConcurrency:
+    """How many requests one job (a dataset, an annotation) may have waiting for its backend now.
+    A server backend sizes its own concurrency (its AdaptiveLimiter, shared by every job using
+    it); a backend without a limiter (the embedded model), or one fixed by DATAGEN_CONCURRENCY,
+    gives a fixed number."""
+
+    def __init__(self, llm: "LLMBackend", settings: "Settings") -> None:
+        self.limiter: AdaptiveLimiter | None = getattr(llm, "limiter", None) if not llm.max_concurrency else None
+        self.fixed = max(1, llm.max_concurrency or settings.concurrency or 16)
+
+    @property
+    def current(self) -> int:
+        return self.limiter.current if self.limiter is not None else self.fixed
+
+    @property
+    def fixed_at_one(self) -> bool:
+        """One request at a time, always (the embedded model)."""
+        return self.limiter is None and self.fixed == 1

@@ -15,8 +15,10 @@ stalled-job detection: exactly the three things below, none of them written here
   has at most that many jobs generating.
 - Kill safety: each worker sends a heartbeat; every worker looks, every few seconds, for jobs
   whose worker stopped sending them (SIGKILL, a lost machine) and puts them back in the queue.
-  The next worker resumes the job from its stored rows. The job's lease (storage/leases.py)
-  makes sure that even then only one process generates it.
+  The next worker resumes the job from its stored rows. The job's lease (core/job_lease.py)
+  makes sure that even then only one process generates or labels it; a worker that finds the
+  job held by another live process tries again every third of the lease (RetryWhileHeld), so a
+  job whose worker died on another machine before its lease ran out is still taken over.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import procrastinate
 import psycopg
 from procrastinate.exceptions import AlreadyEnqueued
 from core.settings import Settings
-from core.store_port import JobClaimedElsewhere, JobStore
+from core.store_port import JobBusy, JobClaimedElsewhere, JobStore
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +73,25 @@ def ensure_schema(database_url: str) -> None:
             conn.execute(procrastinate.schema.SchemaManager.get_schema())  # no parameters: several statements
 
 
-def make_app(database_url: str) -> procrastinate.App:
+class RetryWhileHeld(procrastinate.BaseRetryStrategy):
+    """A job another live process holds (JobBusy) is tried again every `seconds` until it ends:
+    its holder may be a worker on another machine that died while its lease has not run out yet
+    (the queue noticed the silence first). Returning at once, as before, left such a job with no
+    worker at all. Any other failure is not retried (the job's status says what happened)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def get_retry_decision(self, *, exception: BaseException, job: Any) -> procrastinate.RetryDecision | None:
+        if isinstance(exception, JobBusy):
+            return procrastinate.RetryDecision(retry_in={"seconds": self.seconds})
+        return None
+
+
+def make_app(database_url: str, *, busy_retry: float = 10.0) -> procrastinate.App:
+    """`busy_retry`: seconds between tries of a job another process holds (a third of the lease)."""
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo(database_url)))
-    app.task(name=TASK, queue=QUEUE, pass_context=False)(_generate_job)
+    app.task(name=TASK, queue=QUEUE, pass_context=False, retry=RetryWhileHeld(busy_retry))(_generate_job)
     return app
 
 
@@ -142,6 +160,9 @@ async def _generate_job(job_id: int) -> None:
     try:
         result = await run
         log.info("job %s: %s", job_id, result.status)
+    except JobBusy as exc:
+        log.info("job %s: %s; tried again later", job_id, exc)
+        raise  # RetryWhileHeld: again in a third of the lease, until the job ends or its holder is gone
     except JobClaimedElsewhere as exc:
         log.info("job %s: %s", job_id, exc)
     except asyncio.CancelledError:
@@ -182,7 +203,7 @@ async def run_worker(settings: Settings, open_store: Callable[[str], JobStore], 
     global _worker
     await asyncio.to_thread(ensure_schema, settings.database_url)
     _worker = _Worker(settings, open_store)
-    app = make_app(settings.database_url)
+    app = make_app(settings.database_url, busy_retry=max(0.5, settings.lease_seconds / 3))
     stalled_after = settings.worker_stalled_after
     async with app.open_async():
         sweeper = asyncio.create_task(_requeue_stalled(app, stalled_after))

@@ -15,7 +15,8 @@ from sqlalchemy import Index, bindparam, func, insert, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from core.store_port import LabeledRow, RowToLabel  # the core's port (core/store_port.py)
+from core.store_port import DEFAULT_LEASE_SECONDS, LabeledRow, RowToLabel  # the core's port (core/store_port.py)
+from storage.leases import renew_in
 from storage.models import Job
 
 
@@ -59,10 +60,15 @@ class AnnotationQueries:
             return [RowToLabel(row_id, position, text) for row_id, position, text in session.exec(query).all()]
 
     def set_labels(self, job_id: int, labels: Sequence[tuple[int, str, str, str | None]], *, requests: int = 0,
-                   prompt_tokens: int = 0, completion_tokens: int = 0) -> None:
+                   prompt_tokens: int = 0, completion_tokens: int = 0, owner: str | None = None,
+                   lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
         """(row id, label, confidence, other label) for one answered batch, with its token usage,
-        in one transaction: after this returns, the labels survive a crash."""
+        in one transaction: after this returns, the labels survive a crash. With `owner`, only
+        while that run holds the job's lease (renewed by the same transaction), else LeaseLost and
+        nothing is stored: a worker that lost the job can't label rows another one now labels."""
         with self.engine.begin() as conn:
+            if owner is not None:
+                renew_in(conn, job_id, owner, lease_seconds)
             if labels:
                 conn.execute(
                     update(AnnotationRow.__table__)  # type: ignore[arg-type]

@@ -96,16 +96,17 @@ class FollowQueries:
             follower = session.get(JobFollower, job_id)
         return None if follower is None else follower.reported_at is not None
 
-    def unfollowed_jobs(self, channel: str, kind: str = "dataset") -> list[Job]:
-        """Jobs of `channel`'s conversations that need a follower and have none alive: still
-        pending or running, or finished with their end not yet reported. Oldest first."""
+    def unfollowed_jobs(self, channel: str, kinds: tuple[str, ...] = ("dataset", "annotation")) -> list[Job]:
+        """Orders (datasets and annotations) of `channel`'s conversations that need a follower and
+        have none alive: still pending or running, or finished with their end not yet reported.
+        Oldest first."""
         now = utcnow()
         with Session(self.engine) as session:
             query = (
                 select(Job)
                 .join(Conversation, col(Conversation.id) == col(Job.conversation_id))
                 .outerjoin(JobFollower, col(JobFollower.job_id) == col(Job.id))
-                .where(col(Conversation.channel) == channel, col(Job.kind) == kind)
+                .where(col(Conversation.channel) == channel, col(Job.kind).in_(kinds))
                 .where(or_(col(JobFollower.job_id).is_(None), col(JobFollower.expires_at) <= now))
                 .where(or_(
                     col(Job.status).in_(("pending", "running")),

@@ -314,9 +314,9 @@ async def resume_jobs(dialog: Dialog) -> None:
         if conversation is None or conversation.channel != dialog.channel:
             continue
         here = job.kind == "preview" or dialog.job_runner().runs_here
-        if job.kind == "dataset" and not here:
-            continue  # orders on workers: following.adopt_unfollowed takes those nobody follows
-        if here and store.is_claimed(job.id):  # a live process (another replica) has it
+        if not here:
+            continue  # orders (datasets, annotations) on workers: following.adopt_unfollowed takes those nobody follows
+        if store.is_claimed(job.id):  # a live process (another replica) has it
             continue
         state = ConversationState.load(conversation.state, conversation.data_json)
         chat = ChatRef(conversation.external_id, conversation.user_id)

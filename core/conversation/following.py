@@ -4,7 +4,8 @@ Each order is followed by one chat process at a time (core/runner.py `adopt`, st
 the one that queued it, until it stops renewing (scaled down, killed, frozen). Every replica looks,
 at start and then every third of DATAGEN_LEASE_SECONDS, for its channel's orders nobody follows,
 takes each over, tells the chat "continuing job #N" and follows it to the file; an order whose
-worker finished while nobody followed it is delivered then.
+worker finished while nobody followed it is delivered then. Orders are datasets and annotations
+("label my rows"): both are followed and delivered by `run_dataset`.
 """
 
 from __future__ import annotations
@@ -83,6 +84,6 @@ async def cancel_elsewhere(dialog: "Dialog", job_id: int) -> bool:
     if runner.runs_here:
         return False
     job = await asyncio.to_thread(dialog.store.get_job, job_id)
-    if job is None or job.kind != "dataset":
+    if job is None or job.kind not in ("dataset", "annotation"):
         return False
     return await runner.cancel(job_id)

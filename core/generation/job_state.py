@@ -14,7 +14,8 @@ from core.duplicates import DuplicateIndex
 from core.llm import Usage
 from core.rows.rules import RowRules
 from core.spec import DatasetSpec
-from core.store_port import LeaseLost, NewRow
+from core.job_lease import RunLease
+from core.store_port import NewRow
 from core.vocabulary import Guidance
 
 #: Consecutive requests without a single usable row before a job gives up ("acceptance collapse").
@@ -79,8 +80,7 @@ class JobState:
     writer: asyncio.Task[None] | None = None  # commits pending rows in the background
     writes: set[asyncio.Future[None]] = field(default_factory=set)  # commits running in worker threads
     owner: str | None = None  # this run's lease on the job (storage.leases): no write without it
-    lease_lost: LeaseLost | None = None  # set by the heartbeat when another process took the job
-    heartbeat: asyncio.Task[None] | None = None  # renews the lease; stopped before the final status
+    lease: RunLease | None = None  # the run's claim on the job (core/job_lease.py): heartbeat, loss
     last_answer: float = field(default_factory=time.monotonic)  # when the model last answered a request
     stopped: bool = False  # the run was interrupted: its start must not be written any more (under _db_lock)
     budget: RunBudget | None = None  # DATAGEN_MAX_COST_USD with a priced model (core/budget.py)

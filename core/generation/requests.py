@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Callable
 
-from core.concurrency import AdaptiveLimiter
+from core.concurrency import AdaptiveLimiter, JobConcurrency
 from core.generation.acceptance import check_collapse, judge_batch
 from core.generation.job_state import (
     MAX_CONSECUTIVE_ERRORS,
@@ -46,15 +46,13 @@ class RequestLoop:
         self.writer = writer
         self.verifier = verifier
         self.batch_size = llm.batch_size or settings.batch_size
-        # A server backend sizes its own concurrency (core/concurrency.py), shared by every job
-        # using it; a backend without a limiter (the embedded model) gives a fixed number.
-        self.limiter: AdaptiveLimiter | None = getattr(llm, "limiter", None) if not llm.max_concurrency else None
-        self._fixed_concurrency = max(1, llm.max_concurrency or settings.concurrency or 16)
+        self.slots = JobConcurrency(llm, settings)
+        self.limiter: AdaptiveLimiter | None = self.slots.limiter
 
     @property
     def concurrency(self) -> int:
         """Requests this job may have waiting for the server now."""
-        return self.limiter.current if self.limiter is not None else self._fixed_concurrency
+        return self.slots.current
 
     async def generate(self, state: JobState, reporter: ProgressReporter) -> None:
         """Ask until every quota is met (or the job fails); requests still waiting are dropped at the end."""
@@ -65,6 +63,8 @@ class RequestLoop:
             """Start requests while fewer than `concurrency` are waiting for the server. Also
             called by a request as soon as its answer is in, before the answer is processed."""
             while state.waiting < self.concurrency:
+                if state.lease is not None and not state.lease.fresh:
+                    return  # this process may have been frozen past its lease: the loop confirms it first
                 if state.budget is not None and not state.budget.allows(
                         in_flight=len(tasks), prompt=state.usage.prompt_tokens,
                         completion=state.usage.completion_tokens, requests=state.requests):
@@ -81,7 +81,11 @@ class RequestLoop:
 
         try:
             while not state.finished:
+                if state.lease is not None:
+                    await state.lease.confirm()  # LeaseLost once another process took the job over
                 fill()
+                if not tasks and state.lease is not None and not state.lease.fresh:
+                    continue  # the renewal took longer than half the lease (a slow database): again
                 if not tasks:  # nothing to ask and nothing in flight: cannot happen unless finished
                     break
                 done, _ = await asyncio.wait(tasks, timeout=WAKE_SECONDS, return_when=asyncio.FIRST_COMPLETED)
@@ -181,7 +185,7 @@ class RequestLoop:
         # the requests started by the other answers of the round go out before this processing.
         # With verification the slot is handed on after the verification request (below), so
         # requests in flight never exceed the limit, verification requests included.
-        one_at_a_time = self.limiter is None and self._fixed_concurrency == 1  # the embedded model
+        one_at_a_time = self.slots.fixed_at_one  # the embedded model
         if not one_at_a_time and self.verifier is None:
             state.waiting -= 1
             slot[0] = False
