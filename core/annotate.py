@@ -101,9 +101,11 @@ class Annotator:
         """Batches to have in flight now (each waits for one request at a time)."""
         return self.slots.current
 
-    def _classifier(self, samples: int) -> Classifier:
+    def _classifier(self, samples: int, lease: RunLease | None = None) -> Classifier:
         # The batches in flight bound the requests; the classifier's own limit stays out of the way.
-        return Classifier(self.llm, batch_size=self.batch_size, concurrency=1024, samples=samples)
+        # A job's run asks only while it holds the job (a second sample, a re-ask included).
+        return Classifier(self.llm, batch_size=self.batch_size, concurrency=1024, samples=samples,
+                          before_request=lease.confirm if lease is not None else None)
 
     # --- jobs and loading ---------------------------------------------------------------------
 
@@ -179,7 +181,7 @@ class Annotator:
         counts = await asyncio.to_thread(self.store.label_counts, job_id)
         state = _RunState(job_id=job_id, total=total, labeled=total - counts.get(None, 0), lease=lease)
         reporter = ProgressReporter(on_progress, self.settings.progress_interval)
-        classifier = self._classifier(order.samples)
+        classifier = self._classifier(order.samples, lease)
         status, error = "done", None
         if not await asyncio.to_thread(self.store.start_job, job_id, model=getattr(self.llm, "description", "")):
             return await self._result(state, "cancelled", None)
@@ -220,7 +222,6 @@ class Annotator:
         try:
             while True:
                 while not exhausted and len(tasks) < self.concurrency:
-                    await state.lease.confirm()  # this process may have been frozen past its lease
                     if not queued:  # one query per page, not per batch: the loop would wait on it
                         queued = await asyncio.to_thread(self.store.unlabeled_rows, state.job_id, after=after,
                                                          limit=page)

@@ -25,7 +25,7 @@ import asyncio
 import json
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,8 +106,10 @@ class Classifier:
         samples: int = 1,
         max_rounds: int = 4,
         seed: int | None = None,
+        before_request: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.llm = llm
+        self.before_request = before_request  # e.g. an annotation run's lease check (core/job_lease.py)
         self.batch_size = max(1, batch_size)
         self.samples = 2 if samples >= 2 else 1
         self.max_rounds = max(1, max_rounds)
@@ -175,6 +177,8 @@ class Classifier:
         structured = self.structured
         messages = render_messages(shown, task, structured=structured)
         schema = answer_schema(list(local), task.labels) if structured else None
+        if self.before_request is not None:
+            await self.before_request()
         async with self._semaphore:
             try:
                 completion = await self.llm.complete(messages, schema=schema, max_tokens=40 + 16 * len(shown),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import subprocess
 import sys
 import time
@@ -193,3 +194,61 @@ async def test_cancel_on_a_replica_that_does_not_follow_the_order_stops_the_work
         await first.dialog.aclose()
         if second is not None:
             await second.dialog.aclose()
+
+
+async def test_a_sigkilled_replica_s_annotation_order_is_delivered_once_by_another(
+    postgres_url: str, fake_llm: FakeOpenAI, tmp_path: Path, workers: list, settings: Settings  # noqa: F811
+) -> None:
+    """"Label my rows" handed to the workers: the replica that queued it is SIGKILLed; another one
+    takes the order over (the sweep used to look for dataset orders only: the user never got the
+    labeled file) and delivers it once."""
+    from tests.fakes.openai_server import marked_text
+    from tests.test_annotate_chat import as_txt, read_csv
+
+    rng = random.Random(7)
+    truth = ["refund" if i % 3 else "bug" for i in range(800)]
+    rows = [marked_text(label, rng) for label in truth]
+    start_worker(workers, postgres_url, fake_llm, tmp_path)
+    other = await new_user(replica_settings(settings, postgres_url))  # a replica that stays
+    output = tmp_path / "killed-replica.jsonl"
+    killed = start_replica(postgres_url, fake_llm, output)
+    try:
+        await other.send("label my rows")
+        await other.upload("tickets.txt", as_txt(rows))
+        label_all = find_choice(await other.send("refund, bug"), "labelall")  # the preview ran in this replica
+        fake_llm.latency = 0.15
+        assert killed.stdin is not None and killed.stdout is not None
+        killed.stdin.write(json.dumps({"chat": other.chat.conversation, "user": other.chat.user,
+                                       "action": label_all.action, "value": label_all.value}) + "\n")
+        killed.stdin.flush()
+        assert killed.stdout.readline().strip() == "handled"
+        store = other.dialog.store
+        job_id = max(job.id for job in store.unfinished_jobs(kind="annotation"))  # type: ignore[attr-defined]
+        await wait_for(lambda: store.label_counts(job_id).get(None, 0) <= 760, 30, "first labels")
+        await wait_for(lambda: any(r["type"] == "Progress" for r in replies_in(output)), 10,
+                       "the queuing replica to follow it")
+        killed.kill()
+        killed.wait(10)
+        assert store.label_counts(job_id).get(None, 0) > 0, "killed mid-job"
+        name = f"labeled-{job_id}.csv"
+
+        def files(replies: list) -> list[Document]:  # type: ignore[type-arg]
+            return [r for r in replies if isinstance(r, Document) and r.filename == name]
+
+        await wait_for(lambda: files(other.output.for_chat(other.chat)), 90, "the labeled file from the other replica")
+        await asyncio.sleep(3 * 2.0)  # three more lease times: nobody delivers it again
+        third = await new_user(replica_settings(settings, postgres_url), chat=other.chat)  # a replica starting later
+        await asyncio.sleep(2.0)
+        replies = other.take()
+        delivered = files(replies)
+        assert len(delivered) == 1, [r.filename for r in replies if isinstance(r, Document)]
+        labeled = read_csv(delivered[0])
+        assert [r["text"] for r in labeled] == rows and [r["label"] for r in labeled] == truth
+        assert not files(third.take()), "a replica started later delivered it again"
+        assert not [r for r in replies_in(output) if r["type"] == "Document"]
+        await third.dialog.aclose()
+    finally:
+        if killed.poll() is None:
+            killed.kill()
+            killed.wait(10)
+        await other.dialog.aclose()

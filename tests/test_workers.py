@@ -45,7 +45,8 @@ def workers(postgres_url: str, fake_llm: FakeOpenAI, tmp_path: Path) -> Iterator
 
 def start_worker(started: list[subprocess.Popen[str]], database_url: str, fake: FakeOpenAI, tmp_path: Path,
                  jobs: int = 2) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OPENAI_API_KEY": "k", "OPENAI_BASE_URL": fake.base_url,
+    # Each worker its own API key: the fake server's `arrivals` tell which one sent a request.
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OPENAI_API_KEY": f"worker{len(started)}", "OPENAI_BASE_URL": fake.base_url,
            "DATAGEN_LLM": "openai", "DATABASE_URL": database_url, "DATAGEN_CONCURRENCY": "2",
            "DATAGEN_BATCH_SIZE": "5", "DATAGEN_WORKER_STALLED_AFTER": "2", "DATAGEN_LEASE_SECONDS": "3"}
     log = open(tmp_path / f"worker{len(started)}.log", "w")

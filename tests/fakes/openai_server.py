@@ -189,6 +189,7 @@ class FakeOpenAI(ThreadedLoopbackServer):
         self.reject_json_schema = reject_json_schema
         self.keep_requests = keep_requests  # the benchmark turns it off (100,000-row jobs)
         self.requests: list[dict[str, Any]] = []
+        self.arrivals: list[tuple[float, str]] = []  # (time.monotonic(), API key) of each kept request
         self.responders: list[Responder] = []
         self.issued_texts: list[str] = []
         self.in_flight = 0
@@ -253,6 +254,9 @@ class FakeOpenAI(ThreadedLoopbackServer):
             self.request_count += 1
             if self.keep_requests:
                 self.requests.append(body)
+                # Who asked and when (parallel to `requests`): processes sharing this server are told
+                # apart by their API keys (the worker tests).
+                self.arrivals.append((time.monotonic(), request.headers.get("Authorization", "").removeprefix("Bearer ")))
             if self.max_concurrent is None:
                 if self.latency:
                     await asyncio.sleep(self.latency)
