@@ -252,3 +252,47 @@ async def test_a_sigkilled_replica_s_annotation_order_is_delivered_once_by_anoth
             killed.kill()
             killed.wait(10)
         await other.dialog.aclose()
+
+
+async def test_cancel_of_an_annotation_order_on_a_replica_that_does_not_follow_it_stops_the_worker(
+    postgres_url: str, fake_llm: FakeOpenAI, tmp_path: Path, workers: list, settings: Settings  # noqa: F811
+) -> None:
+    """As for a dataset order: the stored status says cancelled, the worker stops (labels kept),
+    the follower closes its progress. The other replica used to answer that nothing was running."""
+    from tests.fakes.openai_server import marked_text
+    from tests.test_annotate_chat import as_txt
+
+    rng = random.Random(8)
+    rows = [marked_text("refund" if i % 3 else "bug", rng) for i in range(800)]
+    start_worker(workers, postgres_url, fake_llm, tmp_path)
+    first = await new_user(replica_settings(settings, postgres_url))
+    second: User | None = None
+    try:
+        await first.send("label my rows")
+        await first.upload("tickets.txt", as_txt(rows))
+        shown = await first.send("refund, bug")
+        fake_llm.latency = 0.15
+        started = await first.press(shown, "labelall", settle=False)
+        cancel = find_choice(started, "canceljob")
+        job_id = int(cancel.value)
+        store = first.dialog.store
+        await wait_for(lambda: store.label_counts(job_id).get(None, 0) <= 760, 30, "first labels")
+        second = await new_user(replica_settings(settings, postgres_url), chat=first.chat)
+        await wait_for(lambda: not second.dialog.is_running(job_id), 5, "the second replica not to follow it")
+        answer = texts(await second.send(ButtonPress(cancel.action, cancel.value), settle=False))
+        assert f"Stopped job #{job_id}" in answer, answer
+        job = store.get_job(job_id)
+        assert job is not None and job.status == "cancelled"
+        await wait_for(lambda: "cancelled by its user" in (tmp_path / "worker0.log").read_text(), 10,
+                       "the worker to stop the job")
+        requests, unlabeled = len(fake_llm.requests), store.label_counts(job_id).get(None, 0)
+        await asyncio.sleep(2.0)
+        assert len(fake_llm.requests) == requests, "the worker still asks the LLM"
+        assert 0 < unlabeled == store.label_counts(job_id).get(None, 0) <= 760, "labels are kept, none added"
+        await asyncio.wait_for(first.dialog.wait_idle(), 10)
+        closed = [r for r in first.take() if isinstance(r, Progress) and r.finished]
+        assert closed and f"Job #{job_id}: cancelled" in closed[-1].text, "the follower closed its progress"
+    finally:
+        await first.dialog.aclose()
+        if second is not None:
+            await second.dialog.aclose()
