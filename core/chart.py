@@ -4,6 +4,7 @@ Made to be read on a phone: portrait, two panels stacked, large type, horizontal
 label names stay readable. matplotlib's object API with the Agg canvas (no pyplot, no global
 state), so charts can be drawn in worker threads at the same time; imported lazily because
 importing matplotlib costs about half a second that a bot without deliveries need not pay.
+The chat channels draw it in a child process (core/chart_process.py): see there why.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ MAX_LABELS = 15
 WIDTH_INCHES, DPI = 6.0, 150  # 900 px wide: a phone shows it full width without zooming
 
 
-def _group(rows: Sequence[tuple[str, str]]) -> dict[str, list[int]]:
+def lengths_per_label(rows: Sequence[tuple[str, str]]) -> dict[str, list[int]]:
+    """What the chart shows of the rows: the text lengths per label (the largest MAX_LABELS labels)."""
     lengths: dict[str, list[int]] = {}
     for label, text in rows:
         lengths.setdefault(label or "all rows", []).append(len(text))
@@ -35,9 +37,14 @@ def _short(label: str, limit: int = 24) -> str:
 
 def render_chart(rows: Sequence[tuple[str, str]], title: str) -> bytes:
     """PNG bytes: (label, main text) pairs -> rows per label and length spread per label."""
+    return draw(lengths_per_label(rows), title)
+
+
+def draw(lengths: dict[str, list[int]], title: str) -> bytes:
+    """PNG bytes of `lengths_per_label`'s figures."""
     from matplotlib.figure import Figure  # lazy: see the module's docstring
 
-    lengths = _group(rows) or {"no rows": []}
+    lengths = lengths or {"no rows": []}
     labels = list(lengths)
     count = max(1, len(labels))
     height = max(7.0, 3.2 + 0.9 * count)  # portrait; each label gets a readable band in both panels

@@ -406,13 +406,14 @@ def render_delivery(store: JobStore, job_id: int, fmt: OutputFormat | str, file_
     data = _render(spec, rows, chosen)
     if chosen == OutputFormat.csv:
         data = codecs.BOM_UTF8 + data
-    from core.chart import render_chart  # matplotlib is imported only when a chart is drawn
+    from core.chart_process import render_chart_apart  # its child starts with the first delivery
 
     pairs = variety.spec_pairs(spec, [row for row in rows if row.source != "uploaded"])
     settings = settings or _trust_settings()  # the chat's own settings (prices, language check) when given
     report = variety.measure(pairs, store.rejected_reasons(job_id), language=spec.language,
                              check_language=settings.language_check if settings else True)
-    chart = render_chart(pairs, spec.topic or spec.task.value.replace("_", " "))
+    # In the chart process: drawn in this thread, it would hold the GIL, and with it every chat's replies.
+    chart = render_chart_apart(pairs, spec.topic or spec.task.value.replace("_", " "))
     return Delivery(data, _card(store, job, spec, rows, file_name, lang, report, settings), rows, report, chart)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from core.annotation_labels import described_labels, labels_from_text, preset
 from core.conversation.collecting import Text
+from core.conversation.reply_threads import blocking
 from core.conversation.state import Annotation, Phase
 from core.conversation.turn import AnnotationPreviewFinished, DatasetDelivered, JobLost, Turn
 from core.events import ButtonPress, Choice, FileUpload, Message, Preview, PreviewItem, Say
@@ -77,7 +78,7 @@ async def accept_rows(turn: Turn, table: ParsedTable) -> Phase:
         return state.phase
     labels = list(state.annotation.labels) if state.annotation and state.wants_annotation else []
     descriptions = dict(state.annotation.descriptions) if labels and state.annotation else {}
-    upload_id = await asyncio.to_thread(turn.dialog.store.save_upload, turn.conversation_id, table.filename,
+    upload_id = await blocking(turn.dialog.store.save_upload, turn.conversation_id, table.filename,
                                         table.columns, table.records)
     fresh = state.fresh()
     turn.state = fresh
@@ -97,7 +98,7 @@ async def want(turn: Turn, event: Message) -> Phase:
     named = next((found for word in re.findall(r"\w+", event.text) if (found := preset(word))), None)
     pending = state.pending_upload
     if state.phase == Phase.upload_columns and pending is not None and pending.upload_id is not None:
-        stored = await asyncio.to_thread(turn.dialog.store.load_upload, pending.upload_id)
+        stored = await blocking(turn.dialog.store.load_upload, pending.upload_id)
         if stored:
             state.wants_annotation = True
             return await accept_rows(turn, ParsedTable(stored[0], stored[1], stored[2]))
@@ -155,7 +156,7 @@ async def show_preview(turn: Turn) -> Phase:
     annotator = await annotator_or_say(turn)
     if annotator is None:
         return turn.state.phase
-    stored = await asyncio.to_thread(dialog.store.load_upload, annotation.upload_id)
+    stored = await blocking(dialog.store.load_upload, annotation.upload_id)
     records = stored[2][:PREVIEW_ROWS] if stored else []
     texts = tuple(str(record.get(annotation.text_column) or "") for record in records)
     token = -1 - secrets.randbelow(2**31)  # negative: never a stored job's id
@@ -328,7 +329,7 @@ async def press_label_all(turn: Turn, event: ButtonPress) -> Phase:
     annotator = await annotator_or_say(turn)
     if annotator is None:
         return turn.state.phase
-    job_id = await asyncio.to_thread(create_and_load, dialog, annotator, annotation, turn.conversation_id,
+    job_id = await blocking(create_and_load, dialog, annotator, annotation, turn.conversation_id,
                                      turn.state.job)
     turn.state.job = job_id
     turn.say("annotate_ack", turn.offer((Choice(turn.t("btn_cancel"), "canceljob", str(job_id)),)),

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from core import intake
 from core import messages as m
 from core.conversation import collecting, jobs
+from core.conversation.background import job_counts
 from core.conversation.collecting import Text
+from core.conversation.reply_threads import blocking
 from core.conversation.state import Phase
 from core.conversation.turn import Turn
 from core.events import Message
@@ -71,10 +72,10 @@ async def status(turn: Turn, event: Command) -> Phase:
     state, dialog = turn.state, turn.dialog
     job_ids = [j for j in (state.job, state.preview_job) if j]
     for job_id in job_ids:
-        job = await asyncio.to_thread(dialog.store.get_job, job_id)
+        job = await blocking(dialog.store.get_job, job_id)
         if job is None:
             continue
-        done, total = await dialog.job_counts(job_id, job)
+        done, total = await blocking(job_counts, dialog.store, job_id, job)
         turn.say("status_job", job=job_id, kind=turn.t(f"job_kind_{job.kind}"),
                  status=turn.t(f"job_status_{job.status}"), done=done, total=total)
     if state.annotation is not None and state.annotation.upload_id:

@@ -8,11 +8,11 @@ day as its cap (`store_daily_cap`), so it also stops while running when the esti
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from core import budget, estimate
+from core.conversation.reply_threads import blocking
 from core.conversation.turn import Turn
 from core.rows.rules import RowRules
 from core.spec import DatasetSpec
@@ -48,7 +48,7 @@ def order_estimate(store: Any, settings: Any, spec: DatasetSpec, preview_job_id:
 
 async def estimate_for(turn: Turn, spec: DatasetSpec) -> estimate.Estimate | None:
     dialog = turn.dialog
-    return await asyncio.to_thread(order_estimate, dialog.store, dialog.settings, spec, turn.state.preview_job)
+    return await blocking(order_estimate, dialog.store, dialog.settings, spec, turn.state.preview_job)
 
 
 async def over_budget(turn: Turn, spec: DatasetSpec) -> str | None:
@@ -93,6 +93,6 @@ async def over_daily_budget(turn: Turn, spec: DatasetSpec | None) -> str | None:
     daily = dialog.settings.user_daily_budget_usd
     if daily is None:
         return None
-    spent = await asyncio.to_thread(spent_today, dialog.store, dialog.settings, dialog.channel, turn.chat.user)
+    spent = await blocking(spent_today, dialog.store, dialog.settings, dialog.channel, turn.chat.user)
     found = await estimate_for(turn, spec) if spec is not None and spent < daily else None
     return budget.daily_problem(spent, found.cost_usd if found is not None else None, daily, turn.lang)

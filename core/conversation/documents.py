@@ -22,6 +22,7 @@ from core import intake
 from core import messages as m
 from core.conversation import collecting
 from core.conversation.collecting import Text
+from core.conversation.reply_threads import blocking
 from core.conversation.state import DocumentFile, Phase
 from core.conversation.turn import Turn
 from core.documents.convert import MAX_TOTAL_CHARS, DocumentError, sections_of
@@ -144,7 +145,7 @@ async def accept(turn: Turn, event: FileUpload) -> Phase:
         new_order(turn)
     state = turn.state
     records = [{"document": p.document, "source": p.source, "text": p.text} for p in passages]
-    upload_id = await asyncio.to_thread(turn.dialog.store.save_upload, turn.conversation_id, event.filename, COLUMNS,
+    upload_id = await blocking(turn.dialog.store.save_upload, turn.conversation_id, event.filename, COLUMNS,
                                         records)
     if any(f.name == event.filename for f in state.documents):
         turn.say("documents_replaced", filename=event.filename)
@@ -184,7 +185,7 @@ async def with_passages(turn: Turn, spec: DatasetSpec) -> DatasetSpec:
     without the files); any other spec as it is."""
     if spec.task != TaskType.documents:
         return spec
-    passages = await asyncio.to_thread(load_passages, turn.dialog.store, [f.upload_id for f in turn.state.documents])
+    passages = await blocking(load_passages, turn.dialog.store, [f.upload_id for f in turn.state.documents])
     return spec.model_copy(update={"passages": passages})
 
 

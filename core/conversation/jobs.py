@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from core import attributes
 from core.conversation import annotating, collecting, cost, documents
-from core.conversation.background import spec_of
+from core.conversation.background import job_counts, spec_of
 from core.conversation.guidance import make_guidance
 from core.conversation.collecting import Text
+from core.conversation.reply_threads import blocking
 from core.conversation.state import Phase
 from core.conversation.turn import DatasetDelivered, DatasetFailed, JobLost, Turn
 from core.events import ButtonPress, Choice, Event, Say
@@ -40,23 +40,30 @@ async def start_dataset(turn: Turn) -> Phase:
         return offer_next_step(turn, refusal)
     dialog = turn.dialog
     guidance = make_guidance(turn, spec, await dialog.uploaded_rows(turn.state), for_preview=False)
-    # Before a stopped job is reopened: its spending counts in the day only if it was today's.
-    spent_before = await asyncio.to_thread(cost.daily_spending, dialog.store, dialog.settings, dialog.channel,
-                                           turn.chat.user)
-    job_id = await asyncio.to_thread(resumable_job, dialog, turn.state.job, spec, guidance)
-    if job_id is None:
-        job_id = await asyncio.to_thread(
-            generator.create_job, spec, guidance, kind="dataset", conversation_id=turn.conversation_id
-        )
-        await asyncio.to_thread(reuse_preview_attributes, dialog.store, turn.state.preview_job, job_id, spec)
-    # Before the job runs: it stops where what is left of the user's day runs out (a resume too).
-    await asyncio.to_thread(cost.store_daily_cap, dialog.store, dialog.settings, job_id, spent_before)
+    job_id = await blocking(open_dataset_job, dialog, generator, spec, guidance, turn.state.job,
+                            turn.state.preview_job, turn.conversation_id, turn.chat.user)
     turn.state.job = job_id
     turn.state.asking = None
     turn.offer((Choice(turn.t("btn_cancel"), "canceljob", str(job_id)),))
     turn.say("generate_ack", total=sum(spec.quotas().values()), job=job_id)
     dialog.spawn(job_id, dialog.run_dataset(turn.chat, job_id))
     return Phase.generating
+
+
+def open_dataset_job(dialog: Any, generator: Generator, spec: DatasetSpec, guidance: Guidance, last_job: int | None,
+                     preview_job: int | None, conversation_id: int, user: str) -> int:
+    """The order's job, ready to run: the stopped one of this very order reopened, or a new one
+    (with its preview's attributes), capped by what is left of the user's day. Blocking: one
+    reply-thread call rather than one per query (each waited its turn for a thread)."""
+    # Before a stopped job is reopened: its spending counts in the day only if it was today's.
+    spent_before = cost.daily_spending(dialog.store, dialog.settings, dialog.channel, user)
+    job_id = resumable_job(dialog, last_job, spec, guidance)
+    if job_id is None:
+        job_id = generator.create_job(spec, guidance, kind="dataset", conversation_id=conversation_id)
+        reuse_preview_attributes(dialog.store, preview_job, job_id, spec)
+    # Before the job runs: it stops where what is left of the user's day runs out (a resume too).
+    cost.store_daily_cap(dialog.store, dialog.settings, job_id, spent_before)
+    return job_id
 
 
 def reuse_preview_attributes(store: Any, preview_job: int | None, job_id: int, spec: DatasetSpec) -> None:
@@ -133,7 +140,7 @@ async def while_busy(turn: Turn, event: Event | Text) -> Phase:
         turn.say("annotate_preview_busy" if turn.state.phase == Phase.annotate_previewing else "preview_busy")
         return turn.state.phase
     job_id = turn.state.job
-    done, total = await turn.dialog.job_counts(job_id) if job_id else (0, 0)
+    done, total = await blocking(job_counts, turn.dialog.store, job_id) if job_id else (0, 0)
     turn.say("annotate_busy" if turn.state.phase == Phase.annotating else "busy_generating", job=job_id, done=done,
              total=total)
     return turn.state.phase  # generating, or annotating

@@ -29,6 +29,7 @@ from core.conversation import background, commands, following, persistence, tabl
 from core.conversation.classify import classify, is_internal, valid_unicode
 from core.conversation.collecting import reask
 from core.conversation.ports import ConversationStore
+from core.conversation.reply_threads import blocking
 from core.conversation.state import ConversationState, Phase
 from core.conversation.turn import JobLost, Turn
 from core.events import ChatRef, Event, OutputChannel, Reply, Say
@@ -135,7 +136,7 @@ class Dialog:
         tell "a chat with us" from "not for us" after a restart."""
         if not self._started:
             await self.start()
-        return await asyncio.to_thread(self.store.find_conversation, self.channel, conversation) is not None
+        return await blocking(self.store.find_conversation, self.channel, conversation) is not None
 
     @property
     def running_jobs(self) -> list[int]:
@@ -158,13 +159,14 @@ class Dialog:
         async with self._locks.setdefault(chat.conversation, asyncio.Lock()):  # one event of a chat at a time
             turn: Turn | None = None
             try:
-                chat_lock = await persistence.hold_chat(self.store, self.channel, chat)
+                chat_lock, conversation = await persistence.hold_chat(self, chat)
             except Exception:  # the database is unreachable: say so, change nothing
-                log.exception("could not lock conversation %s", chat.conversation)
+                log.exception("could not lock or load conversation %s", chat.conversation)
                 await self.send(chat, Say(self.text("en", "internal_error")))
                 return
+            released = False
             try:
-                turn = await persistence.load_turn(self, chat)
+                turn = await persistence.load_turn(self, chat, conversation)
                 await self._recover_lost_job(turn)
                 await self._dispatch(turn, event)
                 if not internal and not turn.state.greeted:
@@ -173,14 +175,16 @@ class Dialog:
                     answer, turn.replies = turn.replies, []
                     await commands.tell_model(turn)
                     turn.replies += answer
-                await asyncio.to_thread(persistence.save_turn, self.store, turn)
+                released = True  # from here on the save gives the lock back, whatever happens
+                await blocking(persistence.save_and_release, self.store, turn, chat_lock)
                 replies = turn.replies
             except Exception:
                 # One bad event must not kill the bot or leak a stack trace to the user.
                 log.exception("event %r in conversation %s failed", type(event).__name__, chat.conversation)
                 replies = [Say(self.text(turn.lang if turn else "en", "internal_error"))]
             finally:
-                await asyncio.to_thread(chat_lock.release)
+                if not released:
+                    await blocking(chat_lock.release)
         for reply in replies:
             await self.send(chat, reply)
 
@@ -230,7 +234,7 @@ class Dialog:
         if state.phase not in (Phase.generating, Phase.annotating, Phase.previewing, Phase.annotate_previewing) \
                 or (job_id and self.is_running(job_id)):
             return
-        if job_id and await asyncio.to_thread(self._runs_elsewhere, job_id):
+        if job_id and await blocking(self._runs_elsewhere, job_id):
             return
         await self._dispatch(turn, JobLost(job_id))
 
@@ -243,13 +247,11 @@ class Dialog:
         # On a worker, or finished there with its file still to come from the replica following it.
         return job.status in ("pending", "running") or (job.kind == "dataset" and self.store.is_reported(job_id) is False)
 
-    # --- state persistence (core/conversation/persistence.py) --------------------------------
+    # --- services the handlers use (loading and saving a chat: core/conversation/persistence.py) -
 
     async def uploaded_rows(self, state: ConversationState) -> list[dict[str, str]]:
         """The labeled rows of the conversation's upload ([] without one)."""
         return await persistence.uploaded_rows(self.store, state)
-
-    # --- services the handlers use -----------------------------------------------------------
 
     def text(self, lang: str | None, key: str, **values: object) -> str:
         return m.text(lang, key, command_prefix=self.command_prefix, **values)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +10,7 @@ from core import attributes, estimate, intake
 from core.conversation import collecting, commands, cost, jobs
 from core.conversation.guidance import make_guidance
 from core.conversation.collecting import Text
+from core.conversation.reply_threads import blocking
 from core.conversation.state import Phase, Rating, ReadAsChange
 from core.conversation.turn import PreviewFinished, Turn
 from core.events import ButtonPress, Choice, Preview, PreviewItem, Say
@@ -44,7 +44,7 @@ async def start_preview(turn: Turn) -> Phase:
     dialog = turn.dialog
     preview_spec = make_preview_spec(spec, dialog.settings.max_count)
     guidance = make_guidance(turn, spec, await dialog.uploaded_rows(turn.state), for_preview=True)
-    job_id = await asyncio.to_thread(
+    job_id = await blocking(
         generator.create_job, preview_spec, guidance, kind="preview", conversation_id=turn.conversation_id
     )
     turn.state.preview_job = job_id
@@ -93,7 +93,7 @@ async def show_preview(turn: Turn, event: PreviewFinished) -> Phase:
 async def varied_line(turn: Turn, preview_job: int) -> str:
     """"What will vary between requests, from your topic: e.g. ..." when the preview asked the model
     for the order's own dimensions ("" with the generic lists)."""
-    _, found = attributes.load(await asyncio.to_thread(turn.dialog.store.job_attributes, preview_job))
+    _, found = attributes.load(await blocking(turn.dialog.store.job_attributes, preview_job))
     return "\n\n" + found.sample(turn.lang) if found is not None else ""
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from core import messages as m
 from core.conversation import annotating, collecting, documents
 from core.conversation.collecting import Text
+from core.conversation.reply_threads import blocking
 from core.conversation.state import PendingUpload, Phase, Upload
 from core.conversation.turn import DatasetDelivered, Turn
 from core.events import ButtonPress, Choice, FileUpload, Say
@@ -46,7 +47,7 @@ async def on_upload(turn: Turn, event: FileUpload) -> Phase:
         return await annotating.accept_rows(turn, table)
     columns = table.guess_columns()
     if columns is None:
-        upload_id = await asyncio.to_thread(turn.dialog.store.save_upload, turn.conversation_id, table.filename,
+        upload_id = await blocking(turn.dialog.store.save_upload, turn.conversation_id, table.filename,
                                             table.columns, table.records)
         turn.state.pending_upload = PendingUpload(filename=table.filename, columns=table.columns, upload_id=upload_id)
         turn.offer(())
@@ -57,7 +58,7 @@ async def on_upload(turn: Turn, event: FileUpload) -> Phase:
 
 async def on_column_answer(turn: Turn, event: Text) -> Phase:
     pending = turn.state.pending_upload or PendingUpload()
-    stored = await asyncio.to_thread(turn.dialog.store.load_upload, pending.upload_id) if pending.upload_id else None
+    stored = await blocking(turn.dialog.store.load_upload, pending.upload_id) if pending.upload_id else None
     table = ParsedTable(pending.filename, pending.columns, stored[2] if stored else [])
     named = {k.lower(): v for k, v in COLUMNS_RE.findall(event.text)}
     if not named:
@@ -82,7 +83,7 @@ async def accept_table(turn: Turn, table: ParsedTable, text_column: str, label_c
             return Phase.upload_columns  # the user may name other columns or send another file
         return state.phase if state.draft is not None else Phase.start
     state.pending_upload = None
-    upload_id = await asyncio.to_thread(turn.dialog.store.save_upload, turn.conversation_id, labeled.filename,
+    upload_id = await blocking(turn.dialog.store.save_upload, turn.conversation_id, labeled.filename,
                                         ["text", "label"], labeled.rows)
     state.upload = Upload(filename=labeled.filename, counts=labeled.counts, size=len(labeled.rows), upload_id=upload_id)
     skipped = turn.t("upload_skipped", n=labeled.skipped) if labeled.skipped else ""
@@ -175,7 +176,7 @@ async def annotation_delivered(turn: Turn, event: DatasetDelivered) -> Phase:
     """The labeled file is sent: rows per label, and the balancing offer of an upload."""
     if turn.state.job != event.job_id:
         return turn.state.phase
-    rows = await asyncio.to_thread(annotating.labeled_rows, turn.dialog.store, event.job_id)
+    rows = await blocking(annotating.labeled_rows, turn.dialog.store, event.job_id)
     turn.state.annotation = None
     turn.state.wants_annotation = False
     table = ParsedTable(f"labeled-{event.job_id}", ["text", "label"], rows)
