@@ -2,6 +2,7 @@
 
     python benchmarks/scale.py --workers --database-url postgresql://...   # rows/s with 1, 2, 4 `datagen worker`s
     python benchmarks/scale.py --chats                                      # reply p50/p99, 200 chats ordering at once
+    python benchmarks/scale.py --busy [--database-url postgresql://...]     # replies while a 50,000-row order runs
     python benchmarks/scale.py --memory 100000 1000000                     # peak RSS of one huge order + export
     python benchmarks/scale.py --index 100000 1000000                      # memory of the near-duplicate index alone
 
@@ -158,6 +159,151 @@ def chats(latency: float, count: int, rows: int) -> None:
         process.wait(10)
 
 
+# --- replies while a big order runs ----------------------------------------------------------
+
+ORDER = "Produce 20 examples: 10 positive and 10 negative reviews of kitchen gadgets."
+
+
+class Chats:
+    """Drives chats on one Dialog and times what each user waits for."""
+
+    def __init__(self, dialog, output) -> None:  # type: ignore[no-untyped-def]
+        self.dialog, self.output = dialog, output
+        self.times: dict[str, list[float]] = {}
+        self.lags: list[float] = []
+
+    def take(self, chat) -> list:  # type: ignore[no-untyped-def]
+        mine = [r for c, r in self.output.replies if c.conversation == chat.conversation]
+        self.output.replies[:] = [(c, r) for c, r in self.output.replies if c.conversation != chat.conversation]
+        return mine
+
+    async def send(self, chat, event, kind: str | None = None) -> list:  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        await self.dialog.handle(chat, event)
+        if kind:
+            self.times.setdefault(kind, []).append(time.perf_counter() - started)
+        return self.take(chat)
+
+    async def until(self, chat, seen: list, action: str, kind: str | None = None, timeout: float = 120) -> list:  # type: ignore[no-untyped-def]
+        """Wait for a reply offering `action` (a preview's Generate all, ...); times it under `kind`."""
+        started = time.perf_counter()
+        while not any(getattr(c, "action", "") == action for r in seen for c in getattr(r, "choices", ())):
+            if time.perf_counter() - started > timeout:
+                raise TimeoutError(f"no {action!r} in {timeout} s")
+            await asyncio.sleep(0.02)
+            seen = seen + self.take(chat)
+        if kind:
+            self.times.setdefault(kind, []).append(time.perf_counter() - started)
+        return seen
+
+    async def probe(self, n: int) -> None:
+        """What a user does first: /help, an order, Generate preview; and how long the preview takes."""
+        from core.events import ButtonPress, ChatRef, Message
+        from tests.dialog_support import find_choice
+
+        chat = ChatRef(f"probe-{n}", f"probe-user-{n}", "Probe")
+        await self.send(chat, Message("/help"), "/help")
+        summary = await self.send(chat, Message(ORDER), "order message")
+        choice = find_choice(summary, "preview")
+        working = await self.send(chat, ButtonPress(choice.action, choice.value), "preview button")
+        await self.until(chat, working, "generate", "preview shown after")
+
+    async def watch_loop(self) -> None:
+        """How late the event loop runs a 10 ms timer: every reply waits at least that long per step."""
+        while True:
+            started = time.perf_counter()
+            await asyncio.sleep(0.01)
+            self.lags.append(time.perf_counter() - started - 0.01)
+
+
+def _p50_p99(values: list[float]) -> str:
+    return f"p50 {1000 * statistics.median(values):.0f} / p99 {1000 * _pct(values, 0.99):.0f} ms"
+
+
+async def _busy(base_url: str, database_url: str, rows: int, rounds: int, external: bool) -> None:
+    from core.conversation.state import ConversationState
+    from core.dialog import Dialog
+    from core.events import ButtonPress, ChatRef, CollectingOutput, Message
+    from core.settings import Settings
+    from storage.store import Store
+    from tests.dialog_support import find_choice
+
+    settings = Settings(openai_api_key="bench", openai_base_url=base_url, llm="openai", database_url=database_url,
+                        progress_interval=3.0, max_count=max(rows, 10_000),
+                        workers="external" if external else "inprocess", _env_file=None)
+    output = CollectingOutput()
+    dialog = Dialog("bench", output, settings, open_store=Store.from_url)
+    await dialog.start()
+    quiet, loaded = Chats(dialog, output), Chats(dialog, output)
+    watcher = asyncio.ensure_future(quiet.watch_loop())
+    try:
+        for n in range(rounds):
+            await quiet.probe(n)
+        watcher.cancel()
+        watcher = asyncio.ensure_future(loaded.watch_loop())
+        big = ChatRef("big", "big-user", "Big")
+        half = rows // 2
+        replies = await loaded.send(big, Message(f"Produce {rows} examples: {half} positive and {rows - half} negative "
+                                               "reviews of kitchen gadgets."))
+        choice = find_choice(replies, "preview")
+        replies = await loaded.until(big, await loaded.send(big, ButtonPress(choice.action, choice.value)), "generate")
+        choice = find_choice(replies, "generate")
+        await loaded.send(big, ButtonPress(choice.action, choice.value))
+        store = dialog.store
+        conversation = store.find_conversation("bench", big.conversation)
+        job_id = ConversationState.load(conversation.state, conversation.data_json).job
+        while _made(store, job_id) < 100:  # the order really generates before the probes start
+            await asyncio.sleep(0.1)
+        made_before = _made(store, job_id)
+        probe_start = time.perf_counter()
+        for n in range(rounds):
+            await loaded.probe(rounds + n)
+        probed = time.perf_counter() - probe_start
+        made = _made(store, job_id) - made_before
+        running = store.get_job(job_id).status == "running"
+        await dialog.stop_job(job_id)  # the user's Cancel: stops it here or on its worker
+    finally:
+        watcher.cancel()
+        await dialog.aclose()
+    where = "on a `datagen worker`" if external else "in this process"
+    print(f"    the order generated {where} at {made / probed:.0f} rows/s during the probes ({made:,} rows"
+          f"{', still running at the end' if running else ', FINISHED before the probes did'})")
+    print(f"    {'what the user waits for':<24} {'nothing running':>22} {'while the order runs':>24}")
+    for kind in [*quiet.times, "event loop lag"]:
+        before, during = (quiet.lags, loaded.lags) if kind == "event loop lag" else (quiet.times[kind], loaded.times[kind])
+        print(f"    {kind:<24} {_p50_p99(before):>22} {_p50_p99(during):>24}")
+
+
+def _made(store, job_id: int) -> int:  # type: ignore[no-untyped-def]
+    return sum(store.accepted_counts(job_id).values())
+
+
+def busy(latency: float, rows: int, rounds: int, database_url: str | None) -> None:
+    print(f"\nReplies while a big order generates: {rounds} new chats each send /help, a 20-row order and press "
+          f"Generate preview (fake server {latency:g} s); the same first with nothing running")
+    process, base_url = start_fake(latency)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            print("  in process, SQLite (the default):")
+            asyncio.run(_busy(base_url, f"sqlite:///{tmp}/busy.db", rows, rounds, external=False))
+        if database_url:
+            print("  DATAGEN_WORKERS=external, PostgreSQL, one `datagen worker` process:")
+            env = {**os.environ, "PYTHONPATH": str(REPO), "OPENAI_API_KEY": "bench", "OPENAI_BASE_URL": base_url,
+                   "DATAGEN_LLM": "openai", "DATABASE_URL": database_url, "DATAGEN_MAX_COUNT": str(max(rows, 10_000))}
+            worker = subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"], env=env, cwd=REPO,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                asyncio.run(_busy(base_url, database_url, rows, rounds, external=True))
+            finally:
+                worker.terminate()
+                worker.wait(30)
+        else:
+            print("  (no --database-url: the run with external workers on PostgreSQL is skipped)")
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
 # --- huge orders -----------------------------------------------------------------------------
 
 MEMORY_DRIVER = textwrap.dedent(
@@ -246,6 +392,9 @@ def main() -> None:
     parser.add_argument("--chats", action="store_true", help="reply p50/p99 for many chats ordering at once")
     parser.add_argument("--chat-count", type=int, default=200)
     parser.add_argument("--chat-rows", type=int, default=20)
+    parser.add_argument("--busy", action="store_true", help="reply p50/p99 while a big order generates")
+    parser.add_argument("--busy-rows", type=int, default=50_000)
+    parser.add_argument("--busy-rounds", type=int, default=10)
     parser.add_argument("--memory", type=int, nargs="*", help="row counts for the huge-order memory runs")
     parser.add_argument("--index", type=int, nargs="*", help="row counts for the index-only memory runs")
     args = parser.parse_args()
@@ -256,6 +405,8 @@ def main() -> None:
         workers(args.database_url, args.latency, args.worker_jobs, args.worker_rows)
     if args.chats:
         chats(args.latency, args.chat_count, args.chat_rows)
+    if args.busy:
+        busy(args.latency, args.busy_rows, args.busy_rounds, args.database_url)
     if args.memory:
         memory(args.latency, args.memory)
     if args.index:
