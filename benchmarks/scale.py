@@ -131,10 +131,13 @@ async def _chats(base_url: str, database_url: str, chats: int, rows: int) -> Non
         choice = find_choice(replies, "generate")
         await handle(chat, ButtonPress(choice.action, choice.value))
 
+    loop_watch = Chats(dialog, output)
+    watcher = asyncio.ensure_future(loop_watch.watch_loop())
     started = time.perf_counter()
     await asyncio.gather(*(one(n) for n in range(chats)))
     await dialog.wait_idle()
     elapsed = time.perf_counter() - started
+    watcher.cancel()
     for conversation in list(replies_of):
         replies_of[conversation].extend(r for c, r in output.replies if c.conversation == conversation)
     delivered = sum(any(isinstance(r, Document) for r in replies) for replies in replies_of.values())
@@ -145,6 +148,7 @@ async def _chats(base_url: str, database_url: str, chats: int, rows: int) -> Non
           f"max {1000 * max(latencies):.0f} ms")
     for kind, values in by_kind.items():
         print(f"    {kind:<16} p50 {1000 * statistics.median(values):.0f} ms, p99 {1000 * _pct(values, 0.99):.0f} ms")
+    print(f"  event loop lag (a 10 ms timer's delay) {_p50_p99(loop_watch.lags)}")
 
 
 def chats(latency: float, count: int, rows: int) -> None:

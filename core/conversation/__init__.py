@@ -11,6 +11,7 @@
   uploads.py     the user's own rows: columns, balancing offer
   commands.py    /new /start /help /status /cancel: the table's fallbacks
   ports.py       what the conversation needs of storage (a Protocol)
+  persistence.py a chat's lock, load and save; reply_threads.py: the threads its blocking calls run in
 """
 
 from core.conversation.machine import Dialog
