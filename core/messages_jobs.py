@@ -27,6 +27,32 @@ JOB_TEXTS: dict[str, dict[str, str]] = {
         "en": "Job #{job}: failed ({error}).",
         "pl": "Zadanie #{job}: nie powiodło się ({error}).",
     },
+    "job_failed_disagreement": {
+        "en": "Job #{job} stopped: a second model checks each row by reading it without its {column}, and it placed "
+        "{disagreed} of {checked} checked rows under another value (agreement, lowest first: {shares}). This usually "
+        "means the text does not show the {column}: something like a sales channel or a region is not written in a "
+        "message, so nothing in a row tells the values apart and most rows are rejected and written again.\n"
+        "What you can do:\n"
+        "• say how each row should show it, e.g. “every message mentions the {column}”, then press Generate all "
+        "(the rows made so far are kept);\n"
+        "• or order the data without exact counts for the {column} ({cmd_new} starts a new order);\n"
+        "• or ask whoever runs the bot to turn this check off (DATAGEN_VERIFY=off).",
+        "pl": "Zadanie #{job} zatrzymane: drugi model sprawdza każdy wiersz, czytając go bez wartości „{column}”, i "
+        "przypisał {disagreed} z {checked} sprawdzonych wierszy inną wartość (zgodność, od najniższej: {shares}). "
+        "Zwykle znaczy to, że tekst nie pokazuje wartości „{column}”: czegoś takiego jak kanał sprzedaży czy region "
+        "nie widać w treści wiadomości, więc nic w wierszu nie odróżnia wartości i większość wierszy jest odrzucana "
+        "i pisana od nowa.\nCo możesz zrobić:\n"
+        "• napisz, jak każdy wiersz ma to pokazywać, np. „każda wiadomość podaje wartość {column}”, i naciśnij "
+        "Generuj całość (dotychczasowe wiersze zostają);\n"
+        "• albo zamów dane bez dokładnych liczności dla „{column}” ({cmd_new} zaczyna nowe zamówienie);\n"
+        "• albo poproś osobę, która prowadzi bota, o wyłączenie tego sprawdzania (DATAGEN_VERIFY=off).",
+    },
+    "progress_failed_disagreement": {
+        "en": "Job #{job}: stopped, most rows were checked as another {column} (what to do is below).",
+        "pl": "Zadanie #{job}: zatrzymane, większość wierszy sprawdzono jako inną wartość „{column}” (co zrobić, "
+        "piszę niżej).",
+    },
+    "disagreement_the_label": {"en": "label", "pl": "etykieta"},
     "job_failed": {
         "en": "Generation failed: {error}. Your order is saved; press Generate all to try again (rows made so far are kept).",
         "pl": "Generowanie nie powiodło się: {error}. Zamówienie jest zapisane; naciśnij Generuj całość, by spróbować ponownie (dotychczasowe wiersze zostają).",

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from core import messages as m
 from core import budget
 from core.concurrency import urgent
+from core.conversation import disagreements
 from core.conversation.collecting import per_label
 from core.conversation.state import ConversationState
 from core.conversation.turn import DatasetDelivered, DatasetFailed, PreviewFinished
@@ -183,7 +184,9 @@ async def finish_failed(dialog: "Dialog", chat: ChatRef, job_id: int, error: str
     lang = await dialog.language_of(chat)
     done, total = await dialog.job_counts(job_id)
     error = budget.describe(error, lang) or error  # the cost limit's stop, said in the user's language
-    text = dialog.text(lang, "progress_failed", job=job_id, error=error)
+    found = await asyncio.to_thread(disagreements.stopped_by, dialog.store, job_id)
+    text = disagreements.progress_line(found, job_id, lambda key, **values: dialog.text(lang, key, **values)) \
+        if found is not None else dialog.text(lang, "progress_failed", job=job_id, error=error)
     await dialog.send(chat, Progress(job_id, text, done, total, True))
     await dialog.post(chat, DatasetFailed(job_id, error))
 

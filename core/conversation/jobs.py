@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core import attributes
-from core.conversation import annotating, collecting, cost, documents
+from core.conversation import annotating, collecting, cost, disagreements, documents
 from core.conversation.background import job_counts, spec_of
 from core.conversation.guidance import make_guidance
 from core.conversation.collecting import Text
@@ -177,6 +177,9 @@ async def delivered(turn: Turn, event: DatasetDelivered) -> Phase:
 async def failed(turn: Turn, event: DatasetFailed) -> Phase:
     if turn.state.job != event.job_id:
         return turn.state.phase
+    found = await blocking(disagreements.stopped_by, turn.dialog.store, event.job_id)
+    if found is not None:  # most rows placed elsewhere by the check: why, and what to do
+        return offer_next_step(turn, disagreements.explanation(found, event.job_id, turn.t))
     return offer_next_step(turn, turn.t("job_failed", error=event.error))
 
 
