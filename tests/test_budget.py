@@ -31,6 +31,20 @@ def cost(job: object) -> float:
     return found
 
 
+async def preview_estimate(settings: Settings, order: str, about: str, chat: ChatRef | None = None) -> tuple[float, Store]:
+    """The order's cost the preview shows ("about $1.23" / "około $1.23"), and the chat's store (kept after)."""
+    user = await new_user(settings, chat=chat)
+    store = user.dialog.store
+    assert isinstance(store, Store)
+    try:
+        shown = previews(await user.press(await user.send(order), "preview"))[0]
+        found = re.search(about + r" \$([\d.,]+)", shown.text)
+        assert found, shown.text
+        return float(found.group(1).replace(",", "")), store
+    finally:
+        await user.dialog.aclose()
+
+
 async def run(settings: Settings, store: Store, job_id: int | None = None, spec: DatasetSpec | None = None) -> int:
     llm = OpenAIBackend.from_settings(settings)
     try:
@@ -98,16 +112,7 @@ async def test_the_chat_says_in_polish_that_the_job_stopped_at_the_limit_and_gen
         settings: Settings, fake_llm: FakeOpenAI) -> None:
     settings = settings.model_copy(update={"prices": PRICES})
     order = "wygeneruj 200 przykładów, 100 pozytywnych i 100 negatywnych, o hotelach, po polsku"
-    first = await new_user(settings)
-    store = first.dialog.store
-    assert isinstance(store, Store)
-    try:  # what the preview estimates for the order, without a limit
-        shown = previews(await first.press(await first.send(order), "preview"))[0]
-        found = re.search(r"około \$([\d.,]+)", shown.text)
-        assert found, shown.text
-        estimated = float(found.group(1).replace(",", ""))
-    finally:
-        await first.dialog.aclose()
+    estimated, store = await preview_estimate(settings, order, "około")  # what the preview estimates, without a limit
     # A limit above the estimate: the order may start. Then the model starts writing half of its
     # rows with labels outside the order, so the job costs about twice the estimate.
     user = await new_user(settings.model_copy(update={"max_cost_usd": estimated * 1.4}), store=store,
@@ -193,16 +198,8 @@ async def test_a_chat_job_stops_where_the_users_daily_budget_runs_out_and_contin
         settings: Settings, fake_llm: FakeOpenAI) -> None:
     settings = settings.model_copy(update={"prices": PRICES})
     order = "generate 200 examples, 100 positive and 100 negative, about hotel stays"
-    probe = await new_user(settings, chat=ChatRef("chat-p", "probe", "Probe"))
-    store = probe.dialog.store
-    assert isinstance(store, Store)
-    try:  # what the preview estimates for the order, on another user's day
-        shown = previews(await probe.press(await probe.send(order), "preview"))[0]
-        found = re.search(r"about \$([\d.,]+)", shown.text)
-        assert found, shown.text
-        estimated = float(found.group(1).replace(",", ""))
-    finally:
-        await probe.dialog.aclose()
+    # what the preview estimates for the order, on another user's day
+    estimated, store = await preview_estimate(settings, order, "about", ChatRef("chat-p", "probe", "Probe"))
     # The day leaves room for the estimate (after Ada's own preview), so Generate all may start; then
     # the model writes half of its rows with labels outside the order: the job costs about twice that.
     daily_usd = round(estimated * 1.6, 2)
