@@ -24,7 +24,8 @@ from core.annotation_labels import described_labels
     # a description that goes on after a comma keeps its words
     ("refund - wants money, a refund, or credit, bug - broken",
      ["refund", "bug"], {"refund": "wants money, a refund, or credit", "bug": "broken"}),
-    ("refund - wants money back, bug - broken, etc.", ["refund", "bug"], {"refund": "wants money back", "bug": "broken, etc"}),
+    ("refund - wants money back, bug - broken, etc.",
+     ["refund", "bug"], {"refund": "wants money back", "bug": "broken, etc"}),
     ("bug - broken, crashes, or freezes, refund - money",
      ["bug", "refund"], {"bug": "broken, crashes, or freezes", "refund": "money"}),
 ])

@@ -31,7 +31,8 @@ def cost(job: object) -> float:
     return found
 
 
-async def preview_estimate(settings: Settings, order: str, about: str, chat: ChatRef | None = None) -> tuple[float, Store]:
+async def preview_estimate(settings: Settings, order: str, about: str,
+                           chat: ChatRef | None = None) -> tuple[float, Store]:
     """The order's cost the preview shows ("about $1.23" / "około $1.23"), and the chat's store (kept after)."""
     user = await new_user(settings, chat=chat)
     store = user.dialog.store

@@ -50,7 +50,8 @@ async def test_in_polish_for_labels(settings: Settings, fake_llm: FakeOpenAI) ->
         await user.dialog.aclose()
 
 
-async def test_a_job_stopped_for_another_reason_keeps_the_plain_failure(settings: Settings, fake_llm: FakeOpenAI) -> None:
+async def test_a_job_stopped_for_another_reason_keeps_the_plain_failure(settings: Settings,
+                                                                       fake_llm: FakeOpenAI) -> None:
     user = await new_user(settings)
     try:
         summary = await user.send("generate 40 examples, 20 positive and 20 negative, about hotel stays")

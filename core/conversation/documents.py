@@ -73,7 +73,8 @@ _QUESTIONS_PL = re.compile(r"\b(?:pyta\w*|quiz\w*|test\w*)\b", re.IGNORECASE)
 #: "z dokumentu, który wyślę", "z pliku, który ci zaraz prześlę", "z PDF-a, co go załączę"
 TO_SEND_PL = re.compile(
     rf"\b(?:{_THINGS_PL})[\w-]*,?\s+(?:kt[oó]r\w*|co|jak\w*)\s+(?:\w+\s+){{0,2}}?"
-    r"(?:wy[sś]l[eę]|prze[sś]l[eę]|pode[sś]l[eę]|za[lł][aą]cz[eę]|wrzuc[eę]|wgram|wklej[eę]|udost[eę]pni[eę]|dam|"
+    r"(?:wy[sś]l[eę]|prze[sś]l[eę]|pode[sś]l[eę]|za[lł][aą]cz[eę]|wrzuc[eę]|wgram|wklej[eę]|"
+    r"udost[eę]pni[eę]|dam|"
     r"wysy[lł]am|przesy[lł]am|za[lł][aą]czam|dostaniesz|dostanie\w*|wys[lł]a[lł]\w*|przes[lł]a[lł]\w*|"
     r"za[lł][aą]czy[lł]\w*)\b", re.IGNORECASE)
 #: "przetestuj mojego chatbota pytaniami o regulamin"
