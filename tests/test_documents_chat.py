@@ -34,7 +34,7 @@ from tests.test_documents import make_markdown, make_pdf
     # the document still to come, or a bot to test on it: "the" is enough then
     ("questions from the document I will send", "en"), ("test my chatbot with questions on the policy", "en"),
     ("make 20 questions from the PDF I am going to upload", "en"), ("quiz questions on the manual we just shared", "en"),
-    ("evaluate our support bot with questions about the refund policy", "en"),
+    ("evaluate our support bot with questions about the refund policy", "en"), ("quiz on the attached doc", "en"),
     ("pytania z dokumentu, który wyślę", "pl"), ("20 pytań z pliku, który ci zaraz prześlę", "pl"),
     ("przetestuj mojego chatbota pytaniami o regulamin", "pl"),
     # topics, not documents: an ordinary order

@@ -194,6 +194,8 @@ CASES: dict[str, Case] = {
     "6 in English, a documents order": Case(
         ("6 in English",), {"count": 6, "language": "English"},
         start=SpecDraft(task=TaskType.documents, labels=["factual", "reasoning", "unanswerable"])),
+    "ok, 6 in English": Case(("ok, 6 in English",), {"count": 6, "language": "English"},
+                             start=SENTIMENT_10.model_copy(update={"count": None, "language": None})),
     "300 as JSON": Case(("300 as JSON",), {"count": 300, "format": OutputFormat.json}, start=SENTIMENT_10),
     "2 in 10 is not a count": Case(("2 in 10",), {"count": 10}, start=SENTIMENT_10, understood=False),
     # --- Polish ------------------------------------------------------------------------------

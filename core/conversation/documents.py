@@ -35,7 +35,7 @@ ALWAYS_DOCUMENTS = (".pdf", ".docx", ".md", ".markdown", ".html", ".htm")
 TEXT = ".txt"
 COLUMNS = ["document", "source", "text"]  # how a file's passages are stored (one upload record per file)
 
-_THINGS_EN = (r"manuals?|documents?|docs|documentation|pdfs?|files?|guides?|handbooks?|polic(?:y|ies)|"
+_THINGS_EN = (r"manuals?|documents?|docs?|documentation|pdfs?|files?|guides?|handbooks?|polic(?:y|ies)|"
               r"instructions|knowledge base|articles?|reports?|contracts?|regulations?|terms|faqs?|notes")
 #: "test questions from my manual", "make an eval set from our docs", "quiz me on this PDF"
 WANTS_EN = re.compile(

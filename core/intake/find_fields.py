@@ -125,7 +125,7 @@ def find_negative(folded: str) -> tuple[str | None, str]:
 
 _FORMAT_WORDS = r"(?:csv|jsonl?|json lines|excel|xlsx)"
 _LEADING_COUNT = re.compile(
-    r"\s*(?:about |around |okolo )?(" + NUM + r")\s+(?="
+    r"(?:^|[,;])\s*(?:about |around |okolo )?(" + NUM + r")\s+(?="
     r"in\s+(?:the\s+)?(?:" + EN_LANGUAGE_RE + "|" + _FORMAT_WORDS + r")\b"
     r"|(?:as|jako)\s+(?:an?\s+)?" + _FORMAT_WORDS + r"\b"
     r"|po\s+(?:" + PL_ADVERB_RE + r")\b|w\s+(?:jezyku|formacie)\b|na\s+(?:" + PL_STEM_RE + r")i\b)"
@@ -158,9 +158,10 @@ def find_count(folded: str, bare: str, asking: str | None) -> tuple[int | None, 
         value = parse_number(trailing.group(1))
         if value is not None:
             return value, mask(folded, trailing.start(), trailing.end())
-    # "6 in English", "200 po polsku", "50 as JSON": a number that opens the message and is followed by
-    # what the language or format finders read (only the number is masked: they still read the rest).
-    lead = _LEADING_COUNT.match(folded)
+    # "6 in English", "ok, 200 po polsku", "50 as JSON": a number that opens the message (or a comma
+    # part) and is followed by what the language or format finders read (only the number is masked:
+    # they still read the rest).
+    lead = _LEADING_COUNT.search(folded)
     if lead:
         value = parse_number(lead.group(1))
         if value is not None:
