@@ -61,14 +61,14 @@ def _items(body: str) -> list[str]:
     items: list[str] = []
     for chunk in re.split(r"\s*[;\n]\s*", body):
         pieces = [piece.strip() for piece in chunk.split(",") if piece.strip()]
-        current = ""
+        current, described = "", False  # the item so far, and whether it names a description
         for number, piece in enumerate(pieces, 1):
+            starts = bool(_DESCRIBED.match(piece))
             trailing_label = number == len(pieces) and len(piece.split()) <= 3 and not _CONTINUES.match(piece)
-            if not current or _DESCRIBED.match(piece) or not _DESCRIBED.match(current) or current.endswith(")") \
-                    or trailing_label:
+            if not current or starts or not described or current.endswith(")") or trailing_label:
                 if current:
                     items.append(current)
-                current = piece
+                current, described = piece, starts
             else:
                 current += ", " + piece
         if current:

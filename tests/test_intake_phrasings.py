@@ -196,9 +196,23 @@ CASES: dict[str, Case] = {
         start=SpecDraft(task=TaskType.documents, labels=["factual", "reasoning", "unanswerable"])),
     "ok, 6 in English": Case(("ok, 6 in English",), {"count": 6, "language": "English"},
                              start=SENTIMENT_10.model_copy(update={"count": None, "language": None})),
+    "labels with what they mean": Case(
+        ("200 support tickets, labels: refund - wants money back, bug - something broken, other, in Polish, CSV",),
+        {"labels": ["refund", "bug", "other"], "instructions": "refund: wants money back; bug: something broken",
+         "count": 200, "language": "Polish", "format": OutputFormat.csv},
+    ),
+    "labels with what they mean in brackets": Case(
+        ("100 tickets, labels: refund (wants money back), bug (something broken), other",),
+        {"labels": ["refund", "bug", "other"], "instructions": "refund: wants money back; bug: something broken",
+         "count": 100},
+    ),
     "300 as JSON": Case(("300 as JSON",), {"count": 300, "format": OutputFormat.json}, start=SENTIMENT_10),
     "2 in 10 is not a count": Case(("2 in 10",), {"count": 10}, start=SENTIMENT_10, understood=False),
     # --- Polish ------------------------------------------------------------------------------
+    "pl: etykiety z opisem, ostatnia bez": Case(
+        ("etykiety: zwrot - klient chce oddać towar, błąd - coś nie działa, inne",),
+        {"labels": ["zwrot", "błąd", "inne"], "instructions": "zwrot: klient chce oddać towar; błąd: coś nie działa"},
+    ),
     "pl: 6 po polsku": Case(("6 po polsku",), {"count": 6, "language": "Polish"},
                             start=SENTIMENT_10.model_copy(update={"count": None, "language": None})),
     "pl: 40 w języku niemieckim": Case(("40 w języku niemieckim",), {"count": 40, "language": "German"}, start=SENTIMENT_10),

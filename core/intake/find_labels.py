@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
+from core.annotation_labels import described_labels
 from core.intake.labels import (
     COUNT_NOUNS,
     FILLER_WORDS,
@@ -78,6 +79,29 @@ def find_split(original: str, folded: str) -> tuple[dict[str, float], str]:
                 shares[canonical_label(original[m.start(group):m.end(group)])] = value / 100
             folded = mask(mask(folded, m.start(numbers[0]), m.end(numbers[0])), m.start(numbers[1]), m.end(numbers[1]))
     return shares, folded
+
+
+# The list of "labels: refund - wants money back, bug - something broken, other": to the end of the
+# line or sentence; a count after it ("..., 100 rows") ends it too (a spaced dash does not: it describes).
+_DESCRIBED_LIST = re.compile(r"\b" + _LABEL_CUE + r"\s*[:=]\s*([^\n.!?]+)")
+_COUNT_AFTER = re.compile(r"(?:,|;|\band\b|\bi\b)\s*(?:" + NUM + r")\s+(?:(?:[\w-]+\s+){0,2}?" + COUNT_NOUNS
+                          + r"|each|per|po|na)(?![\w])")
+
+
+def find_described_labels(original: str, folded: str) -> tuple[list[str], dict[str, str], str]:
+    """"labels: refund - wants money back, bug - something broken, other": the labels, what each
+    described one means, and the folded text with the list blanked; ([], {}, folded) when the
+    message has no such list (the other label finders read plain lists)."""
+    for m in _DESCRIBED_LIST.finditer(folded):
+        start, end = m.start(1), m.end(1)
+        stop = _COUNT_AFTER.search(folded, start, end)
+        end = cut_trailing_fields(folded, start, stop.start() if stop else end)
+        described = described_labels(original[start:end])
+        if described is not None:
+            labels, descriptions = described
+            return [canonical_label(label) for label in labels], \
+                {canonical_label(label): text for label, text in descriptions.items()}, mask(folded, m.start(), end)
+    return [], {}, folded
 
 
 def find_labels(original: str, folded: str) -> tuple[list[str], str]:

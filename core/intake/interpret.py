@@ -24,6 +24,7 @@ from core.intake.find_fields import (
 )
 from core.intake.find_labels import (
     find_add_remove,
+    find_described_labels,
     find_each,
     find_favoured,
     find_label_counts,
@@ -135,7 +136,9 @@ def _interpret(text: str, draft: SpecDraft | None, asking: str | None, max_count
         folded = mask(folded, neutral_tone.start(), neutral_tone.end())
     split_shares, folded = find_split(original, folded)
     # Labels next: they are the vocabulary that per-label counts are read with.
+    described, meanings, folded = find_described_labels(original, folded)  # "labels: refund - wants money back, ..."
     labels, folded = find_labels(original, folded)
+    labels = described or labels
     added, removed, folded = find_add_remove(folded, draft_labels)
     result.add_labels.extend(added)
     result.remove_labels.extend(removed)
@@ -204,6 +207,9 @@ def _interpret(text: str, draft: SpecDraft | None, asking: str | None, max_count
     if topic is not None:
         changes["topic"] = topic
     instructions = find_instructions(original, folded)
+    if meanings:  # what each label means goes to the writer with the order's instructions
+        instructions = "; ".join(f"{label}: {text}" for label, text in meanings.items()) \
+            + (f". {instructions}" if instructions else "")
     if instructions:
         changes["instructions"] = instructions
 
