@@ -1,4 +1,5 @@
-"""Helpers shared by the engine's tests: run one job on the fake server, and watch the event loop."""
+"""Helpers shared by the engine's tests: run one job on the fake server, settings for the embedded
+model, and watch the event loop."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from core.generator import Generator, Guidance, JobResult
@@ -25,6 +27,17 @@ async def run_job(settings: Settings, store: Store, spec: DatasetSpec, guidance:
         return await generator.run(job_id, on_progress=on_progress)
     finally:
         await llm.aclose()
+
+
+def local_settings(tmp_path: Path, **overrides: object) -> Settings:
+    """Settings for the embedded model in `tmp_path`; explicit None values beat whatever the
+    developer's environment sets."""
+    values: dict[str, object] = {
+        "openai_api_key": None, "llm": None, "local_model": None,
+        "database_url": f"sqlite:///{tmp_path}/local.db", "progress_interval": 0, "output_dir": tmp_path,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
 
 
 @asynccontextmanager

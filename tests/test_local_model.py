@@ -23,7 +23,7 @@ from core.local_model import shipped_model_path
 from core.settings import Settings
 from core.spec import DatasetSpec
 from storage.store import Store
-from tests.engine_support import loop_gaps
+from tests.engine_support import local_settings, loop_gaps
 
 pytestmark = pytest.mark.local_model
 
@@ -47,16 +47,6 @@ SENTIMENT_SCHEMA = {
     "required": ["examples"],
     "additionalProperties": False,
 }
-
-
-def local_settings(tmp_path: Path, **overrides: object) -> Settings:
-    # Explicit None values beat whatever the developer's environment sets.
-    values: dict[str, object] = {
-        "openai_api_key": None, "llm": None, "local_model": None,
-        "database_url": f"sqlite:///{tmp_path}/local.db", "progress_interval": 0, "output_dir": tmp_path,
-    }
-    values.update(overrides)
-    return Settings(_env_file=None, **values)
 
 
 async def assert_english(backend: LocalLlamaBackend, texts: list[str]) -> None:

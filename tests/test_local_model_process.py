@@ -28,18 +28,9 @@ from core.settings import Settings
 from core.spec import DatasetSpec
 from storage.store import Store
 from tests.dialog_support import User, new_user, previews, texts
-from tests.engine_support import loop_gaps
+from tests.engine_support import local_settings, loop_gaps
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def local_settings(tmp_path: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "openai_api_key": None, "llm": None, "local_model": None,
-        "database_url": f"sqlite:///{tmp_path}/local.db", "progress_interval": 0, "output_dir": tmp_path,
-    }
-    values.update(overrides)
-    return Settings(_env_file=None, **values)
 
 
 @pytest.fixture
