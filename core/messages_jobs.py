@@ -47,6 +47,14 @@ JOB_TEXTS: dict[str, dict[str, str]] = {
         "• albo zamów dane bez dokładnych liczności dla „{column}” ({cmd_new} zaczyna nowe zamówienie);\n"
         "• albo poproś osobę, która prowadzi bota, o wyłączenie tego sprawdzania (DATAGEN_VERIFY=off).",
     },
+    "delivered_mostly_rejected": {
+        "en": "The check rejected {disagreed} of the {checked} rows it read (and they were written again): the text "
+        "may not show the {column}. If so, say how each row should show it next time, or ask whoever runs the bot "
+        "to turn the check off for such orders (DATAGEN_VERIFY=off).",
+        "pl": "Sprawdzanie odrzuciło {disagreed} z {checked} przeczytanych wierszy (i napisano je od nowa): tekst może "
+        "nie pokazywać wartości „{column}”. Jeśli tak, następnym razem napisz, jak każdy wiersz ma ją pokazywać, "
+        "albo poproś osobę, która prowadzi bota, o wyłączenie sprawdzania dla takich zamówień (DATAGEN_VERIFY=off).",
+    },
     "progress_failed_disagreement": {
         "en": "Job #{job}: stopped, most rows were checked as another {column} (what to do is below).",
         "pl": "Zadanie #{job}: zatrzymane, większość wierszy sprawdzono jako inną wartość „{column}” (co zrobić, "

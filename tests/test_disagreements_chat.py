@@ -3,8 +3,10 @@ sales channel): the chat says what happened and what to do, in the user's langua
 
 from __future__ import annotations
 
+import re
+
 from core.settings import Settings
-from tests.dialog_support import documents, find_choice, new_user, previews, progress, texts
+from tests.dialog_support import csv_rows, documents, find_choice, new_user, previews, progress, texts
 from tests.fakes.openai_server import FakeOpenAI
 
 
@@ -59,5 +61,39 @@ async def test_a_job_stopped_for_another_reason_keeps_the_plain_failure(settings
         fake_llm.inject("wrong_labels", times=1000)  # labels outside the order: the model, not the check
         said = texts(await user.press([shown], "generate"))
         assert "Generation failed" in said and "second model checks" not in said, said
+    finally:
+        await user.dialog.aclose()
+
+
+async def test_a_delivered_job_whose_check_rejected_most_rows_says_what_that_may_mean(
+        settings: Settings, fake_llm: FakeOpenAI) -> None:
+    user = await new_user(settings)
+    try:
+        summary = await user.send("30 rows with columns customer_message, sales_channel (web/phone/store), "
+                                  "about a shoe shop, in English, CSV")
+        shown = previews(await user.press(summary, "preview"))[0]
+        fake_llm.mislabel_share = 0.6  # most rows fail the check, but enough pass for the job to finish
+        done = await user.press([shown], "generate")
+        dataset = documents(done)[0]
+        assert len(csv_rows(dataset)) == 30, texts(done)
+        said = texts(done)
+        found = re.search(r"The check rejected (\d+) of the (\d+) rows it read", said)
+        assert found, said
+        assert int(found.group(1)) >= int(found.group(2)) / 2
+        assert "may not show the sales_channel" in said and "DATAGEN_VERIFY=off" in said
+    finally:
+        await user.dialog.aclose()
+
+
+async def test_a_delivered_job_with_few_disagreements_says_nothing_more(settings: Settings, fake_llm: FakeOpenAI) -> None:
+    user = await new_user(settings)
+    try:
+        summary = await user.send("30 rows with columns customer_message, sales_channel (web/phone/store), "
+                                  "about a shoe shop, in English, CSV")
+        shown = previews(await user.press(summary, "preview"))[0]
+        fake_llm.mislabel_share = 0.2
+        done = await user.press([shown], "generate")
+        assert documents(done) and fake_llm.mislabeled
+        assert "The check rejected" not in texts(done)
     finally:
         await user.dialog.aclose()

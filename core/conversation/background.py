@@ -238,6 +238,10 @@ async def deliver(dialog: "Dialog", chat: ChatRef, job_id: int, result: JobResul
                                      dialog.text(lang, "card_caption"), "text/markdown"))
     await dialog.send(chat, Document(f"dataset-{job_id}.chart.png", delivery.chart, dialog.text(lang, "chart_caption"),
                                      "image/png"))
+    found = await asyncio.to_thread(disagreements.mostly_rejected, dialog.store, job_id) if shares else None
+    if found is not None:  # most rows failed the check: likely a column the text does not show
+        note = disagreements.delivered_note(found, lambda key, **values: dialog.text(lang, key, **values))
+        await dialog.send(chat, Say(note))
     await dialog.post(chat, DatasetDelivered(job_id))
 
 

@@ -34,27 +34,49 @@ def stopped_by(store: Any, job_id: int) -> Disagreements | None:
     """The figures of a failed job stopped mostly by label disagreements; None when they are not what
     stopped it (or its rows were not verified). Blocking: call in a thread."""
     job = store.get_job(job_id)
-    if job is None or job.kind == "annotation" or job.status != "failed" or VERIFIED_BY not in (job.model or ""):
+    if job is None or job.status != "failed":
+        return None
+    found = _figures(store, job)
+    if found is None:
+        return None
+    spoiled = {reason: n for reason, n in store.rejected_reasons(job_id).items() if not is_neutral(reason)}
+    return found if found.disagreed >= MIN_SHARE * sum(spoiled.values()) else None
+
+
+def mostly_rejected(store: Any, job_id: int) -> Disagreements | None:
+    """The figures of a delivered job whose check rejected at least half of the rows it checked (it
+    cost about twice what the rows needed, or more); None otherwise. Blocking: call in a thread."""
+    job = store.get_job(job_id)
+    found = _figures(store, job) if job is not None else None
+    return found if found is not None and found.disagreed >= MIN_SHARE * found.checked else None
+
+
+def _figures(store: Any, job: Any) -> Disagreements | None:
+    if job.kind == "annotation" or VERIFIED_BY not in (job.model or ""):
         return None
     spec = stored_spec(job.spec_json)
     column = stratified_of(spec)
     if spec.task != TaskType.classification and column is None:
         return None  # a quiz's disagreement is a wrong answer key, not a column the text lacks
-    spoiled = {reason: n for reason, n in store.rejected_reasons(job_id).items() if not is_neutral(reason)}
-    disagreed = spoiled.get(DISAGREEMENT, 0)
-    if disagreed < MIN_DISAGREEMENTS or disagreed < MIN_SHARE * sum(spoiled.values()):
+    accepted = store.accepted_counts(job.id)
+    per_value = store.rejected_per_label(job.id, DISAGREEMENT)
+    disagreed = sum(per_value.values())
+    if disagreed < MIN_DISAGREEMENTS:
         return None
-    accepted = store.accepted_counts(job_id)
-    per_value = store.rejected_per_label(job_id, DISAGREEMENT)
     shares = sorted(agreement_per_label(accepted, per_value).items(), key=lambda item: item[1])
     return Disagreements(column.name if column is not None else None, disagreed,
-                         sum(accepted.values()) + sum(per_value.values()), tuple(shares[:SHOWN_VALUES]))
+                         sum(accepted.values()) + disagreed, tuple(shares[:SHOWN_VALUES]))
 
 
 def explanation(found: Disagreements, job_id: int, t: Words) -> str:
     """What happened and what the user can do."""
     return t("job_failed_disagreement", job=job_id, column=_column(found, t), disagreed=found.disagreed,
              checked=found.checked, shares=", ".join(f"{value} {share:.0%}" for value, share in found.lowest))
+
+
+def delivered_note(found: Disagreements, t: Words) -> str:
+    """Said after a delivered job's files: the check rejected most rows, and what that may mean."""
+    return t("delivered_mostly_rejected", column=_column(found, t), disagreed=found.disagreed, checked=found.checked)
 
 
 def progress_line(found: Disagreements, job_id: int, t: Words) -> str:
