@@ -206,6 +206,11 @@ CASES: dict[str, Case] = {
         {"labels": ["refund", "bug", "other"], "instructions": "refund: wants money back; bug: something broken",
          "count": 100},
     ),
+    "1 in 3 negative": Case(("300 reviews, 1 in 3 negative",),
+                            {"count": 300, "label_counts": {"positive": 200, "negative": 100}}),
+    "1 in 3 reviews negative, then the count": Case(
+        ("1 in 3 reviews negative, 300 reviews",), {"count": 300, "label_counts": {"positive": 200, "negative": 100}},
+    ),
     "300 as JSON": Case(("300 as JSON",), {"count": 300, "format": OutputFormat.json}, start=SENTIMENT_10),
     "2 in 10 is not a count": Case(("2 in 10",), {"count": 10}, start=SENTIMENT_10, understood=False),
     # --- Polish ------------------------------------------------------------------------------
@@ -213,6 +218,8 @@ CASES: dict[str, Case] = {
         ("etykiety: zwrot - klient chce oddać towar, błąd - coś nie działa, inne",),
         {"labels": ["zwrot", "błąd", "inne"], "instructions": "zwrot: klient chce oddać towar; błąd: coś nie działa"},
     ),
+    "pl: 1 na 3 negatywne": Case(("300 recenzji, 1 na 3 negatywne",),
+                                 {"count": 300, "label_counts": {"positive": 200, "negative": 100}}),
     "pl: 6 po polsku": Case(("6 po polsku",), {"count": 6, "language": "Polish"},
                             start=SENTIMENT_10.model_copy(update={"count": None, "language": None})),
     "pl: 40 w języku niemieckim": Case(("40 w języku niemieckim",), {"count": 40, "language": "German"}, start=SENTIMENT_10),

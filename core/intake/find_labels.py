@@ -257,6 +257,14 @@ def find_shares(folded: str, vocabulary: list[str]) -> tuple[dict[str, float], s
     for m in re.finditer(r"\b(?:half|polowa|pol)\s+(?:of them\s+|z nich\s+)?(?:(?:should be|are|to be)\s+)?(" + labels + r")", folded):
         shares[_resolve_label(m.group(1), vocabulary)] = 0.5
         folded = mask(folded, m.start(), m.end())
+    # "1 in 3 negative", "1 in 3 reviews negative", "2 out of 10 should be spam", "1 na 4 negatywne": a ratio.
+    ratio = (r"(?<![\w.,])(\d{1,4})\s+(?:in|out of|of every|na|z)\s+(\d{1,4})\s+(?:[\w-]+\s+)?"
+             r"(?:should be\s+|are\s+|is\s+|to be\s+|ma byc\s+|powinno byc\s+|jest\s+)?(" + labels + r")")
+    for m in re.finditer(ratio, folded):
+        part, whole = int(m.group(1)), int(m.group(2))
+        if 0 < part <= whole:
+            shares[_resolve_label(m.group(3), vocabulary)] = part / whole
+            folded = mask(folded, m.start(), m.end())
     for index, pattern in enumerate(patterns):
         for m in re.finditer(pattern, folded):
             number, word = (m.group(1), m.group(2)) if index == 0 else (m.group(2), m.group(1))
