@@ -19,7 +19,9 @@ and saving a chat is `core.conversation.persistence`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import weakref
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -74,8 +76,8 @@ class Dialog:
         self._generator: Generator | None = None
         self._runner: JobRunner | None = None  # where orders run: here, or on `datagen worker`s
         self._annotator: Any = None
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._tasks: dict[int, asyncio.Task[None]] = {}  # job id -> its background task
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()  # only in use
+        self._tasks: dict[int, asyncio.Task[None]] = {}  # job id -> its running task (finished ones dropped)
         self.user_cancelled: set[int] = set()
         # (phase, event key, next phase) -> times seen: bounded by the table's size; the tests check
         # every move is one the table declares (table.LEADS_TO), so the docs' diagram stays true.
@@ -307,7 +309,7 @@ class Dialog:
 
     def spawn(self, job_id: int, coro: Awaitable[None]) -> None:
         task = asyncio.create_task(coro, name=f"job-{job_id}")  # type: ignore[arg-type]
-        task.add_done_callback(_log_task_failure)
+        task.add_done_callback(functools.partial(_finished, self._tasks, job_id))
         self._tasks[job_id] = task
 
     def run_preview(self, chat: ChatRef, job_id: int) -> Awaitable[None]:
@@ -345,6 +347,8 @@ class Dialog:
         self.store.cancel_job(job_id)
 
 
-def _log_task_failure(task: asyncio.Task[None]) -> None:
+def _finished(tasks: dict[int, asyncio.Task[None]], job_id: int, task: asyncio.Task[None]) -> None:
+    if tasks.get(job_id) is task:  # not a newer task of the same job (a resumed one)
+        del tasks[job_id]
     if not task.cancelled() and task.exception() is not None:
         log.error("background task %s failed", task.get_name(), exc_info=task.exception())
