@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core.annotation_labels import described_labels, labels_from_text, preset
+from core.concurrency import urgent
 from core.conversation.collecting import Text
 from core.conversation.reply_threads import blocking
 from core.conversation.state import Annotation, Phase
@@ -170,7 +171,8 @@ async def show_preview(turn: Turn) -> Phase:
 async def label_preview(dialog: Any, chat: Any, token: int, annotator: Any, order: Any, texts: tuple[str, ...]) -> None:
     """The background half of the preview: ask the model, then report through the table."""
     try:
-        result = await annotator.preview(order, list(texts))
+        with urgent():  # the user waits for these labels: their requests go before the orders' ones
+            result = await annotator.preview(order, list(texts))
     except asyncio.CancelledError:
         raise  # /cancel, /new or shutdown: nobody waits for these rows
     except Exception as exc:  # the model failed: the chat says so and keeps the rows and labels
