@@ -200,7 +200,7 @@ class Chats:
             self.times.setdefault(kind, []).append(time.perf_counter() - started)
         return seen
 
-    async def probe(self, n: int) -> None:
+    async def probe(self, n: str) -> None:
         """What a user does first: /help, an order, Generate preview; and how long the preview takes."""
         from core.events import ButtonPress, ChatRef, Message
         from tests.dialog_support import find_choice
@@ -239,13 +239,14 @@ async def _busy(base_url: str, database_url: str, rows: int, rounds: int, extern
     dialog = Dialog("bench", output, settings, open_store=Store.from_url)
     await dialog.start()
     quiet, loaded = Chats(dialog, output), Chats(dialog, output)
+    run = f"{time.time():.0f}"  # new chats on a database an earlier run used
     watcher = asyncio.ensure_future(quiet.watch_loop())
     try:
         for n in range(rounds):
-            await quiet.probe(n)
+            await quiet.probe(f"{run}-{n}")
         watcher.cancel()
         watcher = asyncio.ensure_future(loaded.watch_loop())
-        big = ChatRef("big", "big-user", "Big")
+        big = ChatRef(f"big-{run}", f"big-user-{run}", "Big")
         half = rows // 2
         replies = await loaded.send(big, Message(f"Produce {rows} examples: {half} positive and {rows - half} negative "
                                                "reviews of kitchen gadgets."))
@@ -261,11 +262,11 @@ async def _busy(base_url: str, database_url: str, rows: int, rounds: int, extern
         made_before = _made(store, job_id)
         probe_start = time.perf_counter()
         for n in range(rounds):
-            await loaded.probe(rounds + n)
+            await loaded.probe(f"{run}-{rounds + n}")
         probed = time.perf_counter() - probe_start
         made = _made(store, job_id) - made_before
         running = store.get_job(job_id).status == "running"
-        await dialog.stop_job(job_id)  # the user's Cancel: stops it here or on its worker
+        await loaded.send(big, ButtonPress("canceljob", str(job_id)))  # stops it here or on its worker
     finally:
         watcher.cancel()
         await dialog.aclose()
