@@ -254,18 +254,18 @@ async def _busy(base_url: str, database_url: str, rows: int, rounds: int, extern
         replies = await loaded.until(big, await loaded.send(big, ButtonPress(choice.action, choice.value)), "generate")
         choice = find_choice(replies, "generate")
         await loaded.send(big, ButtonPress(choice.action, choice.value))
-        store = dialog.store
-        conversation = store.find_conversation("bench", big.conversation)
+        store = dialog.store  # read in threads: a query in the event loop would delay the replies measured
+        conversation = await asyncio.to_thread(store.find_conversation, "bench", big.conversation)
         job_id = ConversationState.load(conversation.state, conversation.data_json).job
-        while _made(store, job_id) < 100:  # the order really generates before the probes start
+        while await asyncio.to_thread(_made, store, job_id) < 100:  # the order generates before the probes start
             await asyncio.sleep(0.1)
-        made_before = _made(store, job_id)
+        made_before = await asyncio.to_thread(_made, store, job_id)
         probe_start = time.perf_counter()
         for n in range(rounds):
             await loaded.probe(f"{run}-{rounds + n}")
         probed = time.perf_counter() - probe_start
-        made = _made(store, job_id) - made_before
-        running = store.get_job(job_id).status == "running"
+        made = await asyncio.to_thread(_made, store, job_id) - made_before
+        running = (await asyncio.to_thread(store.get_job, job_id)).status == "running"
         await loaded.send(big, ButtonPress("canceljob", str(job_id)))  # stops it here or on its worker
     finally:
         watcher.cancel()
