@@ -32,9 +32,8 @@ async def run_job(settings: Settings, spec_data: dict) -> tuple[object, Store, D
     return result, store, spec, llm.limiter
 
 
-def settled_limit(limiter: AdaptiveLimiter, since: float) -> float:
-    """The time-weighted mean of the limit after `since` (the second half of the job)."""
-    changes = list(limiter.changes)
+def time_weighted_mean(changes: list[tuple[float, int]], since: float) -> float:
+    """The time-weighted mean of a value recorded as (time, value) after each change, after `since`."""
     end = time.monotonic()
     total = weighted = 0.0
     for (start, value), (next_start, _) in zip(changes, changes[1:] + [(end, 0)]):
@@ -42,6 +41,11 @@ def settled_limit(limiter: AdaptiveLimiter, since: float) -> float:
         weighted += value * (next_start - start)
         total += next_start - start
     return weighted / total
+
+
+def settled_limit(limiter: AdaptiveLimiter, since: float) -> float:
+    """The time-weighted mean of the limit after `since` (the second half of the job)."""
+    return time_weighted_mean(list(limiter.changes), since)
 
 
 def adaptive(settings: Settings, fake: FakeOpenAI) -> Settings:
@@ -71,8 +75,14 @@ async def test_a_server_that_queues_is_backed_off_by_latency(settings: Settings)
         assert_exact_and_clean(result, store, spec)  # type: ignore[arg-type]
         assert fake.over_limit_count == 0 and limiter.rate_limited == 0, "no 429: latency was the only signal"
         assert limiter.decreases > 0
-        settled = settled_limit(limiter, started + (time.monotonic() - started) / 2)
-        assert 0.6 * limit <= settled <= 1.6 * limit, (settled, list(limiter.changes))
+        # Measured where it matters, at the server: how many requests it held at once (answered
+        # or queued). The limit is only the client's permission: on a loaded machine the client
+        # fills it late, and its own delays inflate the latency it learns from, so the limit
+        # wanders further from N than the load the server actually gets.
+        second_half = started + (time.monotonic() - started) / 2
+        settled = time_weighted_mean(list(fake.in_flight_changes), second_half)
+        assert 0.6 * limit <= settled <= 1.6 * limit, (settled, settled_limit(limiter, second_half),
+                                                       list(limiter.changes))
 
 
 async def test_unlimited_server_grows_to_the_ceiling(settings: Settings) -> None:

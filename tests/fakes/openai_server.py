@@ -194,6 +194,9 @@ class FakeOpenAI(ThreadedLoopbackServer):
         self.issued_texts: list[str] = []
         self.in_flight = 0
         self.peak_in_flight = 0
+        #: (time.monotonic(), in_flight) after each change: how many requests the server held at once
+        #: (answered or queued) over time, the server's own view of a client's concurrency.
+        self.in_flight_changes: deque[tuple[float, int]] = deque(maxlen=100_000)
         self.request_count = 0
         self._rng = random.Random(seed)
         self._vocabulary = _make_vocabulary(self._rng)
@@ -246,6 +249,7 @@ class FakeOpenAI(ThreadedLoopbackServer):
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        self.in_flight_changes.append((time.monotonic(), self.in_flight))
         try:
             try:
                 body = await request.json()
@@ -264,6 +268,7 @@ class FakeOpenAI(ThreadedLoopbackServer):
             return await self._answer_within_capacity(body)
         finally:
             self.in_flight -= 1
+            self.in_flight_changes.append((time.monotonic(), self.in_flight))
 
     async def _answer_within_capacity(self, body: dict[str, Any]) -> web.StreamResponse:
         assert self.max_concurrent is not None
