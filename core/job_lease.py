@@ -23,7 +23,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from core.store_port import JobStore, LeaseLost, new_owner
+from core.store_port import JobBusy, JobStore, LeaseLost, new_owner
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +95,14 @@ class RunLease:
 
     def _claim_sync(self) -> None:
         sent = time.monotonic()
-        if self.store.get_job(self.job_id) is None:
+        job = self.store.get_job(self.job_id)
+        if job is None:
             raise KeyError(f"job {self.job_id} does not exist")
-        self.store.claim_job(self.job_id, self.owner, ttl=self.ttl)
+        try:
+            self.store.claim_job(self.job_id, self.owner, ttl=self.ttl)
+        except JobBusy as exc:
+            exc.kind = job.kind  # the storage does not know it: "being labeled", not "generated"
+            raise
         self._renewed = sent
 
     def _give_up_claim(self, claim: "asyncio.Future[None]") -> None:

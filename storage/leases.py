@@ -82,7 +82,7 @@ class LeaseQueries:
                         return
                     holder, since, expires_at = held
                     if holder != owner and _aware(expires_at) > now and not _holder_is_gone(holder):
-                        raise JobBusy(job_id, _aware(since), holder)
+                        raise JobBusy(job_id, _aware(since), holder, ttl=ttl)
                     swapped = conn.execute(
                         update(JobLease)
                         .where(col(JobLease.job_id) == job_id, col(JobLease.owner) == holder)
@@ -93,7 +93,7 @@ class LeaseQueries:
             except IntegrityError:
                 continue
         lease = self.lease_of(job_id)
-        raise JobBusy(job_id, lease[1] if lease else utcnow(), lease[0] if lease else "another process")
+        raise JobBusy(job_id, lease[1] if lease else utcnow(), lease[0] if lease else "another process", ttl=ttl)
 
     def renew_lease(self, job_id: int, owner: str, *, ttl: float = DEFAULT_LEASE_SECONDS) -> None:
         with self.engine.begin() as conn:
