@@ -1,0 +1,67 @@
+"""The limiter against a simulated server that queues above 8 requests (vLLM-like), on a simulated
+clock: no wall-clock luck. Found while hunting the flaky
+test_adaptive_e2e::test_a_server_that_queues_is_backed_off_by_latency (it settled at 22 in a
+whole-suite run: its first answers took 0.7 s instead of 0.2 on a loaded machine).
+
+The known gap (xfail, strict: it fails loudly once fixed): the baseline is the lowest recent
+window median, and the first round's answers stand for it. When that first round is slow (cold
+connections, a busy machine), slow start overshoots against the inflated baseline and every later
+window is measured with the server's queue already in it, so the baseline comes down only slowly
+(here: ~29 at 400 requests, ~18 at 1,000, against 8). A periodic re-measure with few requests in
+flight (as BBR's ProbeRTT does) would cure it.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import pytest
+
+from core.concurrency import AdaptiveLimiter, Outcome, Ticket
+
+SERVER_SLOTS = 8
+SERVICE = 0.2  # seconds per answer once a slot is free
+
+
+def settled_against_a_queueing_server(first_round_extra: float, requests: int = 400) -> float:
+    """Run `requests` through the limiter against a FIFO server with SERVER_SLOTS slots; the first
+    round (8 requests) takes `first_round_extra` longer. The time-weighted limit of the second half."""
+    now = 0.0
+    limiter = AdaptiveLimiter(clock=lambda: now)
+    answers: list[tuple[float, int, Ticket]] = []  # (time answered, order, ticket)
+    waiting: list[tuple[Ticket, float]] = []
+    sent = finished = order = 0
+    while finished < requests:
+        while sent < requests and (ticket := limiter.try_acquire()) is not None:
+            sent += 1
+            extra = first_round_extra if sent <= 8 else 0.0
+            if len(answers) < SERVER_SLOTS:
+                order += 1
+                heapq.heappush(answers, (now + SERVICE + extra, order, ticket))
+            else:
+                waiting.append((ticket, extra))
+        now, _, ticket = heapq.heappop(answers)
+        finished += 1
+        limiter.release(ticket, Outcome.SUCCESS, latency=now - ticket.started)
+        if waiting:
+            queued, extra = waiting.pop(0)
+            order += 1
+            heapq.heappush(answers, (now + SERVICE + extra, order, queued))
+    half = now / 2
+    changes = list(limiter.changes)
+    total = weighted = 0.0
+    for (start, value), (end, _) in zip(changes, changes[1:] + [(now, 0)]):
+        start, end = max(start, half), max(end, half)
+        weighted += value * (end - start)
+        total += end - start
+    return weighted / total
+
+
+@pytest.mark.parametrize("first_round_extra", [
+    0.0,
+    pytest.param(0.3, marks=pytest.mark.xfail(strict=True, reason="a slow first round inflates the baseline for long "
+                                                                   "(module docstring)")),
+])
+def test_a_queueing_server_is_backed_off_to_near_its_slots(first_round_extra: float) -> None:
+    settled = settled_against_a_queueing_server(first_round_extra)
+    assert 0.6 * SERVER_SLOTS <= settled <= 1.6 * SERVER_SLOTS, settled
