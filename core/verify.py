@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 from core.classify import Classifier, ClassifyTask, Item, one_line
@@ -34,6 +35,9 @@ log = logging.getLogger(__name__)
 DISAGREEMENT = "label disagreement"
 NOT_VERIFIED = "not verified"
 LETTERS = ("a", "b", "c", "d")
+#: Rows per judge request. Its answer is one short label per row, so a big request costs the model
+#: little more than a small one; the engine groups several answers' rows (core/verify_queue.py).
+JUDGE_BATCH = 40
 
 
 @dataclass
@@ -42,6 +46,18 @@ class Screened:
     rejected: list[NewRow]  # disagreements and unverifiable rows, to store as rejected
     usage: Usage = field(default_factory=Usage)
     requests: int = 0
+
+
+@dataclass
+class Question:
+    """One answer's rows put to the judge: its items (ids unique within the answer) and how the
+    verdicts (label per id; none for an id the judge did not answer) sort the answer's rows."""
+
+    judge: Classifier
+    task: ClassifyTask
+    what: str  # "verification", "grounding check": for the log
+    items: list[Item]
+    decide: Callable[[dict[str, str]], Screened]
 
 
 def verification_enabled(settings: Settings, llm: LLMBackend) -> bool:
@@ -76,7 +92,7 @@ def stratified_of(spec: DatasetSpec) -> Column | None:
 
 
 class Verifier:
-    def __init__(self, judge: LLMBackend, *, concurrency: int, batch_size: int = 20, owns_judge: bool = False,
+    def __init__(self, judge: LLMBackend, *, concurrency: int, batch_size: int = JUDGE_BATCH, owns_judge: bool = False,
                  language_check: bool = False) -> None:
         self.judge = judge
         self.language_check = language_check  # rows the engine will reject as "wrong language" cost no judge request
@@ -103,13 +119,25 @@ class Verifier:
             await self.judge.aclose()
 
     async def screen(self, spec: DatasetSpec, raws: list[Any]) -> Screened:
-        """Ask the judge about every valid row of one answer; keep those it labels as intended."""
-        if spec.task == TaskType.documents:
-            return await self._ground(spec, raws)
-        if not verifiable(spec):
+        """Ask the judge about every valid row of one answer; keep those it labels as intended.
+        (The engine puts the rows of several answers in one request: core/verify_queue.py.)"""
+        question = self.question(spec, raws)
+        if question is None:
             return Screened(list(raws), [])
+        verdicts, usage, requests = await ask_judge(question.judge, question.items, question.task, question.what)
+        screened = question.decide(verdicts)
+        screened.usage, screened.requests = usage, requests
+        return screened
+
+    def question(self, spec: DatasetSpec, raws: list[Any]) -> "Question | None":
+        """What to ask the judge about one answer's rows, and how its verdicts sort them; None
+        when there is nothing to ask (no valid row, or a task without a label to check)."""
+        if spec.task == TaskType.documents:
+            return self._ground(spec, raws)
+        if not verifiable(spec):
+            return None
         if stratified_of(spec) is not None:
-            return await self._screen_rows(spec, raws)
+            return self._screen_rows(spec, raws)
         labels = list(spec.labels)
         items: list[Item] = []
         intended: dict[str, tuple[str, dict[str, str]]] = {}
@@ -125,25 +153,29 @@ class Verifier:
             items.append(Item(str(index), text))
             intended[str(index)] = (label, clean)
         if not items:
-            return Screened(list(raws), [])
-        verdicts, screened = await _ask_judge(self.classifier, items, self.task(spec), "verification")
-        for index, raw in enumerate(raws):
-            key = str(index)
-            if key not in intended:
-                screened.kept.append(raw)
-                continue
-            label, clean = intended[key]
-            verified = verdicts.get(key)
-            if verified == label:
-                screened.kept.append(raw)
-                continue
-            reason = NOT_VERIFIED if verified is None else DISAGREEMENT
-            fields = {**clean, "verified_label": verified or ""}
-            row_label = label if spec.task == TaskType.classification else ""
-            screened.rejected.append(NewRow(fields, label=row_label, accepted=False, reason=reason))
-        return screened
+            return None
 
-    async def _screen_rows(self, spec: DatasetSpec, raws: list[Any]) -> Screened:
+        def decide(verdicts: dict[str, str]) -> Screened:
+            screened = Screened([], [])
+            for index, raw in enumerate(raws):
+                key = str(index)
+                if key not in intended:
+                    screened.kept.append(raw)
+                    continue
+                label, clean = intended[key]
+                verified = verdicts.get(key)
+                if verified == label:
+                    screened.kept.append(raw)
+                    continue
+                reason = NOT_VERIFIED if verified is None else DISAGREEMENT
+                fields = {**clean, "verified_label": verified or ""}
+                row_label = label if spec.task == TaskType.classification else ""
+                screened.rejected.append(NewRow(fields, label=row_label, accepted=False, reason=reason))
+            return screened
+
+        return Question(self.classifier, self.task(spec), "verification", items, decide)
+
+    def _screen_rows(self, spec: DatasetSpec, raws: list[Any]) -> "Question | None":
         """The row model: the judge sees the row's main text (its key columns) and names the
         stratified column's value; a row it places elsewhere is rejected like a label disagreement."""
         column = stratified_of(spec)
@@ -157,28 +189,25 @@ class Verifier:
             items.append(Item(str(index), row_text_for_judge(model, column, clean)))
             intended[str(index)] = (str(clean[column.name]), clean)
         if not items:
-            return Screened(list(raws), [])
-        try:
-            result = await self.classifier.classify(items, self.task(spec))
-        except LLMError as exc:
-            log.warning("verification failed: %s", exc)
-            verdicts: dict[str, str] = {}
-            screened = Screened([], [])
-        else:
-            verdicts = {item_id: verdict.label for item_id, verdict in result.verdicts.items()}
-            screened = Screened([], [], result.usage, result.requests)
-        for index, raw in enumerate(raws):
-            key = str(index)
-            if key not in intended or verdicts.get(key) == intended[key][0]:
-                screened.kept.append(raw)
-                continue
-            value, clean = intended[key]
-            verified = verdicts.get(key)
-            screened.rejected.append(NewRow({**clean, "verified_label": verified or ""}, label=value, accepted=False,
-                                            reason=NOT_VERIFIED if verified is None else DISAGREEMENT))
-        return screened
+            return None
 
-    async def _ground(self, spec: DatasetSpec, raws: list[Any]) -> Screened:
+        def decide(verdicts: dict[str, str]) -> Screened:
+            screened = Screened([], [])
+            for index, raw in enumerate(raws):
+                key = str(index)
+                if key not in intended or verdicts.get(key) == intended[key][0]:
+                    screened.kept.append(raw)
+                    continue
+                value, clean = intended[key]
+                verified = verdicts.get(key)
+                screened.rejected.append(NewRow({**clean, "verified_label": verified or ""}, label=value,
+                                                accepted=False,
+                                                reason=NOT_VERIFIED if verified is None else DISAGREEMENT))
+            return screened
+
+        return Question(self.classifier, self.task(spec), "verification", items, decide)
+
+    def _ground(self, spec: DatasetSpec, raws: list[Any]) -> "Question | None":
         """Document questions: the answer must be supported by its passages; an unanswerable
         question must not be answerable from them (core/documents/grounding.py)."""
         items, clean_rows = [], {}
@@ -190,19 +219,23 @@ class Verifier:
                 items.append(Item(str(index), grounding.item_text(clean)))
                 clean_rows[str(index)] = clean
         if not items:
-            return Screened(list(raws), [])
-        verdicts, screened = await _ask_judge(self.grounder, items, grounding.TASK, "grounding check")
-        for index, raw in enumerate(raws):
-            key = str(index)
-            clean = clean_rows.get(key)
-            if clean is None or verdicts.get(key) == grounding.expected(clean):
-                screened.kept.append(raw)
-                continue
-            verdict = verdicts.get(key)
-            reason = NOT_VERIFIED if verdict is None else grounding.rejection(clean)
-            screened.rejected.append(NewRow({**clean, "verdict": verdict or ""}, label=clean["question_type"],
-                                            accepted=False, reason=reason))
-        return screened
+            return None
+
+        def decide(verdicts: dict[str, str]) -> Screened:
+            screened = Screened([], [])
+            for index, raw in enumerate(raws):
+                key = str(index)
+                clean = clean_rows.get(key)
+                if clean is None or verdicts.get(key) == grounding.expected(clean):
+                    screened.kept.append(raw)
+                    continue
+                verdict = verdicts.get(key)
+                reason = NOT_VERIFIED if verdict is None else grounding.rejection(clean)
+                screened.rejected.append(NewRow({**clean, "verdict": verdict or ""}, label=clean["question_type"],
+                                                accepted=False, reason=reason))
+            return screened
+
+        return Question(self.grounder, grounding.TASK, "grounding check", items, decide)
 
     @staticmethod
     def task(spec: DatasetSpec) -> ClassifyTask:
@@ -224,17 +257,16 @@ class Verifier:
         return ClassifyTask(labels=tuple(spec.labels), instructions=about)
 
 
-async def _ask_judge(judge: Classifier, items: list[Item], task: ClassifyTask, what: str
-                     ) -> tuple[dict[str, str], Screened]:
-    """The judge's label per item id, and an empty Screened that carries the requests' usage. No
-    verdicts when the judge is down after its retries: those rows stay unverified."""
+async def ask_judge(judge: Classifier, items: list[Item], task: ClassifyTask, what: str
+                    ) -> tuple[dict[str, str], Usage, int]:
+    """The judge's label per item id, the requests' usage and their number. No verdicts when
+    the judge is down after its retries: those rows stay unverified (rejected, never delivered)."""
     try:
         result = await judge.classify(items, task)
     except LLMError as exc:
         log.warning("%s failed: %s", what, exc)
-        return {}, Screened([], [])
-    return ({item_id: verdict.label for item_id, verdict in result.verdicts.items()},
-            Screened([], [], result.usage, result.requests))
+        return {}, Usage(), 0
+    return {item_id: verdict.label for item_id, verdict in result.verdicts.items()}, result.usage, result.requests
 
 
 def agreement_per_label(accepted: dict[str, int], disagreements: dict[str, int]) -> dict[str, float]:

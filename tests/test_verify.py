@@ -93,7 +93,9 @@ async def test_verification_requests_count_against_the_concurrency_limit(setting
                                                                          fake_llm: FakeOpenAI) -> None:
     fake_llm.latency = 0.05
     limited = settings.model_copy(update={"concurrency": 4, "batch_size": 5})
-    result, store, spec = await generate(limited, {**INTENTS, "count": 80})
+    # The judge checks the rows of several answers per request (core/verify_queue.py), at most
+    # JUDGE_BATCH (40): 640 rows send it at least 16 requests alongside the generation ones.
+    result, store, spec = await generate(limited, {**INTENTS, "count": 640})
     assert_exact_and_clean(result, store, spec)
     assert fake_llm.labeling_requests >= 16 and fake_llm.peak_in_flight == 4
 

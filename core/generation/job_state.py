@@ -7,6 +7,7 @@ import asyncio
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from core.attributes import DomainAttributes
 from core.budget import RunBudget
@@ -17,6 +18,9 @@ from core.spec import DatasetSpec
 from core.job_lease import RunLease
 from core.store_port import NewRow
 from core.vocabulary import Guidance
+
+if TYPE_CHECKING:
+    from core.verify_queue import JudgeQueue
 
 #: Consecutive requests without a single usable row before a job gives up ("acceptance collapse").
 COLLAPSE_REQUESTS = 12
@@ -74,6 +78,9 @@ class JobState:
     last_error: str | None = None
     mc_position: int = 0  # next correct-answer position for multiple choice (balanced a..d)
     waiting: int = 0  # requests waiting for the server's answer (at most `concurrency`)
+    asking: int = 0  # generation requests sent and not answered yet (the judge queue's "more rows may come")
+    answer_seconds: float = 0.0  # how long a generation answer takes (moving average)
+    judge: "JudgeQueue | None" = None  # label verification of this run's answers (DATAGEN_VERIFY)
     pending: list[NewRow] = field(default_factory=list)
     pending_usage: list[int] = field(default_factory=lambda: [0, 0, 0])  # requests, prompt, completion
     schema: dict = field(default_factory=dict)  # the answer's JSON schema, built once per job

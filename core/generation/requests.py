@@ -34,6 +34,7 @@ from core.rows.rules import is_neutral
 from core.settings import Settings
 from core.store_port import NewRow
 from core.verify import Verifier
+from core.verify_queue import JudgeQueue
 from core.vocabulary import JobProgress
 
 log = logging.getLogger("core.generator")  # the engine's log, as before the split
@@ -58,6 +59,11 @@ class RequestLoop:
         """Ask until every quota is met (or the job fails); requests still waiting are dropped at the end."""
         tasks: set[asyncio.Task[None]] = set()
         waiting: dict[asyncio.Task[None], list[bool]] = {}  # task -> [still waiting for the server]
+        if self.verifier is not None:
+            # Rows of several answers go to the judge together: at once when the job asks the
+            # model nothing else, else within half an answer's time (core/verify_queue.py).
+            state.judge = JudgeQueue(self.verifier, state.spec, idle=lambda: state.asking == 0,
+                                     max_wait=lambda: 0.5 * state.answer_seconds)
 
         def fill() -> None:
             """Start requests while fewer than `concurrency` are waiting for the server. Also
@@ -108,8 +114,12 @@ class RequestLoop:
             for task in tasks:
                 if waiting.get(task, [False])[0]:
                     task.cancel()
+            if state.judge is not None:
+                state.judge.flush()  # nothing more will come: answers waiting for the judge go now
             if tasks:
                 await asyncio.gather(*tasks, return_exceptions=True)
+            if state.judge is not None:
+                await state.judge.aclose()
 
     def _plan(self, state: JobState) -> Batch | None:
         """The next request: the label with the most rows still uncovered by requests in flight."""
@@ -137,6 +147,8 @@ class RequestLoop:
             state.rules.done(batch.pins, batch.count)
             if slot[0]:
                 state.waiting -= 1
+            if state.judge is not None:
+                state.judge.poke()  # the job's last request may have ended: rows waiting go now
 
     async def _ask_and_store(self, state: JobState, batch: Batch, slot: list[bool], refill: Callable[[], None]) -> None:
         spec = state.spec
@@ -155,6 +167,8 @@ class RequestLoop:
         schema = state.schema
         if structured and small_model:
             schema = response_schema(spec, label=batch.label or None, rows=batch.count, pins=batch.pins)
+        asked = time.monotonic()
+        state.asking += 1
         try:
             completion = await self.llm.complete(
                 messages,
@@ -177,16 +191,21 @@ class RequestLoop:
             if state.consecutive_errors >= MAX_CONSECUTIVE_ERRORS:
                 raise JobFailed(f"the LLM kept failing ({state.consecutive_errors} requests in a row): {exc}") from exc
             return
+        finally:
+            state.asking -= 1
         state.last_answer = time.monotonic()
+        took = state.last_answer - asked
+        state.answer_seconds = took if not state.answer_seconds else 0.8 * state.answer_seconds + 0.2 * took
         # Answers arrive together (~64 per round at concurrency 64) and are processed one after
         # the other: hand the slot on and send the next request before processing this answer,
         # so the processing overlaps the next round's latency instead of delaying it. Its rows
         # still count as in flight until processed, so nothing extra is asked for. Two yields:
         # the requests started by the other answers of the round go out before this processing.
-        # With verification the slot is handed on after the verification request (below), so
-        # requests in flight never exceed the limit, verification requests included.
+        # With verification too: the rows then wait for the judge without holding a slot (the
+        # judge's requests go through the backend's limiter like every request, so requests in
+        # flight never exceed the limit, verification requests included).
         one_at_a_time = self.slots.fixed_at_one  # the embedded model
-        if not one_at_a_time and self.verifier is None:
+        if not one_at_a_time:
             state.waiting -= 1
             slot[0] = False
             refill()
@@ -244,8 +263,8 @@ class RequestLoop:
     async def _verify(self, state: JobState, raws: list[dict]) -> list[dict]:
         """The rows a judge labels as intended without seeing the label (core/verify.py); the
         others are stored rejected ("label disagreement") and their quota stays open."""
-        assert self.verifier is not None
-        screened = await self.verifier.screen(state.spec, raws)
+        assert state.judge is not None
+        screened = await state.judge.screen(raws)
         prompt, completion = screened.usage.prompt_tokens, screened.usage.completion_tokens
         state.usage.prompt_tokens += prompt
         state.usage.completion_tokens += completion
