@@ -9,8 +9,10 @@ decides) on 5,000 rows against the unlimited server, against one that answers 42
 requests at once, and against one that queues above 8; with `--curator PYTHON` (an interpreter
 of a separate venv with bespokelabs-curator installed) curator runs the same 5,000 rows against
 the same server in the same run (benchmarks/curator_driver.py). On the unlimited server it also runs
-the job with DATAGEN_VERIFY=off: label verification, on by default, sends a judge request after
-every generation answer (curator sends none).
+the job with DATAGEN_VERIFY=off (label verification, on by default, sends judge requests; curator
+sends none) and a bare aiohttp loop sending the same 500 generation requests 200 at once (no client
+library, no engine): the ceiling of this machine, to read the 2x-curator aim against. Rows/s and
+requests/s (generation and judge requests answered) are printed for each.
 
 Prints, for concurrency 1, 8, 32, 64: accepted rows/s, the ideal rows/s (concurrency x batch
 size / latency) and their ratio; prompt+completion tokens per accepted row; peak RSS of a
@@ -79,6 +81,8 @@ async def run_job(base_url: str, database_url: str, count: int, concurrency: int
     rows = sum(result.accepted.values())
     limiter = llm.limiter
     return {
+        "requests": limiter.answered,  # generation and judge requests answered (429s not counted)
+        "requests_per_s": limiter.answered / elapsed,
         "mean_concurrency": mean_limit(list(limiter.changes), time.monotonic()),
         "final_concurrency": limiter.current,
         "rate_limited": limiter.rate_limited,
@@ -101,52 +105,61 @@ def adaptive(latency: float, batch_size: int, curator: str | None) -> None:
     count = 5000
     print(f"\nAdaptive concurrency (default settings: no DATAGEN_CONCURRENCY), {count:,} rows, latency {latency:g} s, "
           f"batch {batch_size}")
-    print(f"{'server':<34} {'rows/s':>7} {'time s':>7} {'mean conc.':>10} {'final':>6} {'429s':>6} {'ratio':>6}")
+    print(f"{'server':<34} {'rows/s':>7} {'time s':>7} {'req/s':>6} {'mean conc.':>10} {'final':>6} {'429s':>6} "
+          f"{'ratio':>6}")
     servers = [("unlimited", ()), ("429 above 8 at once", ("--max-concurrent", "8", "--over-limit", "429")),
                ("queues above 8 at once", ("--max-concurrent", "8", "--over-limit", "queue"))]
-    results: dict[str, dict[str, float]] = {}
     for name, extra in servers:
         process, url = start_fake(latency, *extra)
         try:
             rows = count if name == "unlimited" else 2000
             with tempfile.TemporaryDirectory() as tmp:
                 figures = asyncio.run(run_job(url, f"sqlite:///{tmp}/a.db", rows, None, batch_size))
-            results[name] = figures
             if name == "unlimited":  # the ideal: every request answered in `latency` at the mean concurrency
                 ideal = figures["mean_concurrency"] * batch_size / latency
                 what = "of ideal at mean conc."
             else:  # what 8 requests at once can give
                 ideal = 8 * batch_size / latency
-                what = "of 8 at once"
+                what = (f"of 8 at once in rows, {figures['requests_per_s'] / (8 / latency):.2f} in requests "
+                        f"({figures['requests'] / (rows / batch_size):.2f} requests per {batch_size} rows)")
             print(f"{name:<34} {figures['rows_per_s']:>7.0f} {figures['elapsed']:>7.2f} "
-                  f"{figures['mean_concurrency']:>10.1f} {figures['final_concurrency']:>6} "
-                  f"{int(figures['rate_limited']):>6} {figures['rows_per_s'] / ideal:>6.2f} {what}")
-            if curator:
-                curator_run(curator, url, rows, batch_size, figures["rows_per_s"])
+                  f"{figures['requests_per_s']:>6.0f} {figures['mean_concurrency']:>10.1f} "
+                  f"{figures['final_concurrency']:>6} {int(figures['rate_limited']):>6} "
+                  f"{figures['rows_per_s'] / ideal:>6.2f} {what}")
+            theirs = curator_run(curator, url, rows, batch_size, figures) if curator else None
             if name == "unlimited":
-                # Label verification (on by default) sends a judge request after every answer:
-                # twice curator's requests per row. The same job without it, like for like.
+                # Label verification (on by default) sends judge requests (curator sends none):
+                # the same job without it, like for like.
                 with tempfile.TemporaryDirectory() as tmp:
                     plain = asyncio.run(run_job(url, f"sqlite:///{tmp}/b.db", rows, None, batch_size, verify="off"))
                 ideal = plain["mean_concurrency"] * batch_size / latency
                 print(f"{'  datagen, DATAGEN_VERIFY=off':<34} {plain['rows_per_s']:>7.0f} {plain['elapsed']:>7.2f} "
-                      f"{plain['mean_concurrency']:>10.1f} {plain['final_concurrency']:>6} "
-                      f"{int(plain['rate_limited']):>6} {plain['rows_per_s'] / ideal:>6.2f} of ideal at mean conc.")
+                      f"{plain['requests_per_s']:>6.0f} {plain['mean_concurrency']:>10.1f} "
+                      f"{plain['final_concurrency']:>6} {int(plain['rate_limited']):>6} "
+                      f"{plain['rows_per_s'] / ideal:>6.2f} of ideal at mean conc.")
+                ceiling(url, rows, batch_size, latency, theirs)
         finally:
             process.terminate()
             process.wait(10)
 
 
-def curator_run(python: str, base_url: str, count: int, batch_size: int, ours: float) -> None:
-    """bespokelabs-curator, same server, same prompts (line template), its default dispatcher."""
+def line_prompts(count: int, batch_size: int) -> list[str]:
+    """The generation prompts of a `count`-row job (line template), as one string each: what
+    curator and the bare loop send."""
     from core.prompts import render_messages
     from core.spec import DatasetSpec
 
     spec = DatasetSpec.from_data({**SPEC, "count": count})
     labels = list(spec.labels)
-    prompts = ["\n\n".join(m["content"] for m in render_messages(spec, count=batch_size, label=labels[i % 2],
-                                                               batch_index=i, structured=False))
-               for i in range(count // batch_size)]
+    return ["\n\n".join(m["content"] for m in render_messages(spec, count=batch_size, label=labels[i % 2],
+                                                              batch_index=i, structured=False))
+            for i in range(count // batch_size)]
+
+
+def curator_run(python: str, base_url: str, count: int, batch_size: int,
+                ours: dict[str, float]) -> dict[str, float] | None:
+    """bespokelabs-curator, same server, same prompts (line template), its default dispatcher."""
+    prompts = line_prompts(count, batch_size)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "prompts.json"
         path.write_text(json.dumps(prompts))
@@ -155,14 +168,57 @@ def curator_run(python: str, base_url: str, count: int, batch_size: int, ours: f
                                  capture_output=True, text=True, cwd=tmp, timeout=300)
         except subprocess.TimeoutExpired:
             print(f"{'  curator':<34} did not finish within 300 s")
-            return
+            return None
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
     if out.returncode != 0 or not lines:
         print(f"  curator failed ({out.returncode}): {(out.stderr or out.stdout).strip()[-300:]}")
-        return
+        return None
     figures = json.loads(lines[-1])
+    figures["requests_per_s"] = len(prompts) / figures["elapsed"]  # it sends one request a prompt
     print(f"{'  bespokelabs-curator, same server':<34} {figures['rows_per_s']:>7.0f} {figures['elapsed']:>7.2f} "
-          f"   (datagen / curator: {ours / figures['rows_per_s']:.1f}x; curator returned {figures['rows']} of {count} rows)")
+          f"{figures['requests_per_s']:>6.0f}    (datagen / curator: {ours['rows_per_s'] / figures['rows_per_s']:.2f}x "
+          f"in rows, {ours['requests_per_s'] / figures['requests_per_s']:.2f}x in requests; "
+          f"curator returned {figures['rows']} of {count} rows)")
+    return figures
+
+
+def ceiling(base_url: str, count: int, batch_size: int, latency: float, curator: dict[str, float] | None) -> None:
+    """What 2 cores allow at all: the same generation requests from a bare aiohttp loop at
+    curator's concurrency (200), no client library, no engine, no verification."""
+    prompts = line_prompts(count, batch_size)
+    figures = asyncio.run(bare_loop(base_url, prompts, 200))
+    print(f"{'  bare aiohttp loop, 200 at once':<34} {figures['rows_per_s']:>7.0f} {figures['elapsed']:>7.2f} "
+          f"{figures['requests_per_s']:>6.0f}    (this machine's ceiling: {figures['cpu_ms']:.2f} ms CPU a request "
+          f"in the client; the ideal at 200 is {200 * batch_size / latency:,.0f} rows/s)")
+    if curator:
+        needed = 2 * curator["rows_per_s"]
+        print(f"  2x curator = {needed:,.0f} rows/s = {needed / batch_size:,.0f} generation requests/s; the bare loop "
+              f"sends {figures['requests_per_s']:,.0f}/s: {figures['rows_per_s'] / curator['rows_per_s']:.2f}x curator")
+
+
+async def bare_loop(base_url: str, prompts: list[str], concurrency: int) -> dict[str, float]:
+    """`prompts` as chat requests, `concurrency` at once, rows counted in the answers."""
+    import re
+
+    import aiohttp
+
+    todo = list(reversed(prompts))
+    rows = 0
+    headers = {"Authorization": "Bearer bench"}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        async def worker() -> None:
+            nonlocal rows
+            while todo:
+                body = {"model": "bench", "messages": [{"role": "user", "content": todo.pop()}]}
+                async with session.post(f"{base_url}/chat/completions", json=body, headers=headers) as response:
+                    content = (await response.json())["choices"][0]["message"]["content"]
+                rows += len(re.findall(r"^Q: (.+)$", content, flags=re.M))
+
+        cpu, started = time.process_time(), time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return {"rows": rows, "elapsed": elapsed, "rows_per_s": rows / elapsed,
+            "requests_per_s": len(prompts) / elapsed, "cpu_ms": 1000 * cpu / len(prompts)}
 
 
 def throughput(base_url: str, latency: float, batch_size: int, rounds: int) -> None:

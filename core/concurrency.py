@@ -109,6 +109,7 @@ class AdaptiveLimiter:
         self.paused_until = 0.0
         self.slow_start = adaptive
         self.rate_limited = 0  # 429s seen (for the benchmark and the logs)
+        self.answered = 0  # successful requests (for the benchmark and the logs)
         self.decreases = 0
         self._seq = 0
         self._decrease_seq = 0  # requests with seq below this were sent before the last decrease
@@ -174,6 +175,7 @@ class AdaptiveLimiter:
         """Give the slot back and learn from how the request went."""
         self.in_flight = max(0, self.in_flight - 1)
         if outcome is Outcome.SUCCESS:
+            self.answered += 1
             self._on_success(ticket, latency if latency is not None else self._clock() - ticket.started)
         elif outcome is Outcome.RATE_LIMITED:
             self.rate_limited += 1

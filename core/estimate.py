@@ -5,8 +5,11 @@
     estimate.text("en")   # "about 1,240,000 tokens, about $0.31, about 2 minutes"
     budget_problem(estimate, max_cost_usd=1.0, lang="en")   # None, or the refusal to show
 
-With label verification, each generation answer is followed by a judge request showing its
-rows (core/verify.py): requests double and the judge's prompt grows with the rows per answer.
+With label verification, the rows of the generation answers go to judge requests (core/verify.py),
+several answers' rows in one when they arrive within half an answer's time of each other
+(core/verify_queue.py): with `concurrency` requests in flight about half of them do; the estimate
+counts a quarter (at least one answer, at most JUDGE_BATCH rows a judge request), erring high. A
+judge request costs its instructions (rendered here) plus each row's text.
 The model: prompt tokens are paid per request (instructions, examples, and once the first round
 of requests has answered, the last MAX_RECENT texts of the label), completion tokens per row the model writes;
 rejected rows are written and paid for too, so both scale with 1 / acceptance. Requests = rows per label / (batch size x acceptance), rounded up per label;
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 
 from core import messages
 from core.prompts import MAX_RECENT
+from core.verify import JUDGE_BATCH
 
 #: USD per 1,000,000 tokens: (input, output). A dated model name ("gpt-4o-mini-2024-07-18")
 #: matches its family by the longest prefix.
@@ -48,6 +52,8 @@ PRICES: dict[str, tuple[float, float]] = {
 
 #: Where core.concurrency's adaptive limiter starts (it then grows while the server keeps up).
 ADAPTIVE_START = 8
+#: A row's id and brackets in a judge request's prompt, and its answer per row ({"id": "7", "label": "x"}).
+JUDGE_ROW_TOKENS, JUDGE_ANSWER_TOKENS = 2, 8
 
 
 class PriceError(ValueError):
@@ -177,16 +183,34 @@ def estimate_order(
     seconds_per_round = preview.seconds / rounds_in_preview
     prompt_tokens = prompt_per_request * requests + context_per_request * later_requests
     if preview.verified:
-        # A judge request per generation answer; it shows that answer's rows, and the order's
-        # answers carry more rows than the preview's did.
-        preview_rows_per_answer = preview.judged / max(1, preview.requests / 2)
-        text_tokens = preview.text_share * preview.completion_tokens / max(1, preview.judged)
-        prompt_tokens += requests * (prompt_per_request + max(0.0, rows_per_request - preview_rows_per_answer) * text_tokens)
-        requests *= 2
+        # A judge request: its instructions, then each row's text; it answers a short label per
+        # row. The preview's answers were judged one per request (a few rows, arriving apart);
+        # the order's share requests. Its generation requests are what is left of its figures.
+        fixed = judge_instruction_tokens(quotas)
+        written = max(0.0, preview.completion_tokens - preview.judged * JUDGE_ANSWER_TOKENS) / max(1, preview.judged)
+        text_tokens = preview.text_share * written
+        row_tokens = text_tokens + JUDGE_ROW_TOKENS
+        preview_pairs = max(1.0, preview.requests / 2)
+        generation_prompt = max(0.0, preview.prompt_tokens - preview_pairs * fixed - preview.judged * row_tokens)
+        prompt_tokens = (generation_prompt / preview_pairs * requests
+                         + MAX_RECENT * text_tokens * later_requests)
+        answers_per_judge = max(1, min(concurrency // 4, int(JUDGE_BATCH // rows_per_request)))
+        judge_requests = math.ceil(requests / answers_per_judge)
+        prompt_tokens += judge_requests * fixed + rows / acceptance * row_tokens
+        requests += judge_requests
     prompt_tokens = round(prompt_tokens)
     completion_tokens = round(completion_per_row * rows)  # the judge's answers are in the preview's too
     cost = cost_of(model, prompt_tokens, completion_tokens, prices)
     return Estimate(requests, prompt_tokens, completion_tokens, math.ceil(requests / concurrency) * seconds_per_round, cost)
+
+
+def judge_instruction_tokens(quotas: Mapping[str, int]) -> float:
+    """Tokens of a judge request without its rows (core/classify.py's prompt, 4 characters a token)."""
+    from core.classify import ClassifyTask, render_messages
+
+    labels = tuple(label for label in quotas if label) or ("label",)
+    messages = render_messages([], ClassifyTask(labels=labels), structured=True)
+    return sum(len(message["content"]) for message in messages) / 4
 
 
 def budget_problem(estimate: Estimate, max_cost_usd: float | None, lang: str | None) -> str | None:

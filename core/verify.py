@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from core.classify import Classifier, ClassifyTask, Item, one_line
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 DISAGREEMENT = "label disagreement"
 NOT_VERIFIED = "not verified"
 LETTERS = ("a", "b", "c", "d")
+Checked = tuple[Any, "str | None"]  # a row's validation: (clean row, None) or (None, reason)
 #: Rows per judge request. Its answer is one short label per row, so a big request costs the model
 #: little more than a small one; the engine groups several answers' rows (core/verify_queue.py).
 JUDGE_BATCH = 40
@@ -129,20 +130,22 @@ class Verifier:
         screened.usage, screened.requests = usage, requests
         return screened
 
-    def question(self, spec: DatasetSpec, raws: list[Any]) -> "Question | None":
+    def question(self, spec: DatasetSpec, raws: list[Any], checked: Sequence[Checked] | None = None
+                 ) -> "Question | None":
         """What to ask the judge about one answer's rows, and how its verdicts sort them; None
-        when there is nothing to ask (no valid row, or a task without a label to check)."""
+        when there is nothing to ask (no valid row, or a task without a label to check).
+        `checked`: the engine's validation of each row (`validate_answer`), when it has it."""
         if spec.task == TaskType.documents:
-            return self._ground(spec, raws)
+            return self._ground(spec, raws, checked)
         if not verifiable(spec):
             return None
         if stratified_of(spec) is not None:
-            return self._screen_rows(spec, raws)
+            return self._screen_rows(spec, raws, checked)
         labels = list(spec.labels)
         items: list[Item] = []
         intended: dict[str, tuple[str, dict[str, str]]] = {}
         for index, raw in enumerate(raws):
-            clean, _ = validate_row(spec.task, raw, labels)
+            clean = checked[index][0] if checked is not None else validate_row(spec.task, raw, labels)[0]
             if clean is None:
                 continue  # the engine rejects it with its own reason
             if spec.task == TaskType.classification:
@@ -175,7 +178,8 @@ class Verifier:
 
         return Question(self.classifier, self.task(spec), "verification", items, decide)
 
-    def _screen_rows(self, spec: DatasetSpec, raws: list[Any]) -> "Question | None":
+    def _screen_rows(self, spec: DatasetSpec, raws: list[Any], checked: Sequence[Checked] | None
+                     ) -> "Question | None":
         """The row model: the judge sees the row's main text (its key columns) and names the
         stratified column's value; a row it places elsewhere is rejected like a label disagreement."""
         column = stratified_of(spec)
@@ -183,7 +187,7 @@ class Verifier:
         model = row_model(spec)
         items, intended = [], {}
         for index, raw in enumerate(raws):
-            clean, _ = validate(spec, raw)
+            clean = checked[index][0] if checked is not None else validate(spec, raw)[0]
             if clean is None or clean.get(column.name) not in column.values:
                 continue  # the engine rejects it with its own reason
             items.append(Item(str(index), row_text_for_judge(model, column, clean)))
@@ -207,14 +211,18 @@ class Verifier:
 
         return Question(self.classifier, self.task(spec), "verification", items, decide)
 
-    def _ground(self, spec: DatasetSpec, raws: list[Any]) -> "Question | None":
+    def _ground(self, spec: DatasetSpec, raws: list[Any], checked: Sequence[Checked] | None
+                ) -> "Question | None":
         """Document questions: the answer must be supported by its passages; an unanswerable
         question must not be answerable from them (core/documents/grounding.py)."""
         items, clean_rows = [], {}
         for index, raw in enumerate(raws):
-            clean, _ = validate(spec, raw)
-            if clean is not None and in_wrong_language(spec, clean, spec.language if self.language_check else None):
-                clean = None  # the engine rejects it for its language (its own reason), judged or not
+            if checked is not None:
+                clean = checked[index][0]  # the engine's language check already applied
+            else:
+                clean, _ = validate(spec, raw)
+                if clean is not None and in_wrong_language(spec, clean, spec.language if self.language_check else None):
+                    clean = None  # the engine rejects it for its language (its own reason), judged or not
             if clean is not None:
                 items.append(Item(str(index), grounding.item_text(clean)))
                 clean_rows[str(index)] = clean

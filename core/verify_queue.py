@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from core.classify import Item
 from core.spec import DatasetSpec
-from core.verify import Question, Screened, Verifier, ask_judge
+from core.verify import Checked, Question, Screened, Verifier, ask_judge
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +48,10 @@ class JudgeQueue:
         self._timer: asyncio.TimerHandle | None = None
         self._asking: set[asyncio.Task[None]] = set()
 
-    async def screen(self, raws: list[Any]) -> Screened:
-        """This answer's rows, kept or rejected by the judge (Verifier.screen's result)."""
-        question = self.verifier.question(self.spec, raws)
+    async def screen(self, raws: list[Any], checked: Sequence[Checked] | None = None) -> Screened:
+        """This answer's rows, kept or rejected by the judge (Verifier.screen's result);
+        `checked`: the engine's validation of each row, when it has it."""
+        question = self.verifier.question(self.spec, raws, checked)
         if question is None:
             return Screened(list(raws), [])
         rows = len(question.items)

@@ -15,12 +15,23 @@ from core.spec import TaskType
 from core.store_port import NewRow
 
 
-def judge_batch(state: JobState, raws: list[dict], *, source: str, language_check: bool,
-                pins: dict[str, str] | None = None) -> list[NewRow]:
-    """`judge` for each row of one answer, in order, with the duplicate signatures of the
-    valid rows computed together (one numpy pass per answer instead of one per row)."""
+Checked = tuple[dict[str, str] | None, str | None]  # a row's validation: (clean row, None) or (None, reason)
+
+
+def validate_answer(state: JobState, raws: list[dict], *, language_check: bool,
+                    pins: dict[str, str] | None = None) -> list[Checked]:
+    """Each row of one answer validated (the verifier and `judge_batch` share the result)."""
     ordered = state.spec.language if language_check else None
-    checked = [state.rules.validate(raw, pins, language=ordered) for raw in raws]
+    return [state.rules.validate(raw, pins, language=ordered) for raw in raws]
+
+
+def judge_batch(state: JobState, raws: list[dict], *, source: str, language_check: bool,
+                pins: dict[str, str] | None = None, checked: list[Checked] | None = None) -> list[NewRow]:
+    """`judge` for each row of one answer, in order, with the duplicate signatures of the
+    valid rows computed together (one numpy pass per answer instead of one per row).
+    `checked`: the rows' `validate_answer`, when computed already."""
+    if checked is None:
+        checked = validate_answer(state, raws, language_check=language_check, pins=pins)
     texts = [state.rules.text_of(clean) for clean, _ in checked if clean is not None]
     signatures = iter(state.index.signatures(texts, normalised=True))  # validate_row normalised them
     return [judge(state, raw, source=source, checked=(clean, reason),

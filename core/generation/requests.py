@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 from core.concurrency import AdaptiveLimiter, JobConcurrency
-from core.generation.acceptance import check_collapse, judge_batch
+from core.generation.acceptance import Checked, check_collapse, judge_batch, validate_answer
 from core.generation.job_state import (
     MAX_CONSECUTIVE_ERRORS,
     MAX_RAW_CHARS,
@@ -237,8 +237,9 @@ class RequestLoop:
             return
         state.structured_parse_failures = 0
         raws = state.rules.fill(raws, batch.pins)  # columns the request gives (a question's passages)
+        checked = validate_answer(state, raws, language_check=self.settings.language_check, pins=batch.pins)
         if self.verifier is not None:
-            raws = await self._verify(state, raws)
+            raws, checked = await self._verify(state, raws, checked)
             if slot[0]:
                 state.waiting -= 1
                 slot[0] = False
@@ -247,7 +248,7 @@ class RequestLoop:
         accepted_before = state.rows_accepted
         quality_rejects = 0
         for row in judge_batch(state, raws, source="synthetic", language_check=self.settings.language_check,
-                               pins=batch.pins):
+                               pins=batch.pins, checked=checked):
             state.pending.append(row)
             if row.accepted:
                 continue
@@ -260,11 +261,13 @@ class RequestLoop:
             state.fruitless_requests += 1  # only "over quota" rows: neutral, the job is ending
         self.writer.schedule_flush(state)
 
-    async def _verify(self, state: JobState, raws: list[dict]) -> list[dict]:
-        """The rows a judge labels as intended without seeing the label (core/verify.py); the
-        others are stored rejected ("label disagreement") and their quota stays open."""
+    async def _verify(self, state: JobState, raws: list[dict], checked: list[Checked]
+                      ) -> tuple[list[dict], list[Checked]]:
+        """The rows a judge labels as intended without seeing the label (core/verify.py), with
+        their validation; the others are stored rejected ("label disagreement") and their quota
+        stays open."""
         assert state.judge is not None
-        screened = await state.judge.screen(raws)
+        screened = await state.judge.screen(raws, checked)
         prompt, completion = screened.usage.prompt_tokens, screened.usage.completion_tokens
         state.usage.prompt_tokens += prompt
         state.usage.completion_tokens += completion
@@ -275,7 +278,8 @@ class RequestLoop:
             state.pending.append(row)
             state.rejected[row.reason or "unknown"] += 1
         state.rows_seen += len(screened.rejected)
-        return screened.kept
+        validation = {id(raw): check for raw, check in zip(raws, checked)}
+        return screened.kept, [validation[id(raw)] for raw in screened.kept]
 
     def check_silence(self, state: JobState) -> None:
         """A model that answers nothing at all (no answer, no error) fails the job after
