@@ -69,9 +69,20 @@ async def run_job(base_url: str, database_url: str, count: int, concurrency: int
     llm = OpenAIBackend.from_settings(settings)
     generator = Generator(llm, store, settings)
     job_id = generator.create_job(spec)
+    samples: list[int] = []
+
+    async def sample_in_flight() -> None:  # requests actually waiting for the server, every 10 ms
+        while True:
+            samples.append(llm.limiter.in_flight)
+            await asyncio.sleep(0.01)
+
     cpu_before = time.process_time()
     started = time.perf_counter()
-    result = await generator.run(job_id)
+    sampler = asyncio.create_task(sample_in_flight())
+    try:
+        result = await generator.run(job_id)
+    finally:
+        sampler.cancel()
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu_before
     await llm.aclose()
@@ -84,6 +95,7 @@ async def run_job(base_url: str, database_url: str, count: int, concurrency: int
         "requests": limiter.answered,  # generation and judge requests answered (429s not counted)
         "requests_per_s": limiter.answered / elapsed,
         "mean_concurrency": mean_limit(list(limiter.changes), time.monotonic()),
+        "mean_in_flight": sum(samples) / max(1, len(samples)),
         "final_concurrency": limiter.current,
         "rate_limited": limiter.rate_limited,
         "rows": rows,
@@ -117,7 +129,7 @@ def adaptive(latency: float, batch_size: int, curator: str | None) -> None:
                 figures = asyncio.run(run_job(url, f"sqlite:///{tmp}/a.db", rows, None, batch_size))
             if name == "unlimited":  # the ideal: every request answered in `latency` at the mean concurrency
                 ideal = figures["mean_concurrency"] * batch_size / latency
-                what = "of ideal at mean conc."
+                what = f"of ideal at mean conc.; {in_flight_ratio(figures, latency)}"
             else:  # what 8 requests at once can give
                 ideal = 8 * batch_size / latency
                 what = (f"of 8 at once in rows, {figures['requests_per_s'] / (8 / latency):.2f} in requests "
@@ -136,11 +148,18 @@ def adaptive(latency: float, batch_size: int, curator: str | None) -> None:
                 print(f"{'  datagen, DATAGEN_VERIFY=off':<34} {plain['rows_per_s']:>7.0f} {plain['elapsed']:>7.2f} "
                       f"{plain['requests_per_s']:>6.0f} {plain['mean_concurrency']:>10.1f} "
                       f"{plain['final_concurrency']:>6} {int(plain['rate_limited']):>6} "
-                      f"{plain['rows_per_s'] / ideal:>6.2f} of ideal at mean conc.")
+                      f"{plain['rows_per_s'] / ideal:>6.2f} of ideal at mean conc.; {in_flight_ratio(plain, latency)}")
                 ceiling(url, rows, batch_size, latency, theirs)
         finally:
             process.terminate()
             process.wait(10)
+
+
+def in_flight_ratio(figures: dict[str, float], latency: float) -> str:
+    """Requests answered per second against what the requests actually in flight could give
+    (mean in flight / latency): how well the engine uses its slots, ramp and tail included."""
+    ideal = figures["mean_in_flight"] / latency
+    return f"{figures['requests_per_s'] / ideal:.2f} in requests at the mean in flight ({figures['mean_in_flight']:.0f})"
 
 
 def line_prompts(count: int, batch_size: int) -> list[str]:

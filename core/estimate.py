@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from core import messages
+from core.concurrency import INITIAL
 from core.prompts import MAX_RECENT
 from core.verify import JUDGE_BATCH
 
@@ -51,7 +52,7 @@ PRICES: dict[str, tuple[float, float]] = {
 
 
 #: Where core.concurrency's adaptive limiter starts (it then grows while the server keeps up).
-ADAPTIVE_START = 8
+ADAPTIVE_START = INITIAL
 #: A row's id and brackets in a judge request's prompt, and its answer per row ({"id": "7", "label": "x"}).
 JUDGE_ROW_TOKENS, JUDGE_ANSWER_TOKENS = 2, 8
 
