@@ -69,12 +69,16 @@ async def run_job(base_url: str, database_url: str, count: int, concurrency: int
     llm = OpenAIBackend.from_settings(settings)
     generator = Generator(llm, store, settings)
     job_id = generator.create_job(spec)
-    samples: list[int] = []
+    in_flight = [0.0, 0.0]  # requests in flight x seconds, seconds
 
-    async def sample_in_flight() -> None:  # requests actually waiting for the server, every 10 ms
+    async def sample_in_flight() -> None:  # requests waiting for the server, weighted by time
+        last = time.perf_counter()
         while True:
-            samples.append(llm.limiter.in_flight)
             await asyncio.sleep(0.01)
+            now = time.perf_counter()
+            in_flight[0] += llm.limiter.in_flight * (now - last)  # a busy loop samples less often
+            in_flight[1] += now - last
+            last = now
 
     cpu_before = time.process_time()
     started = time.perf_counter()
@@ -95,7 +99,7 @@ async def run_job(base_url: str, database_url: str, count: int, concurrency: int
         "requests": limiter.answered,  # generation and judge requests answered (429s not counted)
         "requests_per_s": limiter.answered / elapsed,
         "mean_concurrency": mean_limit(list(limiter.changes), time.monotonic()),
-        "mean_in_flight": sum(samples) / max(1, len(samples)),
+        "mean_in_flight": in_flight[0] / max(1e-9, in_flight[1]),
         "final_concurrency": limiter.current,
         "rate_limited": limiter.rate_limited,
         "rows": rows,
