@@ -18,15 +18,12 @@ in the request unverified (rejected, never delivered), as before.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from core.classify import Item
 from core.spec import DatasetSpec
 from core.verify import Checked, Question, Screened, Verifier, ask_judge
-
-log = logging.getLogger(__name__)
 
 #: At most this much row text per judge request (multiple-choice questions are long); the number
 #: of rows is the judge's batch size (core.verify.JUDGE_BATCH; fewer for document questions).
