@@ -3,7 +3,7 @@
     queue = JudgeQueue(verifier, spec, idle=lambda: nothing_else_asked, max_wait=lambda: 0.15)
     screened = await queue.screen(raws)      # this answer's rows: kept / rejected, as Verifier.screen
     ...
-    await queue.aclose()                     # at the end of the run: asks for what is still waiting
+    await queue.aclose()                     # at the end of the run
 
 Verifying each answer on its own costs one judge request per generation request: half of all
 requests, for an answer of one short label per row. Here an answer's rows wait for the rows of
@@ -44,6 +44,7 @@ class JudgeQueue:
         self._chars = 0
         self._timer: asyncio.TimerHandle | None = None
         self._asking: set[asyncio.Task[None]] = set()
+        self._waited_by: dict[asyncio.Task[None], list[asyncio.Future[Screened]]] = {}
 
     async def screen(self, raws: list[Any], checked: Sequence[Checked] | None = None) -> Screened:
         """This answer's rows, kept or rejected by the judge (Verifier.screen's result);
@@ -73,16 +74,19 @@ class JudgeQueue:
         if self._open and self.idle():
             self._send()
 
-    def flush(self) -> None:
-        """Send what waits, now (the job ends)."""
-        if self._open:
-            self._send()
-
     async def aclose(self) -> None:
-        """Send what still waits and wait for every judge request of this queue."""
+        """At the end of the run: a judge request whose answers all stopped waiting is stopped
+        (its rows are dropped with them), the others are waited for."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._open = [(question, future) for question, future in self._open if not future.done()]
         if self._open:
             self._send()
         while self._asking:
+            for task in self._asking:
+                if task in self._waited_by and all(future.done() for future in self._waited_by[task]):
+                    task.cancel()
             await asyncio.gather(*list(self._asking), return_exceptions=True)
 
     def _send(self) -> None:
@@ -96,7 +100,12 @@ class JudgeQueue:
         self.requests_sent += 1
         task = asyncio.get_running_loop().create_task(self._ask(waiting))
         self._asking.add(task)
-        task.add_done_callback(self._asking.discard)
+        self._waited_by[task] = [future for _, future in waiting]
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._asking.discard(task)
+        self._waited_by.pop(task, None)
 
     async def _ask(self, waiting: list[tuple[Question, asyncio.Future[Screened]]]) -> None:
         first = waiting[0][0]

@@ -161,3 +161,23 @@ async def test_a_job_sends_fewer_judge_requests_than_generation_requests(
                     for body in fake_llm.requests)
     assert kinds["judge"] == fake_llm.labeling_requests and kinds["writer"] >= 40
     assert kinds["judge"] * 2 <= kinds["writer"], kinds
+
+
+async def test_closing_stops_a_judge_request_nobody_waits_for(settings: Settings, fake_llm: FakeOpenAI) -> None:
+    """At the end of a run (quotas met, or the job stopped) the rows still waiting for the judge
+    are dropped with their requests: closing does not wait a judge's round trip for them."""
+    fake_llm.latency = 3.0
+    queue, judge = make_queue(settings, wait=0.01)
+    rng = random.Random(7)
+    try:
+        waiting = [asyncio.create_task(queue.screen(answer(rng, 5))) for _ in range(2)]
+        await asyncio.sleep(0.3)  # the request is out, its answer 3 s away
+        assert fake_llm.in_flight == 1
+        for task in waiting:
+            task.cancel()
+        started = time.monotonic()
+        await asyncio.wait_for(queue.aclose(), 10)
+    finally:
+        await judge.aclose()
+    assert time.monotonic() - started < 1.0
+    assert all(task.cancelled() for task in waiting)

@@ -79,7 +79,7 @@ class RequestLoop:
                 if batch is None:
                     return
                 state.waiting += 1
-                slot = [True]
+                slot = [True, False]  # [holds a slot waiting for the server, waits for the judge]
                 task = asyncio.create_task(self._request(state, batch, slot, fill))
                 tasks.add(task)
                 waiting[task] = slot
@@ -109,13 +109,12 @@ class RequestLoop:
             if not state.finished and state.budget is not None:  # stopped by the cost limit: rows kept
                 raise JobFailed(state.budget.stop_error(state.usage.prompt_tokens, state.usage.completion_tokens))
         finally:
-            # Requests still waiting for the server are dropped; an answer already in is still
-            # processed and stored (as before, when no answer waited between arrival and processing).
+            # Requests still waiting for the server, or their rows for the judge, are dropped (the
+            # quotas are met, or the job stops and a resume asks again); an answer already in and
+            # verified is still processed and stored.
             for task in tasks:
-                if waiting.get(task, [False])[0]:
+                if any(waiting.get(task, [False])):
                     task.cancel()
-            if state.judge is not None:
-                state.judge.flush()  # nothing more will come: answers waiting for the judge go now
             if tasks:
                 await asyncio.gather(*tasks, return_exceptions=True)
             if state.judge is not None:
@@ -139,7 +138,8 @@ class RequestLoop:
         return Batch(best_label, count, state.batch_counter, pins)
 
     async def _request(self, state: JobState, batch: Batch, slot: list[bool], refill: Callable[[], None]) -> None:
-        # slot[0]: this request still holds one of the `concurrency` "waiting for the server" slots.
+        # slot[0]: this request still holds one of the `concurrency` "waiting for the server" slots;
+        # slot[1]: its rows wait for the judge.
         try:
             await self._ask_and_store(state, batch, slot, refill)
         finally:
@@ -239,7 +239,9 @@ class RequestLoop:
         raws = state.rules.fill(raws, batch.pins)  # columns the request gives (a question's passages)
         checked = validate_answer(state, raws, language_check=self.settings.language_check, pins=batch.pins)
         if self.verifier is not None:
+            slot[1] = True
             raws, checked = await self._verify(state, raws, checked)
+            slot[1] = False
             if slot[0]:
                 state.waiting -= 1
                 slot[0] = False
