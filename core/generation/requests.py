@@ -63,7 +63,8 @@ class RequestLoop:
             # Rows of several answers go to the judge together: at once when the job asks the
             # model nothing else, else within half an answer's time (core/verify_queue.py).
             state.judge = JudgeQueue(self.verifier, state.spec, idle=lambda: state.asking == 0,
-                                     max_wait=lambda: 0.5 * state.answer_seconds)
+                                     max_wait=lambda: 0.5 * state.answer_seconds,
+                                     before_request=state.lease.confirm if state.lease is not None else None)
 
         def fill() -> None:
             """Start requests while fewer than `concurrency` are waiting for the server. Also
