@@ -7,11 +7,13 @@
 
 The decisions, made once per "window" (as many finished requests as the current limit, about
 one round trip):
-- slow start from INITIAL (8): `slow_start_step` (3) more slots per successful answer (the limit
-  quadruples every round trip: 8, 32, 128, 256) while latency stays flat, until the first sign of
-  trouble; after that, additive increase per window (+1, or +5% when large). The first round of 8
-  is the probe: a server that refuses or slows down at 8 never sees more, and its answers give
-  the latency baseline of a server that is not queueing;
+- slow start from INITIAL (8): `slow_start_step` (3) more slots per fast answer (from the first
+  round's fourth answer on: 8, 23, 92, 256; the limit about quadruples every round trip) while
+  latency stays flat, until the first sign of trouble; after that, additive increase per window
+  (+1, or +5% when large). The first round of 8 is the probe: a server that refuses or slows down
+  at 8 never sees more, and its answers give the latency baseline of a server that is not
+  queueing. Crediting the first round's first four answers too (8, 32, 128) overshot a server
+  that queues above 8 further (to ~56) and it took seconds of queued round trips to come down;
 - multiplicative decrease (x0.75) on a 429, a timeout, a 502/503/504/529, or when the window's
   median latency exceeds `tolerance` x the baseline (the lowest window median of the recent
   past; then in proportion to the slowdown, down to x0.5): servers such as vLLM queue requests
@@ -203,19 +205,16 @@ class AdaptiveLimiter:
             return  # sent before the last change: measured a load that no longer exists
         self._window.append(latency)
         baseline = self.baseline
-        fast = 1  # answers this one credits to slow start
         if baseline is None and len(self._window) >= 4:
             # Until the first round trip is complete, its first answers stand for the baseline
             # (so slow start begins a round earlier); only growth is gated by it, never a decrease.
             baseline = statistics.median(self._window[:4])
-            if len(self._window) == 4:  # the three answers before the baseline existed count too
-                fast = sum(1 for earlier in self._window if earlier <= baseline * self.tolerance)
         if (self.slow_start and baseline is not None and latency <= baseline * self.tolerance
                 and self._window_peak >= 0.8 * self._window_limit):
             # More slots per fast answer (the limit quadruples every round trip; TCP's slow start
             # doubles it, but a round trip here is 0.3 s, not 30 ms); the window below decides
             # about slow ones.
-            self.limit = min(float(self.ceiling), self.limit + self.slow_start_step * fast)
+            self.limit = min(float(self.ceiling), self.limit + self.slow_start_step)
             if self.current != self.changes[-1][1]:
                 self.changes.append((self._clock(), self.current))
         if len(self._window) < max(4, self._window_limit):

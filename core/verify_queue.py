@@ -18,7 +18,7 @@ in the request unverified (rejected, never delivered), as before.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from core.classify import Item
@@ -32,10 +32,8 @@ MAX_CHARS = 32_000
 
 class JudgeQueue:
     def __init__(self, verifier: Verifier, spec: DatasetSpec, *, idle: Callable[[], bool],
-                 max_wait: Callable[[], float], max_chars: int = MAX_CHARS,
-                 before_request: Callable[[], Awaitable[None]] | None = None) -> None:
+                 max_wait: Callable[[], float], max_chars: int = MAX_CHARS) -> None:
         self.verifier = verifier
-        self.before_request = before_request  # the run's lease check (core/job_lease.py)
         self.spec = spec
         self.idle = idle  # True when the job is waiting for no generation answer: no more rows can come
         self.max_wait = max_wait
@@ -114,8 +112,6 @@ class JudgeQueue:
         items = [Item(f"{n}.{item.id}", item.text) for n, (question, _) in enumerate(waiting)
                  for item in question.items]
         try:
-            if self.before_request is not None:
-                await self.before_request()  # LeaseLost reaches every answer in the request, and the run
             verdicts, usage, requests = await ask_judge(first.judge, items, first.task, first.what)
         except BaseException as exc:  # cancelled with the job, or a bug: no answer waits forever
             for _, future in waiting:

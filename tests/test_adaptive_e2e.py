@@ -71,7 +71,10 @@ async def test_a_server_that_queues_is_backed_off_by_latency(settings: Settings)
     with FakeOpenAI(latency=0.2, max_concurrent=limit, over_limit="queue") as fake:
         started = time.monotonic()
         custom = adaptive(settings, fake).model_copy(update={"batch_size": 10})
-        result, store, spec, limiter = await run_job(custom, {**ORDER, "count": 2000})
+        # 3,000 rows: the second half of the job must come after slow start's overshoot has been
+        # backed off (queued answers take seconds to say so); at 2,000 rows the job got short
+        # enough (fewer judge requests) for that to reach into the half measured.
+        result, store, spec, limiter = await run_job(custom, {**ORDER, "count": 3000})
         assert_exact_and_clean(result, store, spec)  # type: ignore[arg-type]
         assert fake.over_limit_count == 0 and limiter.rate_limited == 0, "no 429: latency was the only signal"
         assert limiter.decreases > 0

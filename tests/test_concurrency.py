@@ -44,13 +44,13 @@ def test_slow_start_quadruples_while_latency_stays_flat() -> None:
     for _ in range(6):
         round_trip(limiter, clock, 0.3)
         seen.append(limiter.current)
-    # Three more slots per fast answer: the first round trip's first four answers give a
-    # provisional baseline and are credited together at the fourth, so every answer counts: x4.
-    assert seen == [8, 32, 128, 256, 256, 256, 256]
+    # Three more slots per answer, from the fourth answer of the first round trip on (its first
+    # four give a provisional baseline): 8 + 5 x 3 = 23, then x4.
+    assert seen == [8, 23, 92, 256, 256, 256, 256]
     doubling = make(clock, initial=8, ceiling=256, slow_start_step=1)  # TCP's pace, for comparison
     for _ in range(3):
         round_trip(doubling, clock, 0.3)
-    assert doubling.current == 64
+    assert doubling.current == 52
     round_trip(limiter, clock, 0.3)
     assert limiter.current == 256, "never above the ceiling"
 
@@ -108,13 +108,13 @@ def test_latency_growth_backs_off_a_server_that_queues() -> None:
     clock = Clock()
     limiter = make(clock, initial=8)
     round_trip(limiter, clock, 0.3)  # baseline 0.3 at 8
-    assert limiter.current == 32
-    round_trip(limiter, clock, 0.6)  # twice as slow at 32: the server queues
-    assert limiter.current == 20 and not limiter.slow_start  # x (0.3 * 1.3 / 0.6)
+    assert limiter.current == 23
+    round_trip(limiter, clock, 0.6)  # twice as slow at 23: the server queues
+    assert limiter.current == 14 and not limiter.slow_start  # x (0.3 * 1.3 / 0.6)
     round_trip(limiter, clock, 0.35)  # within tolerance: grow again, additively
-    assert limiter.current == 21
+    assert limiter.current == 15
     round_trip(limiter, clock, 3.0)  # ten times slower: halved, not more
-    assert limiter.current == 10
+    assert limiter.current == 7
 
 
 def test_noise_within_tolerance_does_not_back_off() -> None:

@@ -184,24 +184,3 @@ async def test_closing_stops_a_judge_request_nobody_waits_for(settings: Settings
     assert time.monotonic() - started < 1.0
     assert all(task.cancelled() for task in waiting)
 
-
-async def test_no_judge_request_once_the_run_has_lost_its_job(settings: Settings, fake_llm: FakeOpenAI) -> None:
-    """A run that lost its lease (another process took the job over) sends the judge nothing:
-    every answer waiting in the request gets LeaseLost, which stops the run."""
-    from core.store_port import LeaseLost
-
-    async def lost() -> None:
-        raise LeaseLost(1)
-
-    judge = OpenAIBackend.from_settings(settings)
-    queue = JudgeQueue(Verifier(judge, concurrency=64), SPEC, idle=lambda: False, max_wait=lambda: 0.05,
-                       before_request=lost)
-    rng = random.Random(8)
-    try:
-        results = await asyncio.gather(queue.screen(answer(rng, 5)), queue.screen(answer(rng, 5)),
-                                       return_exceptions=True)
-    finally:
-        await queue.aclose()
-        await judge.aclose()
-    assert all(isinstance(result, LeaseLost) for result in results), results
-    assert fake_llm.labeling_requests == 0

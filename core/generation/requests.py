@@ -63,8 +63,7 @@ class RequestLoop:
             # Rows of several answers go to the judge together: at once when the job asks the
             # model nothing else, else within half an answer's time (core/verify_queue.py).
             state.judge = JudgeQueue(self.verifier, state.spec, idle=lambda: state.asking == 0,
-                                     max_wait=lambda: 0.5 * state.answer_seconds,
-                                     before_request=state.lease.confirm if state.lease is not None else None)
+                                     max_wait=lambda: 0.5 * state.answer_seconds)
 
         def fill() -> None:
             """Start requests while fewer than `concurrency` are waiting for the server. Also
@@ -120,6 +119,9 @@ class RequestLoop:
                 await asyncio.gather(*tasks, return_exceptions=True)
             if state.judge is not None:
                 await state.judge.aclose()
+                # Its callbacks refer to the state (a cycle) and to the run's lease: let them go
+                # now, not at some later collection that would finalize the run's tasks there.
+                state.judge = None
 
     def _plan(self, state: JobState) -> Batch | None:
         """The next request: the label with the most rows still uncovered by requests in flight."""
