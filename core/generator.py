@@ -24,7 +24,6 @@ core/generation/: job_state, resume, requests (the loop), acceptance, writer, pr
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import time
 
@@ -47,23 +46,9 @@ __all__ = ["Generator", "Guidance", "JobClaimedElsewhere", "JobFailed", "JobProg
 
 log = logging.getLogger(__name__)
 
-#: The cyclic collector's first threshold while jobs run (CPython's default is 700; 3.13 uses 2,000).
-GC_THRESHOLD = 10_000
-
-
-def tune_collector() -> None:
-    """Fewer runs of the cyclic garbage collector. A job allocates a few hundred container objects
-    per request (JSON answers, HTTP objects, rows) that die young; at the default threshold the
-    collector ran ~140 times in a 5,000-row job and cost ~0.4 s of its ~1.5 s of CPU, with it
-    0.04 s (benchmarks/throughput.py). Only a threshold nobody has changed is raised."""
-    first, *rest = gc.get_threshold()
-    if first == 700:
-        gc.set_threshold(GC_THRESHOLD, *rest)
-
 
 class Generator:
     def __init__(self, llm: LLMBackend, store: JobStore, settings: Settings) -> None:
-        tune_collector()
         self.llm = llm
         self.store = store
         self.settings = settings
