@@ -4,6 +4,7 @@ defined in two areas would be silently overwritten by the merge, so it is checke
 from __future__ import annotations
 
 import ast
+import gc
 import importlib.util
 from collections import Counter
 from pathlib import Path
@@ -16,7 +17,14 @@ CORE = Path(__file__).resolve().parent.parent / "core"
 def defined_keys(source: str) -> list[str]:
     """Every key written in the module's top-level dict literals of texts, repeats included."""
     keys: list[str] = []
-    for node in ast.parse(source).body:
+    # No garbage collection inside ast.parse: a finalizer logging a traceback there (3.11's traceback
+    # calls ast.parse) can make it raise "SystemError: AST constructor recursion depth mismatch".
+    gc.disable()
+    try:
+        tree = ast.parse(source)
+    finally:
+        gc.enable()
+    for node in tree.body:
         value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
         if isinstance(value, ast.Dict):
             keys += [key.value for key in value.keys if isinstance(key, ast.Constant) and isinstance(key.value, str)]
