@@ -88,10 +88,26 @@ class RetryWhileHeld(procrastinate.BaseRetryStrategy):
         return None
 
 
+class _HeldJobRetryInOneLine(logging.Filter):
+    """procrastinate logs every retry with the exception's traceback (it has no setting for it);
+    a job held by another process is expected, not a fault: its message says everything."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if getattr(record, "action", None) == "job_error_retry" and isinstance(error, JobBusy):
+            record.msg, record.args = f"{record.getMessage()} ({error})", ()
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+_ONE_LINE = _HeldJobRetryInOneLine()
+
+
 def make_app(database_url: str, *, busy_retry: float = 10.0) -> procrastinate.App:
     """`busy_retry`: seconds between tries of a job another process holds (a third of the lease)."""
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo(database_url)))
     app.task(name=TASK, queue=QUEUE, pass_context=False, retry=RetryWhileHeld(busy_retry))(_generate_job)
+    logging.getLogger("procrastinate.worker").addFilter(_ONE_LINE)  # once: the same filter object
     return app
 
 
@@ -160,9 +176,10 @@ async def _generate_job(job_id: int) -> None:
     try:
         result = await run
         log.info("job %s: %s", job_id, result.status)
-    except JobBusy as exc:
-        log.info("job %s: %s; tried again later", job_id, exc)
-        raise  # RetryWhileHeld: again in a third of the lease, until the job ends or its holder is gone
+    except JobBusy:
+        # RetryWhileHeld: again in a third of the lease, until the job ends or its holder is gone;
+        # procrastinate's "Error, to retry" line names the holder (_HeldJobRetryInOneLine).
+        raise
     except JobClaimedElsewhere as exc:
         log.info("job %s: %s", job_id, exc)
     except asyncio.CancelledError:
