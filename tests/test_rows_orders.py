@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from core.intake import interpret
+from core.tasks import TaskType
 from core.rows.orders import complete_counts, read_order
 from core.spec import DatasetSpec
 
@@ -56,3 +58,9 @@ def test_several_categories_ask_which_to_balance() -> None:
 )
 def test_preset_words(text: str, expected: dict) -> None:
     assert read_order(text).changes == expected
+
+
+def test_the_same_language_as_a_translation_target_reads_without_error() -> None:
+    # Found by test_intake_properties: "ten sam (parafrazy)" raised KeyError: 'language' (the
+    # no-target check compared None with the absent data language and popped it).
+    assert interpret("ten sam (parafrazy)").changes == {"task": TaskType.translation, "target_language": "same"}

@@ -160,7 +160,7 @@ def read_into(original: str, changes: dict[str, Any], draft: Any) -> None:
         changes["target_language"] = found["target_language"] or SAME
         if "language" in found:
             changes["language"] = found["language"]  # "from English into Polish": the data's is the source's
-        elif changes.get("language") == found["target_language"]:
+        elif found["target_language"] and changes.get("language") == found["target_language"]:
             changes.pop("language")  # "into German" names the target, not the data's language
     if "noise_share" in found:
         changes["noise_share"] = found["noise_share"]
