@@ -82,6 +82,14 @@ async def test_an_annotation_run_whose_job_was_taken_over_stops_without_writing(
     taken_at = labeled(store, job_id)
     with pytest.raises(LeaseLost, match=f"job {job_id} was taken over"):
         await asyncio.wait_for(running, 10)
+    # A request already on the wire when the run stopped may reach the fake (its own thread, slow
+    # on a loaded machine) a moment later: count from when the server holds nothing. A run that
+    # went on asking would keep it busy and add requests below.
+    for _ in range(100):
+        if fake_llm.in_flight == 0:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
     stopped_at = fake_llm.request_count
     await asyncio.sleep(0.5)
     assert labeled(store, job_id) == taken_at, "no label stored after the take-over"
