@@ -12,11 +12,11 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Index, bindparam, func, insert, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from core.store_port import DEFAULT_LEASE_SECONDS, LabeledRow, RowToLabel  # the core's port (core/store_port.py)
-from storage.leases import renew_in
+from storage.leases import write_fenced
 from storage.models import Job
 
 
@@ -66,9 +66,8 @@ class AnnotationQueries:
         in one transaction: after this returns, the labels survive a crash. With `owner`, only
         while that run holds the job's lease (renewed by the same transaction), else LeaseLost and
         nothing is stored: a worker that lost the job can't label rows another one now labels."""
-        with self.engine.begin() as conn:
-            if owner is not None:
-                renew_in(conn, job_id, owner, lease_seconds)
+
+        def write(conn: Connection) -> None:
             if labels:
                 conn.execute(
                     update(AnnotationRow.__table__)  # type: ignore[arg-type]
@@ -82,6 +81,8 @@ class AnnotationQueries:
                 conn.execute(update(Job).where(col(Job.id) == job_id).values(
                     requests=Job.requests + requests, prompt_tokens=Job.prompt_tokens + prompt_tokens,
                     completion_tokens=Job.completion_tokens + completion_tokens))
+
+        write_fenced(self.engine, job_id, owner, lease_seconds, write)
 
     def label_counts(self, job_id: int) -> dict[str | None, int]:
         """Rows per label (None: not labeled yet)."""

@@ -10,6 +10,12 @@ from sqlmodel import SQLModel, create_engine
 
 from storage import annotations, models  # noqa: F401  (registers the tables)
 
+#: PostgreSQL ends a session that sits inside a transaction this long (our transactions never wait
+#: on anything but the database): a process frozen mid-write (SIGSTOP, a suspended VM, a machine cut
+#: off) would otherwise keep its row locks, and the job's lease row with them, until it woke, and
+#: no other worker could take its job over. The default for a dead TCP peer is hours.
+IDLE_IN_TRANSACTION_SECONDS = 10.0
+
 
 def _normalise_url(url: str) -> str:
     # People paste "postgres://" or "postgresql://" URLs; we ship psycopg 3, not psycopg2.
@@ -19,7 +25,7 @@ def _normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, idle_in_transaction_seconds: float = IDLE_IN_TRANSACTION_SECONDS) -> Engine:
     url = _normalise_url(url)
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1] if ":///" in url else ""
@@ -38,6 +44,15 @@ def make_engine(url: str) -> Engine:
         SQLModel.metadata.create_all(engine)
     else:
         engine = create_engine(url, pool_pre_ping=True)
+        timeout_ms = max(1, int(idle_in_transaction_seconds * 1000))
+
+        @event.listens_for(engine, "connect")
+        def _postgres_session(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+            # A SET, not connect_args' "options": the URL may carry its own options (a search_path).
+            with dbapi_conn.cursor() as cur:
+                cur.execute(f"SET idle_in_transaction_session_timeout = {timeout_ms}")
+            dbapi_conn.commit()
+
         # Replicas and workers starting together on an empty database: one creates the tables,
         # the others wait and find them (two CREATE TABLEs at once fail on pg_type's unique index).
         with engine.begin() as conn:

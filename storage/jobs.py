@@ -11,11 +11,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, insert, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
 from core.store_port import DEFAULT_LEASE_SECONDS, LeaseLost, NewRow, StoredRow  # the core's port (core/store_port.py)
-from storage.leases import renew_in
+from storage.leases import write_fenced
 from storage.models import Example, Job, JobAttributes, JobCostCap, JobFollower, JobKey, JobLease, utcnow
 
 #: Jobs that may still need work (a crash leaves "running" behind).
@@ -202,9 +202,8 @@ class JobQueries:
              "source": row.source, "created_at": now}
             for row in rows
         ]
-        with self.engine.begin() as conn:
-            if owner is not None:
-                renew_in(conn, job_id, owner, lease_seconds)
+
+        def write(conn: Connection) -> None:
             if values:
                 conn.execute(insert(Example), values)  # one executemany, not one ORM object per row
             if requests or prompt_tokens or completion_tokens:
@@ -215,6 +214,8 @@ class JobQueries:
                             prompt_tokens=Job.prompt_tokens + prompt_tokens,
                             completion_tokens=Job.completion_tokens + completion_tokens)
                 )
+
+        write_fenced(self.engine, job_id, owner, lease_seconds, write)
 
     def accepted_rows(self, job_id: int, *, sources: Iterable[str] | None = None) -> list[StoredRow]:
         """Accepted rows in the order they were stored (uploaded rows included unless `sources` says)."""

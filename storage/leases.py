@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import col
 
 # The errors and the owner tokens are the core's (core/store_port.py); imported here, raised here.
@@ -30,7 +31,7 @@ from core.store_port import DEFAULT_LEASE_SECONDS, JobBusy, JobClaimedElsewhere,
 from storage.models import JobLease, utcnow
 
 __all__ = ["DEFAULT_LEASE_SECONDS", "JobBusy", "JobClaimedElsewhere", "LeaseLost", "LeaseQueries", "describe_owner", "new_owner",
-           "renew_in"]
+           "renew_in", "write_fenced"]
 
 
 def _aware(moment: datetime) -> datetime:
@@ -51,6 +52,31 @@ def _holder_is_gone(owner: str) -> bool:
     except OSError:  # exists, owned by someone else
         return False
     return False
+
+
+def write_fenced(engine: Engine, job_id: int, owner: str | None, ttl: float,
+                 write: Callable[[Connection], None]) -> None:
+    """One transaction: renew `owner`'s lease (when given), then `write`. If the server cut the
+    connection mid-transaction (PostgreSQL's idle-in-transaction timeout ends a session frozen
+    mid-write: storage/db.py), nothing was stored: LeaseLost when another process holds the job
+    now, else the transaction once more (a live process paused by a busy machine)."""
+    for attempt in (1, 2):
+        try:
+            with engine.begin() as conn:
+                if owner is not None:
+                    renew_in(conn, job_id, owner, ttl)
+                write(conn)
+            return
+        except DBAPIError as exc:
+            if not exc.connection_invalidated or attempt == 2:
+                raise
+            if owner is not None and _current_owner(engine, job_id) != owner:
+                raise LeaseLost(job_id) from exc
+
+
+def _current_owner(engine: Engine, job_id: int) -> str | None:
+    with engine.connect() as conn:
+        return conn.execute(select(JobLease.owner).where(col(JobLease.job_id) == job_id)).scalar()
 
 
 def renew_in(conn: Connection, job_id: int, owner: str, ttl: float) -> None:

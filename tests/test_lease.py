@@ -10,12 +10,13 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from core.generator import Generator
 from core.llm_openai import OpenAIBackend
@@ -24,6 +25,7 @@ from core.spec import DatasetSpec
 from storage.jobs import NewRow
 from storage.leases import JobBusy, LeaseLost, new_owner
 from storage.models import JobLease, utcnow
+from storage.db import make_engine
 from storage.store import Store
 from tests.fakes.openai_server import FakeOpenAI
 
@@ -236,3 +238,74 @@ async def test_a_heartbeat_after_the_job_finished_does_not_cancel_the_run(databa
     assert not store.is_claimed(job_id)
     await llm.aclose()
     store.close()
+
+
+def freeze_once_after_renewing(store: Store, seconds: float) -> threading.Event:
+    """Sleep `seconds` inside the next fenced write, right after it renewed (and locked) the lease
+    row: what a SIGSTOP there does. The event is set when it wakes."""
+    woke = threading.Event()
+
+    @event.listens_for(store.engine, "after_cursor_execute")
+    def freeze(_conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("UPDATE JOBLEASE") and not woke.is_set():
+            time.sleep(seconds)
+            woke.set()
+
+    return woke
+
+
+@pytest.mark.postgres
+def test_a_write_whose_session_the_server_ended_is_stored_by_its_still_holding_owner(postgres_url: str) -> None:
+    """A busy machine paused a live holder mid-write past the idle-in-transaction timeout; no one
+    took the job (its lease is still good): the write is done again, not lost, not doubled."""
+    store = Store(make_engine(postgres_url, idle_in_transaction_seconds=1))
+    job_id = new_job(store)
+    owner = new_owner()
+    store.claim_job(job_id, owner, ttl=30)
+    woke = freeze_once_after_renewing(store, 2.5)
+    store.add_examples(job_id, [NewRow({"text": "paused write"}, "positive", dedupe_key="k1")], requests=1, owner=owner)
+    assert woke.is_set(), "the write was paused"
+    assert [row.fields["text"] for row in store.accepted_rows(job_id)] == ["paused write"]
+    assert store.get_job(job_id).requests == 1  # type: ignore[union-attr]
+    store.close()
+
+
+@pytest.mark.postgres
+def test_a_holder_frozen_inside_a_write_is_taken_over_and_stores_nothing_when_it_wakes(postgres_url: str) -> None:
+    """A worker frozen (SIGSTOP, a suspended VM) between two statements of a fenced write holds
+    the lease row's lock: PostgreSQL ends its session after the idle-in-transaction timeout, so
+    another process takes the job over while it still sleeps; the woken write raises LeaseLost
+    and stores nothing. (Before the timeout, the take-over waited for the frozen one: a CI run.)"""
+    frozen_store = Store(make_engine(postgres_url, idle_in_transaction_seconds=1))
+    other = Store.from_url(postgres_url)
+    job_id = new_job(frozen_store)
+    first, second = new_owner(), new_owner()
+    frozen_store.claim_job(job_id, first, ttl=1)
+    woke = freeze_once_after_renewing(frozen_store, 6)
+
+    outcome: list[BaseException | None] = []
+
+    def frozen_write() -> None:
+        try:
+            frozen_store.add_examples(job_id, [NewRow({"text": "late write"}, "positive", dedupe_key="k1")],
+                                      owner=first, lease_seconds=1)
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001  (asserted below)
+            outcome.append(exc)
+
+    writer = threading.Thread(target=frozen_write)
+    writer.start()
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            other.claim_job(job_id, second)
+            break
+        except JobBusy:
+            assert time.monotonic() < deadline, "the lease was never free"
+            time.sleep(0.1)
+    assert not woke.is_set(), "the take-over waited for the frozen holder to wake"
+    writer.join(20)
+    assert outcome and isinstance(outcome[0], LeaseLost), outcome
+    assert other.accepted_rows(job_id) == [] and other.lease_of(job_id)[0] == second  # type: ignore[index]
+    frozen_store.close()
+    other.close()
