@@ -65,7 +65,11 @@ def _items(body: str) -> list[str]:
         for number, piece in enumerate(pieces, 1):
             starts = bool(_DESCRIBED.match(piece))
             trailing_label = number == len(pieces) and len(piece.split()) <= 3 and not _CONTINUES.match(piece)
-            if not current or starts or not described or current.endswith(")") or trailing_label:
+            # "refund - wants money back, bug, other - anything else": one word between a phrase and
+            # the next described label is a label; "spam - ads, scams, phishing" goes on describing.
+            between = described and "," not in current and len(_description(current).split()) >= 2 \
+                and _bare_run_ends(pieces, number - 1)
+            if not current or starts or not described or current.endswith(")") or trailing_label or between:
                 if current:
                     items.append(current)
                 current, described = piece, starts
@@ -74,6 +78,22 @@ def _items(body: str) -> list[str]:
         if current:
             items.append(current)
     return items
+
+_BARE_LABEL = re.compile(r"[^\W\d][\w-]{0,40}")
+
+
+def _bare_run_ends(pieces: list[str], index: int) -> bool:
+    """pieces[index:] starts with one-word pieces that run to the end or to a described label."""
+    for piece in pieces[index:]:
+        if _BARE_LABEL.fullmatch(piece) is None:
+            return piece is not pieces[index] and bool(_DESCRIBED.match(piece))
+    return True
+
+
+def _description(item: str) -> str:
+    found = _DESCRIBED.match(item)
+    return found.group(2) if found else ""
+
 
 def labels_from_text(text: str) -> list[str] | None:
     """'complaint, order_status or greeting' / 'etykiety: a, b' / 'sentiment' -> the labels;

@@ -267,6 +267,12 @@ ORDER_TEXTS: dict[str, dict[str, str]] = {
         "pl": "Ile ma być przykładów „{label}”? Na przykład „{label} 50%” albo „{label} 40” "
         "(pozostałe etykiety dzielą resztę po równo).",
     },
+    "intake_ratio_which_label": {
+        "en": "“{part} in {whole}” of which label? Say it with the label, for example “spam {part} in {whole}” "
+        "(the other labels share the rest equally).",
+        "pl": "„{part} na {whole}” której etykiety? Napisz to razem z etykietą, na przykład „spam {part} na {whole}” "
+        "(pozostałe etykiety dzielą resztę po równo).",
+    },
     "intake_unsupported": {
         "en": "I can't make {kind} datasets yet. I make text classification (texts with labels), "
         "multiple-choice quizzes, question–answer pairs, texts with marked entities (NER), translation or "

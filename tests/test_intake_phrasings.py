@@ -213,6 +213,53 @@ CASES: dict[str, Case] = {
     ),
     "300 as JSON": Case(("300 as JSON",), {"count": 300, "format": OutputFormat.json}, start=SENTIMENT_10),
     "2 in 10 is not a count": Case(("2 in 10",), {"count": 10}, start=SENTIMENT_10, understood=False),
+    # --- read wrong before (the closing note of round 3) -------------------------------------
+    "spam or ham as a list item": Case(("100 messages, spam or ham",),
+                                       {"labels": ["spam", "ham"], "count": 100, "task": CLS}),
+    "spam/ham first, count after": Case(("spam/ham, 100 messages",), {"labels": ["spam", "ham"], "count": 100}),
+    "spam or not": Case(("50 emails, spam or not",), {"labels": ["spam", "not spam"], "count": 50}),
+    "English or Polish is no label pair": Case(("100 reviews, English or Polish",), {"labels": None, "count": 100}),
+    "short or long is no label pair": Case(("100 reviews, short or long",), {"labels": None, "count": 100}),
+    "a bare label between described ones": Case(
+        ("labels: refund - wants money back, bug, other - anything else",),
+        {"labels": ["refund", "bug", "other"], "instructions": "refund: wants money back; other: anything else"},
+    ),
+    "two bare labels between described ones": Case(
+        ("80 tickets, labels: refund - wants money back, bug, feature, other - anything else",),
+        {"labels": ["refund", "bug", "feature", "other"], "count": 80},
+    ),
+    "a described list of words stays one description": Case(
+        ("labels: spam - ads, scams, ham - normal mail",),
+        {"labels": ["spam", "ham"], "instructions": "spam: ads, scams; ham: normal mail"},
+    ),
+    "3 in 10 examples is a share of no label yet": Case(
+        ("3 in 10 examples",), {"count": 10, "label_counts": None}, start=SENTIMENT_10, remarks=("intake_ratio_which_label",),
+    ),
+    "3 in 10 examples in a new order": Case(
+        ("100 emails, spam or ham, 3 in 10 examples",), {"count": 100, "labels": ["spam", "ham"], "label_counts": None},
+        remarks=("intake_ratio_which_label",),
+    ),
+    "label, then 3 in 10 examples": Case(
+        ("100 spam vs ham emails, spam 3 in 10 examples",), {"count": 100, "label_counts": {"spam": 30, "ham": 70}},
+    ),
+    "label in 3 of every 10": Case(
+        ("100 emails, spam or ham, spam in 3 of every 10 examples",), {"label_counts": {"spam": 30, "ham": 70}},
+    ),
+    "a repeated label word starts the share": Case(
+        ("50 reviews, positive or negative, negative in 3 in 10 examples",),
+        {"labels": ["positive", "negative"], "label_counts": {"positive": 35, "negative": 15}},
+    ),
+    "pl: spam lub nie spam": Case(("100 wiadomości, spam lub nie spam",), {"labels": ["spam", "nie spam"], "count": 100}),
+    "pl: etykieta bez opisu w środku": Case(
+        ("etykiety: zwrot - chce pieniądze z powrotem, błąd, inne - cokolwiek innego",),
+        {"labels": ["zwrot", "błąd", "inne"]},
+    ),
+    "pl: negatywne 3 na 10 przykładów": Case(
+        ("100 recenzji, negatywne 3 na 10 przykładów",), {"label_counts": {"positive": 70, "negative": 30}},
+    ),
+    "pl: 3 na 10 przykładów bez etykiety": Case(
+        ("100 recenzji, 3 na 10 przykładów",), {"count": 100, "label_counts": None}, remarks=("intake_ratio_which_label",),
+    ),
     # --- Polish ------------------------------------------------------------------------------
     "pl: etykiety z opisem, ostatnia bez": Case(
         ("etykiety: zwrot - klient chce oddać towar, błąd - coś nie działa, inne",),

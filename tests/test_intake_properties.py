@@ -217,3 +217,20 @@ def test_shares_are_exact_or_refused(total: int, percents: list[int]) -> None:
         assert counts is None
     else:
         assert counts is not None and sum(counts.values()) == total
+
+
+@FAST
+@given(whole=st.integers(min_value=2, max_value=1000), data=st.data(),
+       noun=st.sampled_from(["examples", "rows", "emails", "przykładów", "wiadomości"]),
+       joiner=st.sampled_from(["in", "out of", "of every", "na", "z"]), labelled=st.booleans())
+def test_a_ratio_is_a_share_never_a_count(whole: int, data: st.DataObject, noun: str, joiner: str, labelled: bool) -> None:
+    """ "spam 3 in 10 examples" is 30% spam; "3 in 10 examples" asks which label: neither is 3 rows."""
+    part = data.draw(st.integers(min_value=1, max_value=whole))
+    draft = SpecDraft(task=TaskType.classification, labels=["spam", "ham"], count=whole * 10)
+    interp = interpret(f"{'spam ' if labelled else ''}{part} {joiner} {whole} {noun}", draft)
+    updated = apply(draft, interp)
+    assert updated.count == whole * 10
+    if labelled:
+        assert updated.label_counts == {"spam": part * 10, "ham": (whole - part) * 10}
+    else:
+        assert updated.label_counts is None and [r.key for r in interp.remarks] == ["intake_ratio_which_label"]

@@ -165,10 +165,16 @@ def find_labels(original: str, folded: str) -> tuple[list[str], str]:
     # 4. Known label words paired: "positive or negative", "pozytywne lub negatywne", "toxic vs non-toxic".
     pair = KNOWN_LABEL_RE + r"(?:\s*(?:,|/|\bor\b|\band\b|\bvs\.?|\bversus\b|\blub\b|\balbo\b|\bi\b|\boraz\b|\bczy\b)\s*" + KNOWN_LABEL_RE + r")+"
     for m in re.finditer(r"(?<![\d\w])" + pair, folded):
-        items = [canonical_label(w) for w in re.findall(KNOWN_LABEL_RE, m.group(0))]
-        if len(set(items)) >= 2:
+        items: list[str] = []
+        end = m.start()
+        for word in re.finditer(KNOWN_LABEL_RE, m.group(0)):
+            if canonical_label(word.group(0)) in items:
+                break  # "positive or negative, negative in 3 in 10": the repeat starts another part
+            items.append(canonical_label(word.group(0)))
+            end = m.start() + word.end()
+        if len(items) >= 2:
             take(items)
-            folded = mask(folded, m.start(), m.end())
+            folded = mask(folded, m.start(), end)
     # 5. Any "x vs y" ("spam vs ham") and quoted pairs ('"spam" or "ham"').
     for m in re.finditer(r"(?<![\w-])([\w-]{2,30})\s+(?:vs\.?|versus)\s+([\w-]{2,30})(?![\w-])", folded):
         take([canonical_label(original[m.start(1):m.end(1)]), canonical_label(original[m.start(2):m.end(2)])])
@@ -176,7 +182,53 @@ def find_labels(original: str, folded: str) -> tuple[list[str], str]:
     for m in re.finditer(r"\"([^\"\n]{1,40})\"\s*(?:or|lub|albo|czy|,)\s*\"([^\"\n]{1,40})\"", folded):
         take([canonical_label(original[m.start(1):m.end(1)]), canonical_label(original[m.start(2):m.end(2)])])
         folded = mask(folded, m.start(), m.end())
+    # 6. A list item that is only "a or b" / "a/b" ("100 messages, spam or ham", "spam or not, 50 emails").
+    if not found:
+        for m in _ALTERNATIVES_ITEM.finditer(folded):
+            items = _alternatives(original, m)
+            if items:
+                take(items)
+                folded = mask(folded, m.start("body"), m.end("body"))
+                break
     return found, folded
+
+
+# An item of the message (between commas, colons, sentence ends or spaced dashes) that is just
+# alternatives, optionally with its count and noun around them: "spam or ham", "100 spam/ham emails".
+_ALTERNATIVE = r"(?:(?:not|nie|non)\s)?[^\W\d][\w-]{0,30}"  # one word ("bullying behaviour" describes)
+_ALTERNATIVES_ITEM = re.compile(
+    r"(?:^|(?<=[,;:.!?\n])|(?<=\s[-\u2013\u2014]))\s*(?:" + NUM + r"\s+)?(?P<body>" + _ALTERNATIVE
+    + r"(?:\s*(?:/|\bor\b|\blub\b|\balbo\b|\bczy\b)\s*" + _ALTERNATIVE + r")+)(?:\s+" + COUNT_NOUNS
+    + r")?\s*(?=[,;:.!?\n]|\s[-\u2013\u2014]\s|$)"
+)
+# Words that make "a or b" something else than labels: "with or without emojis", "more or less",
+# "short or long", "yes or no" (an answer), "one or two sentences".
+_NOT_ALTERNATIVE = re.compile(
+    r"(?:with|without|more|less|both|either|neither|any|some|all|one|two|short|long|longer|shorter|yes|no|tak|"
+    r"z|bez|wiecej|mniej|krotk\w*|dlug\w*|oba|obie|jeden|jedna|dwa|the|a|an|in|po|w|na|to|of|for|about|o|"
+    + COUNT_NOUNS + r"|" + WORD_NUMBER_RE + r")"
+)
+
+
+def _alternatives(original: str, m: re.Match[str]) -> list[str]:
+    """The labels of one "a or b" item, or [] when it names something else (a language, a format,
+    a tone, a length). "spam or not" / "spam czy nie" -> spam, not spam / nie spam."""
+    from core.intake.find_fields import canonical_tone  # the tone words (find_fields reads tones)
+
+    raw = original[m.start("body"):m.end("body")]
+    parts = [part.strip() for part in re.split(r"\s*(?:/|\bor\b|\blub\b|\balbo\b|\bczy\b)\s*", raw, flags=re.I)]
+    items: list[str] = []
+    for index, part in enumerate(parts):
+        folded = fold(part)
+        if index and folded in ("not", "nie") and items:  # "spam or not": the second label is "not spam"
+            items.append(f"{part} {items[0]}")
+            continue
+        if any(_NOT_ALTERNATIVE.fullmatch(word) for word in folded.split() if word not in ("not", "nie", "non")):
+            return []
+        if language_name(folded) or _FORMAT_WORD.fullmatch(folded) or canonical_tone(folded):
+            return []
+        items.append(canonical_label(part))
+    return items if len({label_key(x) for x in items}) >= 2 else []
 
 
 def find_add_remove(folded: str, draft_labels: list[str]) -> tuple[list[str], list[str], str]:
@@ -265,6 +317,13 @@ def find_shares(folded: str, vocabulary: list[str]) -> tuple[dict[str, float], s
         if 0 < part <= whole:
             shares[_resolve_label(m.group(3), vocabulary)] = part / whole
             folded = mask(folded, m.start(), m.end())
+    # "spam 3 in 10 examples", "negative in 3 out of 10 reviews", "toksyczne 1 na 4": the label first.
+    label_first = r"(?<![\w-])(" + labels + r")\s*(?:[:=]|-)?\s*(?:in\s+|w\s+)?" + _RATIO + r"(?:\s+" + COUNT_NOUNS + r")?(?![\w])"
+    for m in re.finditer(label_first, folded):
+        part, whole = int(m.group(2)), int(m.group(3))
+        if 0 < part <= whole:
+            shares[_resolve_label(m.group(1), vocabulary)] = part / whole
+            folded = mask(folded, m.start(), m.end())
     for index, pattern in enumerate(patterns):
         for m in re.finditer(pattern, folded):
             number, word = (m.group(1), m.group(2)) if index == 0 else (m.group(2), m.group(1))
@@ -273,6 +332,20 @@ def find_shares(folded: str, vocabulary: list[str]) -> tuple[dict[str, float], s
                 shares[_resolve_label(word, vocabulary)] = value
                 folded = mask(folded, m.start(), m.end())
     return shares, folded
+
+
+# "3 in 10", "1 out of 4", "2 of every 10", "1 na 4", "3 z 10": a share, never a count.
+_RATIO = r"(?<![\w.,])(\d{1,4})\s+(?:in|out of|of every|in every|na|z|na kazde|z kazdych)\s+(\d{1,4})(?![\w.,]|[.,]\d)"
+_UNLABELED_RATIO = re.compile(_RATIO + r"\s+" + COUNT_NOUNS + r"(?![\w])")
+
+
+def find_unlabeled_ratio(folded: str) -> tuple[tuple[int, int] | None, str]:
+    """"3 in 10 examples" with no label: a share the user means of some label (the dialog asks which),
+    never a count of 3; ((3, 10), the folded text with it blanked)."""
+    m = _UNLABELED_RATIO.search(folded)
+    if m is None or not 0 < int(m.group(1)) <= int(m.group(2)):
+        return None, folded
+    return (int(m.group(1)), int(m.group(2))), mask(folded, m.start(), m.end())
 
 
 def find_label_counts(original: str, folded: str, vocabulary: list[str]) -> tuple[dict[str, int], str]:

@@ -32,6 +32,7 @@ from core.intake.find_labels import (
     find_labels,
     find_shares,
     find_split,
+    find_unlabeled_ratio,
 )
 from core.intake.labels import PRESETS, SENTIMENT_LABELS, SENTIMENT_WORDS, TOXICITY_LABELS, TOXICITY_WORDS, has_labels_of, match_label, split_label_list
 from core.intake.languages import detect_language, language_name, language_signal
@@ -147,6 +148,7 @@ def _interpret(text: str, draft: SpecDraft | None, asking: str | None, max_count
     vocabulary = [*labels, *draft_labels, *result.add_labels]
     shares, folded = find_shares(folded, vocabulary)
     shares.update({match_label(word, vocabulary) or word: share for word, share in split_shares.items()})
+    ratio, folded = find_unlabeled_ratio(folded)  # "3 in 10 examples": a share of which label? (asked)
     label_counts, folded = find_label_counts(original, folded, vocabulary)
     result.favoured_label, folded = find_favoured(original, folded, vocabulary)
     each_count, folded = find_each(folded)
@@ -217,6 +219,10 @@ def _interpret(text: str, draft: SpecDraft | None, asking: str | None, max_count
     if asking and not (changes or result.add_labels or result.remove_labels) and result.yes is None and negative is None:
         _bare_answer(original, bare, asking, changes)
     _refuse(result, negative, unsupported, max_count)
+    if ratio is not None:
+        result.remarks.append(Remark("intake_ratio_which_label", values={"part": str(ratio[0]), "whole": str(ratio[1])}))
+        if "count" not in changes:
+            result.refused.add("count")  # nor may the LLM's reading take the 3 of "3 in 10" for a count
     if changes or result.add_labels or result.remove_labels:
         # "yes, 500" is a change; "no" at the start of "no neutral label" is not a refusal.
         if result.yes is not None and not starts_with_yes_no(bare):
