@@ -21,6 +21,7 @@ from core.documents.passages import CONTEXT_SEPARATOR, SOURCE_SEPARATOR
 from core.events import ButtonPress, Document
 from core.messages import TEXTS
 from core.settings import Settings
+from core.spec import TaskType
 from tests.dialog_support import all_choices, documents, new_user, previews, texts
 from tests.fakes.openai_server import FakeOpenAI
 from tests.test_documents import make_markdown, make_pdf
@@ -37,6 +38,12 @@ from tests.test_documents import make_markdown, make_pdf
     ("evaluate our support bot with questions about the refund policy", "en"), ("quiz on the attached doc", "en"),
     ("pytania z dokumentu, który wyślę", "pl"), ("20 pytań z pliku, który ci zaraz prześlę", "pl"),
     ("przetestuj mojego chatbota pytaniami o regulamin", "pl"),
+    # the user's own customers asking about the user's own policy; a RAG system to evaluate
+    ("questions my customers might ask about the return policy", "en"), ("I want to evaluate my RAG pipeline", "en"),
+    ("50 questions users might have about our terms", "en"), ("a test set for our RAG chatbot", "en"),
+    ("RAG evaluation set, 50 questions", "en"),
+    ("pytania, które klienci mogą zadać o naszą politykę zwrotów", "pl"), ("chcę ocenić mój pipeline RAG", "pl"),
+    ("zbiór do przetestowania naszego systemu RAG", "pl"),
     # topics, not documents: an ordinary order
     ("write 30 questions about a contract law", None), ("20 questions about the file format csv", None),
     ("pytania o dokumenty tożsamości w Polsce", None), ("10 quiz questions about history", None),
@@ -46,6 +53,10 @@ from tests.test_documents import make_markdown, make_pdf
     ("classify emails about the report I sent", None), ("quiz about the documents we need to sign", None),
     ("przetestuj mojego chatbota pytaniami o historię", None),
     ("pytania o dokument tożsamości, który wydaje urząd", None),
+    ("10 quiz questions about RAG", None), ("questions customers ask about shipping", None),
+    ("red-team prompts to test my RAG bot", None), ("pytania testowe o RAG", None),
+    ("200 support tickets from customers asking about refunds", None),
+    ("questions my customers ask about the documents they need for a visa", None),
 ])
 def test_which_messages_ask_for_questions_from_documents(text: str, lang: str | None) -> None:
     assert wants_documents(text) == lang
@@ -161,6 +172,21 @@ async def test_a_bot_to_test_on_a_policy_starts_a_documents_order_and_6_in_engli
         said = texts(await user.send("6 in English"))
         assert state_of(user).phase == Phase.confirm, said
         assert "Questions: 6" in said and "Language of the questions: English" in said, said
+    finally:
+        await user.dialog.aclose()
+
+
+@pytest.mark.parametrize("text", ["questions my customers might ask about the return policy",
+                                  "I want to evaluate my RAG pipeline"])
+async def test_customers_questions_and_a_rag_to_evaluate_ask_for_the_documents(
+        settings: Settings, fake_llm: FakeOpenAI, tmp_path: Path, text: str) -> None:
+    user = await new_user(settings)
+    try:
+        asked = texts(await user.send(text))
+        assert "Send me the documents" in asked, asked
+        assert state_of(user).draft is not None and state_of(user).draft.task == TaskType.documents
+        read = texts(await user.upload("guide.md", markdown_bytes(tmp_path)))
+        assert "How many questions?" in read, read
     finally:
         await user.dialog.aclose()
 

@@ -84,13 +84,45 @@ TESTS_A_BOT_PL = re.compile(
     rf"(?:{_THINGS_PL})", re.IGNORECASE)
 
 
+_ASKERS_EN = r"customers?|clients?|users?|employees?|staff|students?|patients?|visitors?|readers?|members?|guests?|buyers?"
+#: "questions my customers might ask about the return policy": the user's own people asking about
+#: the user's own document
+ASKED_ABOUT_EN = re.compile(
+    rf"\bquestions?\b.{{0,30}}?\b(?:{_ASKERS_EN})\b.{{0,30}}?\b(?:ask|asks|asked|asking|have|raise|send)\b.{{0,15}}?"
+    rf"\b(?:about|on|regarding|concerning)\s+(?:the|our|my|this|these|your)\s+(?:[\w-]+\s+){{0,2}}?(?:{_THINGS_EN})\b"
+    r"(?!,?\s+(?:that\s+|which\s+)?(?:i|we|they|you|people)\s+(?:need|must|have to))",  # "the documents they need for a visa"
+    re.IGNORECASE)
+_ASKERS_PL = r"klien\w*|użytkowni\w*|uzytkowni\w*|pracowni\w*|student\w*|pacjen\w*|czytelni\w*|gości\w*|kupując\w*"
+#: "pytania, które klienci mogą zadać o naszą politykę zwrotów"
+ASKED_ABOUT_PL = re.compile(
+    rf"\bpyta\w*\b.{{0,30}}?\b(?:{_ASKERS_PL})\b.{{0,40}}?\b(?:o|na temat|dotycząc\w*|w sprawie)\s+"
+    rf"(?:\w+\s+){{0,2}}?(?:{_THINGS_PL})", re.IGNORECASE)
+#: "I want to evaluate my RAG pipeline", "a test set for our RAG", "RAG eval set": a RAG system is
+#: evaluated with questions from its documents
+RAG_EN = re.compile(
+    r"\b(?:evaluat\w*|eval|test|testing|benchmark\w*|assess\w*|measure|check)\b.{0,25}?\b(?:my|our|the|this|a)\s+"
+    r"(?:[\w-]+\s+){0,2}?(?:rag|retrieval[- ]augmented)\b"
+    r"|\b(?:rag|retrieval[- ]augmented(?: generation)?)\b[\s-]*(?:\w+\s+)?(?:eval\w*|test(?:ing)? (?:set|data\w*|questions)|benchmark\w*)",
+    re.IGNORECASE)
+#: "chcę ocenić mój pipeline RAG", "zbiór do ewaluacji naszego RAG-a"
+RAG_PL = re.compile(
+    r"\b(?:oceni\w*|ocen\w*|ewaluac\w*|ewaluow\w*|przetest\w*|testow\w*|sprawdzi\w*|zbada\w*)\b.{0,25}?"
+    r"\b(?:m[oó]j|moj\w*|nasz\w*|tego|ten|t[aą]|t[eę])\s+(?:[\w-]+\s+){0,2}?rag\w*", re.IGNORECASE)
+
+
+#: "red-team prompts to test my RAG bot" is a red-team order, not questions from documents
+_RED_TEAM = re.compile(r"red[\s-]?team|jailbreak|prompt injection|attack|atak", re.IGNORECASE)
+
+
 def wants_documents(text: str) -> str | None:
     """The language of a "questions from my documents" request, None when the text is not one. A thing
     named with "the" is a topic ("questions about the file format") unless the user will send it or
     the questions are to test a bot on it."""
-    if WANTS_PL.search(text) or TESTS_A_BOT_PL.search(text) or (_QUESTIONS_PL.search(text) and TO_SEND_PL.search(text)):
+    if WANTS_PL.search(text) or TESTS_A_BOT_PL.search(text) or (_QUESTIONS_PL.search(text) and TO_SEND_PL.search(text)) \
+            or ASKED_ABOUT_PL.search(text) or (RAG_PL.search(text) and not _RED_TEAM.search(text)):
         return "pl"
-    if WANTS_EN.search(text) or WANTS_EN_AFTER.search(text) or TESTS_A_BOT_EN.search(text):
+    if WANTS_EN.search(text) or WANTS_EN_AFTER.search(text) or TESTS_A_BOT_EN.search(text) or ASKED_ABOUT_EN.search(text) \
+            or (RAG_EN.search(text) and not _RED_TEAM.search(text)):
         return "en"
     return "en" if _QUESTIONS_EN.search(text) and TO_SEND_EN.search(text) else None
 
