@@ -267,6 +267,12 @@ ORDER_TEXTS: dict[str, dict[str, str]] = {
         "pl": "Ile ma być przykładów „{label}”? Na przykład „{label} 50%” albo „{label} 40” "
         "(pozostałe etykiety dzielą resztę po równo).",
     },
+    "intake_one_language": {
+        "en": "One dataset is in one language, so I can't mix languages in one file. I took the first part, "
+        "“{first}”. When its file is delivered, write “{next}” and I'll make the next part with the same settings.",
+        "pl": "Jeden zbiór jest w jednym języku, więc nie wymieszam języków w jednym pliku. Biorę pierwszą część: "
+        "„{first}”. Gdy dostaniesz jej plik, napisz „{next}”, a zrobię następną część z tymi samymi ustawieniami.",
+    },
     "intake_ratio_which_label": {
         "en": "“{part} in {whole}” of which label? Say it with the label, for example “spam {part} in {whole}” "
         "(the other labels share the rest equally).",

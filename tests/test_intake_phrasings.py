@@ -249,6 +249,19 @@ CASES: dict[str, Case] = {
         ("50 reviews, positive or negative, negative in 3 in 10 examples",),
         {"labels": ["positive", "negative"], "label_counts": {"positive": 35, "negative": 15}},
     ),
+    "two languages: the first part, and a remark": Case(
+        ("50 in English and 50 in Polish",), {"count": 50, "language": "English"}, start=SENTIMENT_10,
+        remarks=("intake_one_language",),
+    ),
+    "two languages as adjectives": Case(
+        ("sentiment, 5 English and 5 Polish examples",),
+        {"count": 5, "language": "English", "labels": ["positive", "negative"]}, remarks=("intake_one_language",),
+    ),
+    "one language twice is no split": Case(("5 in English, 5 in English",), {"count": 5, "language": "English"}),
+    "pl: 5 po angielsku i 5 po polsku": Case(
+        ("5 po angielsku i 5 po polsku",), {"count": 5, "language": "English"},
+        start=SENTIMENT_10.model_copy(update={"count": None, "language": None}), remarks=("intake_one_language",),
+    ),
     "pl: spam lub nie spam": Case(("100 wiadomości, spam lub nie spam",), {"labels": ["spam", "nie spam"], "count": 100}),
     "pl: etykieta bez opisu w środku": Case(
         ("etykiety: zwrot - chce pieniądze z powrotem, błąd, inne - cokolwiek innego",),

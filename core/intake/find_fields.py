@@ -123,6 +123,31 @@ def find_negative(folded: str) -> tuple[str | None, str]:
     return "-" + (number.group(1) if number else ""), mask(folded, m.start(), m.end())
 
 
+# "5 po angielsku", "50 in English", "5 Polish examples", "20 w języku niemieckim": a count in one language.
+_LANGUAGE_PART = re.compile(
+    r"(" + NUM + r")\s+(?:(?:[\w-]+\s+){0,2}?" + COUNT_NOUNS + r"\s+)?(?:in\s+(?:the\s+)?(" + EN_LANGUAGE_RE + r")\b"
+    r"|po\s+(" + PL_ADVERB_RE + r")\b|w\s+jezyku\s+(" + PL_STEM_RE + r")\w*|na\s+(" + PL_STEM_RE + r")i\b"
+    r"|(" + EN_LANGUAGE_RE + "|" + PL_STEM_RE + r")\w{0,3}(?=\s+" + COUNT_NOUNS + r"\b|\s*(?:[,;.]|\band\b|\bi\b|\boraz\b|$)))"
+)
+
+
+def find_language_parts(folded: str) -> tuple[list[tuple[int, str, int, int]], str]:
+    """"5 po angielsku i 5 po polsku", "50 in English and 50 in Polish": counts in two or more
+    languages ([(count, language, start, end)], folded text with them blanked); ([], folded) otherwise.
+    An order has one language: the dialog takes the first part and says how to order the next."""
+    parts: list[tuple[int, str, int, int]] = []
+    for m in _LANGUAGE_PART.finditer(folded):
+        count = parse_number(m.group(1))
+        name = language_name(next(group for group in m.groups()[1:] if group))
+        if count is not None and name is not None:
+            parts.append((count, name, m.start(), m.end()))
+    if len({name for _, name, _, _ in parts}) < 2:
+        return [], folded
+    for _, _, start, end in parts:
+        folded = mask(folded, start, end)
+    return parts, folded
+
+
 _FORMAT_WORDS = r"(?:csv|jsonl?|json lines|excel|xlsx)"
 _LEADING_COUNT = re.compile(
     r"(?:^|[,;])\s*(?:about |around |okolo )?(" + NUM + r")\s+(?="

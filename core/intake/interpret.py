@@ -15,6 +15,7 @@ from core.intake.find_fields import (
     find_format,
     find_instructions,
     find_language,
+    find_language_parts,
     find_more,
     find_multiplied,
     find_negative,
@@ -131,6 +132,7 @@ def _interpret(text: str, draft: SpecDraft | None, asking: str | None, max_count
     result.intent, unsupported = find_intent(folded)
     negative, folded = find_negative(folded)
     label_number, folded = find_label_number(folded)  # "3 classes" is never the number of examples
+    language_parts, folded = find_language_parts(folded)  # "5 po angielsku i 5 po polsku": one language per order
     # "neutral tone" / "ton neutralny" first: "neutral" is also a sentiment label.
     neutral_tone = re.search(r"\b(?:in an?\s+)?neutral\w*\s+(?:tone|ton|style|styl\w*)\b|\b(?:tone|ton|w tonie)\s*:?\s*neutral\w*", folded)
     if neutral_tone:
@@ -199,6 +201,11 @@ def _interpret(text: str, draft: SpecDraft | None, asking: str | None, max_count
     language = find_language(folded, bare, asking)
     if language:
         changes["language"] = language
+    if language_parts:  # the first part now; the remark says how to order the others
+        changes["count"], changes["language"] = language_parts[0][0], language_parts[0][1]
+        result.remarks.append(Remark("intake_one_language", values={
+            "first": original[language_parts[0][2]:language_parts[0][3]].strip(),
+            "next": ", ".join(original[start:end].strip() for _, _, start, end in language_parts[1:])}))
     fmt = find_format(folded)
     if fmt:
         changes["format"] = fmt
