@@ -262,6 +262,64 @@ CASES: dict[str, Case] = {
         ("5 po angielsku i 5 po polsku",), {"count": 5, "language": "English"},
         start=SENTIMENT_10.model_copy(update={"count": None, "language": None}), remarks=("intake_one_language",),
     ),
+    # --- more phrasings tried this round (support tickets, reviews, quizzes, NER, translation) -----------
+    "labeled by urgency (low, medium, high)": Case(
+        ("Can you make me a dataset of 500 customer complaints labeled by urgency (low, medium, high)?",),
+        {"task": CLS, "labels": ["low", "medium", "high"], "count": 500},
+    ),
+    "sorted by priority: a, b, c, in German": Case(
+        ("300 tickets sorted by priority: low, medium, high, in German",),
+        {"labels": ["low", "medium", "high"], "count": 300, "language": "German"},
+    ),
+    "labeled greeting or complaint": Case(
+        ("150 messy chat messages, half with typos and slang, labeled greeting or complaint",),
+        {"labels": ["greeting", "complaint"], "count": 150},
+    ),
+    "1-5 stars": Case(("300 product reviews, 1-5 stars",), {"labels": ["1", "2", "3", "4", "5"], "count": 300}),
+    "questions on a topic": Case(
+        ("give me 20 multiple choice questions on Python basics",),
+        {"task": TaskType.multiple_choice, "count": 20, "topic": "Python basics"},
+    ),
+    "entities listed in lower case": Case(
+        ("I want 200 sentences with entities: product, price, date",),
+        {"task": TaskType.entities, "entity_types": ["product", "price", "date"], "count": 200},
+    ),
+    "English-Polish translation pairs": Case(
+        ("200 English-Polish translation pairs about travel",),
+        {"task": TaskType.translation, "language": "English", "target_language": "Polish", "topic": "travel"},
+    ),
+    "their German translation": Case(
+        ("50 pairs of sentences, English and their German translation",),
+        {"task": TaskType.translation, "target_language": "German", "count": 50},
+    ),
+    "pl: etykiety, potem myślnik i po N na każdą": Case(
+        ("potrzebuję danych do klasyfikacji intencji: powitanie, status zamówienia, anulowanie, reklamacja, pożegnanie"
+         " — 40 na każdą",),
+        {"labels": ["powitanie", "status zamówienia", "anulowanie", "reklamacja", "pożegnanie"], "count": 200,
+         "instructions": None},
+    ),
+    "pl: etykieta z 'o' nie jest tematem": Case(
+        ("zrób 100 zgłoszeń do supportu oznaczonych intencją: reklamacja, zwrot, pytanie o dostawę",),
+        {"labels": ["reklamacja", "zwrot", "pytanie o dostawę"], "topic": ""},
+    ),
+    "pl: oznaczone według pilności": Case(
+        ("200 zgłoszeń oznaczonych według pilności (niska, średnia, wysoka)",),
+        {"labels": ["niska", "średnia", "wysoka"], "count": 200},
+    ),
+    "pl: pytania quizowe z historii": Case(
+        ("pytania quizowe z historii Polski, 20 sztuk, 4 odpowiedzi",),
+        {"task": TaskType.multiple_choice, "topic": "historii Polski", "count": 20},
+    ),
+    "pl: NER z typami małymi literami": Case(
+        ("zdania do NER po polsku: osoby, miejsca, organizacje, 100 sztuk",),
+        {"task": TaskType.entities, "entity_types": ["osoby", "miejsca", "organizacje"], "count": 100, "language": "Polish"},
+    ),
+    "pl: pary tłumaczeń angielski-polski": Case(
+        ("pary tłumaczeń angielski-polski, 100 par, tematyka medyczna",),
+        {"task": TaskType.translation, "language": "English", "target_language": "Polish", "count": 100, "topic": "medyczna"},
+    ),
+    "pl: ocena 1-5 gwiazdek": Case(("100 opinii, ocena 1-5 gwiazdek",), {"labels": ["1", "2", "3", "4", "5"], "count": 100}),
+    "pl: hejt czy nie hejt": Case(("1000 tweetów, hejt czy nie hejt",), {"labels": ["hejt", "nie hejt"], "count": 1000}),
     "pl: spam lub nie spam": Case(("100 wiadomości, spam lub nie spam",), {"labels": ["spam", "nie spam"], "count": 100}),
     "pl: etykieta bez opisu w środku": Case(
         ("etykiety: zwrot - chce pieniądze z powrotem, błąd, inne - cokolwiek innego",),

@@ -342,6 +342,10 @@ def find_topic(original: str, folded: str) -> str | None:
         r"\b(?:dotycz\w+|odnosz\w+ sie do)\s+",
         r"\bz (?:dziedziny|zakresu|obszaru|branzy|tematu|tematyki)\s+",
         r"\b(?:" + COUNT_NOUNS + r"|odpowiedz\w*|quiz\w*)\s+o\s+(?!\d)",
+        # "20 multiple choice questions on Python basics", "pytania quizowe z historii Polski", "tematyka medyczna"
+        r"\b(?:questions?|quiz(?:zes)?|trivia|tests?)\s+on\s+(?!\d|it\b|this\b|that\b|them\b|the (?:topic|subject)\b)",
+        r"\b(?:pytani\w*|quiz\w*|test\w*)\s+(?:[\w-]+\s+)?z\s+(?!\d|odpowiedz\w*|opcj\w*|wybor\w*|[\w-]+ (?:odpowiedz|opcj)\w*)",
+        r"\b(?:tematyka|branza)\s+(?=[^\W\d])",
     ]
     for pattern in patterns:
         m = re.search(pattern, folded)

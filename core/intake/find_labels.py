@@ -84,7 +84,7 @@ def find_split(original: str, folded: str) -> tuple[dict[str, float], str]:
 # The list of "labels: refund - wants money back, bug - something broken, other": to the end of the
 # line or sentence; a count after it ("..., 100 rows") ends it too (a spaced dash does not: it describes).
 _DESCRIBED_LIST = re.compile(r"\b" + _LABEL_CUE + r"\s*[:=]\s*([^\n.!?]+)")
-_COUNT_AFTER = re.compile(r"(?:,|;|\band\b|\bi\b)\s*(?:" + NUM + r")\s+(?:(?:[\w-]+\s+){0,2}?" + COUNT_NOUNS
+_COUNT_AFTER = re.compile(r"(?:,|;|\band\b|\bi\b|\s[\u2014\u2013-])\s*(?:" + NUM + r")\s+(?:(?:[\w-]+\s+){0,2}?" + COUNT_NOUNS
                           + r"|each|per|po|na)(?![\w])")
 
 
@@ -157,11 +157,26 @@ def find_labels(original: str, folded: str) -> tuple[list[str], str]:
         r"\b(?:labell?ed|tagged|etykietowan\w*)\s+(?:with\s+|jako\s+)?(" + item + r"(?:" + joiner + item + r")+)", folded
     ):
         end = cut_trailing_fields(folded, m.start(1), m.end(1))
-        items = [x for x in split_label_list(original[m.start(1):end])
-                 if not re.fullmatch(r"[\d\W]+|" + COUNT_NOUNS + "|" + WORD_NUMBER_RE, fold(x))]
+        # A count noun opening the list is what is labelled; later on it is a label ("greeting or complaint").
+        items = [x for index, x in enumerate(split_label_list(original[m.start(1):end]))
+                 if not re.fullmatch(r"[\d\W]+|" + WORD_NUMBER_RE + ("|" + COUNT_NOUNS if index == 0 else ""), fold(x))]
         if len(items) >= 2:
             take(items)
             folded = mask(folded, m.start(1), end)
+    # 3c. "labeled by urgency (low, medium, high)" / "sorted by priority: low, high" / "oznaczone wg pilności (niska, wysoka)".
+    for m in re.finditer(
+        r"\b(?:labell?ed|tagged|classified|categori[sz]ed|sorted|grouped|split|oznaczon\w*|podzielon\w*|sklasyfikowan\w*)\s+"
+        r"(?:by|according to|wedlug|wg\.?|pod wzgledem)\s+(?:their\s+|its\s+|the\s+)?[\w-]+(?:\s+[\w-]+)?\s*"
+        r"(?:\(([^)\n]{1,300})\)|[:=]\s*([^\n.;!?]{1,300}))", folded,
+    ):
+        group = 1 if m.group(1) is not None else 2
+        start, end = m.start(group), m.end(group)
+        stop = _LIST_END.search(folded, start, end)
+        end = cut_trailing_fields(folded, start, stop.start() if stop else end)
+        items = split_label_list(original[start:end])
+        if len(items) >= 2:
+            take(items)
+            folded = mask(folded, m.start(), m.end() if group == 1 else end)
     # 4. Known label words paired: "positive or negative", "pozytywne lub negatywne", "toxic vs non-toxic".
     pair = KNOWN_LABEL_RE + r"(?:\s*(?:,|/|\bor\b|\band\b|\bvs\.?|\bversus\b|\blub\b|\balbo\b|\bi\b|\boraz\b|\bczy\b)\s*" + KNOWN_LABEL_RE + r")+"
     for m in re.finditer(r"(?<![\d\w])" + pair, folded):
@@ -182,6 +197,15 @@ def find_labels(original: str, folded: str) -> tuple[list[str], str]:
     for m in re.finditer(r"\"([^\"\n]{1,40})\"\s*(?:or|lub|albo|czy|,)\s*\"([^\"\n]{1,40})\"", folded):
         take([canonical_label(original[m.start(1):m.end(1)]), canonical_label(original[m.start(2):m.end(2)])])
         folded = mask(folded, m.start(), m.end())
+    # 7. "1-5 stars", "rated 1 to 5 stars", "ocena 1-5 gwiazdek": the ratings are the labels.
+    stars = re.search(r"(?<![\w.,])(\d{1,2})\s*(?:-|\u2013|to|do)\s*(\d{1,2})\s*(?:stars?|gwiazd\w*)(?![\w])"
+                      r"|\b(?:stars?|gwiazd\w*|star rating|rating|ocen\w*)\s*(?:from\s+|od\s+)?(\d{1,2})\s*(?:-|\u2013|to|do)\s*(\d{1,2})(?![\w.,])",
+                      folded)
+    if stars and not found:
+        low, high = (int(stars.group(1)), int(stars.group(2))) if stars.group(1) else (int(stars.group(3)), int(stars.group(4)))
+        if 0 <= low < high <= 10:
+            take([str(n) for n in range(low, high + 1)])
+            folded = mask(folded, stars.start(), stars.end())
     # 6. A list item that is only "a or b" / "a/b" ("100 messages, spam or ham", "spam or not, 50 emails").
     if not found:
         for m in _ALTERNATIVES_ITEM.finditer(folded):

@@ -108,7 +108,6 @@ def interpret(
 
 def _interpret(text: str, draft: SpecDraft | None, asking: str | None, max_count: int | None) -> Interpretation:
     original, folded = prepare(text)
-    unmasked = folded
     result = Interpretation(language=detect_language(original), language_detected=language_signal(original))
     bare = bare_form(folded)
     if not bare:
@@ -212,7 +211,7 @@ def _interpret(text: str, draft: SpecDraft | None, asking: str | None, max_count
     tone = "neutral" if neutral_tone else find_tone(original, folded, draft.tone if draft else None)
     if tone:
         changes["tone"] = tone
-    topic = find_topic(original, unmasked)
+    topic = find_topic(original, labels_masked)  # never inside a label list ("..., pytanie o dostawę")
     if topic is not None:
         changes["topic"] = topic
     instructions = find_instructions(original, folded)

@@ -33,6 +33,14 @@ _COLUMNS_START = re.compile(r"\b(?:with |having |z )?(?:the )?(?:columns?|kolumn
                             re.I)
 _ENTITY_TYPES = re.compile(r"(?:entity types?|types?|typy(?: encji)?|etykiety encji)\s*:?\s*"
                            r"((?:[A-Za-z_]+\s*(?:,|and|i|oraz)\s*)+[A-Za-z_]+)", re.I)
+# "with entities: product, price, date", "zdania do NER po polsku: osoby, miejsca" (lower-case names after a colon)
+_ENTITY_LIST = re.compile(r"(?:entit(?:y|ies)|\bner\b|encj\w*|nazw\w* w[łl]asn\w*)[^:\n.]{0,30}:\s*"
+                          r"((?:[^\W\d][\w-]*(?: [^\W\d][\w-]*)?\s*(?:,|\band\b|\bi\b|\boraz\b)\s*)+[^\W\d][\w-]*(?: [^\W\d][\w-]*)?)",
+                          re.I)
+# "English-Polish", "angielski → polski", "EN>PL" is not read: the names (a source, then a target)
+_LANGUAGE_PAIR = re.compile(r"\b([A-Za-ząćęłńóśźż]+)\s*(?:-|–|—|→|->|>|/)\s*([A-Za-ząćęłńóśźż]+)\b", re.I)
+# "English and their German translation", "z tłumaczeniem na niemiecki" (the target named by its translation)
+_TARGET_BEFORE = re.compile(r"\b([A-Za-z]+)\s+(?:translations?|versions?)\b", re.I)
 _UPPER_LIST = re.compile(r"\b([A-Z][A-Z_]{1,}(?:\s*(?:,|\band\b|\bi\b|\boraz\b)\s*[A-Z][A-Z_]{1,})+)\b")
 _NOISE = re.compile(r"(\d{1,3})\s*%[^.;]{0,30}?(?:messy|noisy|with (?:typos|errors|mistakes)|errors|typos|"
                     r"z b[łl][ęe]dami|z liter[óo]wkami|b[łl][ęe]dn|zaszumion|niechlujn)", re.I)
@@ -156,7 +164,7 @@ def read_order(text: str) -> RowOrder:
                 break
     task = order.changes.get("task")
     if task == "entities":
-        found = _UPPER_LIST.search(text) or _ENTITY_TYPES.search(text)
+        found = _UPPER_LIST.search(text) or _ENTITY_TYPES.search(text) or _ENTITY_LIST.search(text)
         if found:
             order.changes["entity_types"] = [t.strip() for t in re.split(r"\s*(?:,|\band\b|\bi\b|\boraz\b)\s*",
                                                                          found.group(1)) if t.strip()]
@@ -164,7 +172,7 @@ def read_order(text: str) -> RowOrder:
         if _SAME_LANGUAGE.search(text):
             order.changes["target_language"] = None
         else:
-            for match in _TARGET.finditer(text):
+            for match in [*_TARGET.finditer(text), *_TARGET_BEFORE.finditer(text)]:
                 language = _language(match.group(1))
                 if language:
                     order.changes["target_language"] = language
@@ -172,6 +180,9 @@ def read_order(text: str) -> RowOrder:
             source = _SOURCE.search(text)
             if source and _language(source.group(1)):
                 order.changes["language"] = _language(source.group(1))
+            pair = next((p for p in _LANGUAGE_PAIR.finditer(text) if _language(p.group(1)) and _language(p.group(2))), None)
+            if pair is not None and "target_language" not in order.changes:
+                order.changes["language"], order.changes["target_language"] = _language(pair.group(1)), _language(pair.group(2))
     noise = _NOISE.search(text)
     if noise and 0 < int(noise.group(1)) <= 100:
         order.changes["noise_share"] = int(noise.group(1)) / 100
