@@ -320,6 +320,22 @@ CASES: dict[str, Case] = {
     ),
     "pl: ocena 1-5 gwiazdek": Case(("100 opinii, ocena 1-5 gwiazdek",), {"labels": ["1", "2", "3", "4", "5"], "count": 100}),
     "pl: hejt czy nie hejt": Case(("1000 tweetów, hejt czy nie hejt",), {"labels": ["hejt", "nie hejt"], "count": 1000}),
+    "entity types split by slashes": Case(
+        ("make me some NER data: 50 sentences, PERSON/ORG/LOC",),
+        {"task": TaskType.entities, "entity_types": ["PERSON", "ORG", "LOC"], "count": 50},
+    ),
+    "the source named by its sentences": Case(
+        ("Translate-style pairs: 100 Polish sentences with English translations",),
+        {"task": TaskType.translation, "language": "Polish", "target_language": "English", "count": 100},
+    ),
+    "pl: prompty wyciągające hasło": Case(
+        ("100 promptów, które próbują wyciągnąć hasło z bota, po polsku",),
+        {"task": TaskType.red_team, "count": 100, "language": "Polish"},
+    ),
+    "pl: pytania wielokrotnego wyboru o temacie": Case(
+        ("quiz: 10 pytań wielokrotnego wyboru o układzie słonecznym",),
+        {"task": TaskType.multiple_choice, "count": 10, "topic": "układzie słonecznym"},
+    ),
     "pl: spam lub nie spam": Case(("100 wiadomości, spam lub nie spam",), {"labels": ["spam", "nie spam"], "count": 100}),
     "pl: etykieta bez opisu w środku": Case(
         ("etykiety: zwrot - chce pieniądze z powrotem, błąd, inne - cokolwiek innego",),

@@ -342,6 +342,7 @@ def find_topic(original: str, folded: str) -> str | None:
         r"\b(?:dotycz\w+|odnosz\w+ sie do)\s+",
         r"\bz (?:dziedziny|zakresu|obszaru|branzy|tematu|tematyki)\s+",
         r"\b(?:" + COUNT_NOUNS + r"|odpowiedz\w*|quiz\w*)\s+o\s+(?!\d)",
+        r"\b(?:pytan\w*|pytani\w*|quiz\w*)\s+(?:[^\W\d][\w-]*\s+){1,3}?o\s+(?!\d)",  # "pytań wielokrotnego wyboru o ..."
         # "20 multiple choice questions on Python basics", "pytania quizowe z historii Polski", "tematyka medyczna"
         r"\b(?:questions?|quiz(?:zes)?|trivia|tests?)\s+on\s+(?!\d|it\b|this\b|that\b|them\b|the (?:topic|subject)\b)",
         r"\b(?:pytani\w*|quiz\w*|test\w*)\s+(?:[\w-]+\s+)?z\s+(?!\d|odpowiedz\w*|opcj\w*|wybor\w*|[\w-]+ (?:odpowiedz|opcj)\w*)",

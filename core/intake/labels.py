@@ -62,7 +62,7 @@ COUNT_NOUNS = (
     r"paragraphs?|documents?|articles?|stories|story|jokes?|requests?|inquiries|complaints?|q ?& ?as?|faqs?|"
     r"przyklad\w*|zdan\w*|pytan\w*|recenzj\w*|opini\w*|wiadomosc\w*|tekst\w*|rekord\w*|wiersz\w*|fraz\w*|"
     r"komentarz\w*|tweet\w*|wpis\w*|zgloszen\w*|maili|zapytan\w*|wypowiedz\w*|probek|probki|elementow|"
-    r"dialog\w*|rozmow\w*|quiz\w*|sztuk|pozycj\w*|komunikat\w*|postow|par|zdania)"
+    r"dialog\w*|rozmow\w*|quiz\w*|sztuk|pozycj\w*|komunikat\w*|postow|par|zdania|prompt\w*)"
 )
 FILLER_WORDS = {
     "the", "a", "an", "of", "other", "new", "short", "long", "user", "customer", "product",

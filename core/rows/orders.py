@@ -21,7 +21,7 @@ _PRESETS: list[tuple[str, re.Pattern[str]]] = [
     ("red_team", re.compile(r"\bred[\s-]?team|\bjailbreak|prompt injection|\battack prompts|\badversarial prompts|"
                             r"\bprompts?\b[^.]*\b(?:leak|break|trick|bypass|fail|misbehave)|"
                             r"test\w* bezpiecze[nń]stw|\bataki na (?:czat)?bota|prompty atakuj|"
-                            r"\bprompt\w*[^.]*(?:wyciek|z[łl]ama|oszuka|obej[śs][ćc])")),
+                            r"\bprompt\w*[^.]*(?:wyciek|wyci[aą]g|wydoby|z[łl]ama|oszuka|obej[śs][ćc])")),
     ("entities", re.compile(r"\bentit(?:y|ies)\b|\bner\b|named entit|slot filling|\bslots\b|\bencj[ia]|"
                             r"\bnazw w[łl]asnych|rozpoznawani[ea] nazw")),
     ("translation", re.compile(r"\btranslat|\bparaphras|\bt[łl]umacze[nń]|\bprzek[łl]ad|\bparafraz")),
@@ -41,7 +41,7 @@ _ENTITY_LIST = re.compile(r"(?:entit(?:y|ies)|\bner\b|encj\w*|nazw\w* w[łl]asn\
 _LANGUAGE_PAIR = re.compile(r"\b([A-Za-ząćęłńóśźż]+)\s*(?:-|–|—|→|->|>|/)\s*([A-Za-ząćęłńóśźż]+)\b", re.I)
 # "English and their German translation", "z tłumaczeniem na niemiecki" (the target named by its translation)
 _TARGET_BEFORE = re.compile(r"\b([A-Za-z]+)\s+(?:translations?|versions?)\b", re.I)
-_UPPER_LIST = re.compile(r"\b([A-Z][A-Z_]{1,}(?:\s*(?:,|\band\b|\bi\b|\boraz\b)\s*[A-Z][A-Z_]{1,})+)\b")
+_UPPER_LIST = re.compile(r"\b([A-Z][A-Z_]{1,}(?:\s*(?:,|/|\band\b|\bi\b|\boraz\b)\s*[A-Z][A-Z_]{1,})+)\b")
 _NOISE = re.compile(r"(\d{1,3})\s*%[^.;]{0,30}?(?:messy|noisy|with (?:typos|errors|mistakes)|errors|typos|"
                     r"z b[łl][ęe]dami|z liter[óo]wkami|b[łl][ęe]dn|zaszumion|niechlujn)", re.I)
 _SAME_LANGUAGE = re.compile(r"paraphras|parafraz|same language|tym samym j[ęe]zyku", re.I)
@@ -166,7 +166,7 @@ def read_order(text: str) -> RowOrder:
     if task == "entities":
         found = _UPPER_LIST.search(text) or _ENTITY_TYPES.search(text) or _ENTITY_LIST.search(text)
         if found:
-            order.changes["entity_types"] = [t.strip() for t in re.split(r"\s*(?:,|\band\b|\bi\b|\boraz\b)\s*",
+            order.changes["entity_types"] = [t.strip() for t in re.split(r"\s*(?:,|/|\band\b|\bi\b|\boraz\b)\s*",
                                                                          found.group(1)) if t.strip()]
     if task == "translation":
         if _SAME_LANGUAGE.search(text):
@@ -183,6 +183,10 @@ def read_order(text: str) -> RowOrder:
             pair = next((p for p in _LANGUAGE_PAIR.finditer(text) if _language(p.group(1)) and _language(p.group(2))), None)
             if pair is not None and "target_language" not in order.changes:
                 order.changes["language"], order.changes["target_language"] = _language(pair.group(1)), _language(pair.group(2))
+            target = order.changes.get("target_language")
+            others = {name for word in re.findall(r"[A-Za-ząćęłńóśźż]+", text) if (name := _language(word)) and name != target}
+            if target and "language" not in order.changes and len(others) == 1:
+                order.changes["language"] = others.pop()  # "100 Polish sentences with English translations"
     noise = _NOISE.search(text)
     if noise and 0 < int(noise.group(1)) <= 100:
         order.changes["noise_share"] = int(noise.group(1)) / 100
