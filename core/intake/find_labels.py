@@ -219,11 +219,12 @@ def find_labels(original: str, folded: str) -> tuple[list[str], str]:
 
 # An item of the message (between commas, colons, sentence ends or spaced dashes) that is just
 # alternatives, optionally with its count and noun around them: "spam or ham", "100 spam/ham emails".
-_ALTERNATIVE = r"(?:(?:not|nie|non)\s)?[^\W\d][\w-]{0,30}"  # one word ("bullying behaviour" describes)
+_ALTERNATIVE = r"(?:(?:not|nie|non) )?[^\W\d][\w-]{0,30}"  # one word ("bullying behaviour" describes)
 _ALTERNATIVES_ITEM = re.compile(
-    r"(?:^|(?<=[,;:.!?\n])|(?<=\s[-\u2013\u2014]))\s*(?:" + NUM + r"\s+)?(?P<body>" + _ALTERNATIVE
-    + r"(?:\s*(?:/|\bor\b|\blub\b|\balbo\b|\bczy\b)\s*" + _ALTERNATIVE + r")+)(?:\s+" + COUNT_NOUNS
-    + r")?\s*(?=[,;:.!?\n]|\s[-\u2013\u2014]\s|$)"
+    # [ \t]* where a run of blanks can follow: \s* would rescan the rest after every new line (quadratic)
+    r"(?:^|(?<=[,;:.!?\n])|(?<=\s[-\u2013\u2014]))[ \t]*(?:" + NUM + r"[ \t]+)?(?P<body>" + _ALTERNATIVE
+    + r"(?:[ \t]*(?:/|\bor\b|\blub\b|\balbo\b|\bczy\b)[ \t]*" + _ALTERNATIVE + r")+)(?:[ \t]+" + COUNT_NOUNS
+    + r")?[ \t]*(?=[,;:.!?\n]|\s[-\u2013\u2014]\s|$)"
 )
 # Words that make "a or b" something else than labels: "with or without emojis", "more or less",
 # "short or long", "yes or no" (an answer), "one or two sentences".
