@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from bot.headless import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, _announce_model, _fail, _first_line,
                           _PlainProgress, _RichProgress, _unwritable)
 from core.settings import Settings
+from core.stop_reasons import plain
 
 if TYPE_CHECKING:
     from core.annotate import AnnotationOrder, AnnotationResult, Annotator
@@ -133,7 +134,7 @@ def _annotate(settings: Settings, store: "Store", input_path: Path, output_path:
     if isinstance(outcome, int):
         return outcome
     if outcome.status != "done":
-        return _fail(f"job {job_id} {outcome.status}: {outcome.error} (labels so far are kept; to continue: "
+        return _fail(f"job {job_id} {outcome.status}: {plain(outcome.error)} (labels so far are kept; to continue: "
                      f"{_resume_hint(args, job_id)})", EXIT_FAILED)
     try:
         exported = export_annotations(store, job_id, order, output_path, output_format)

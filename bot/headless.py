@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, TextIO
 from core.progress import ProgressThrottle
 from core.settings import Settings
 from core.spec import DatasetSpec, OutputFormat, SpecError, TaskType, stored_spec
+from core.stop_reasons import plain
 
 if TYPE_CHECKING:  # the engine, storage and rich load after the spec is checked: bad input answers at once
     from rich.console import Console
@@ -324,7 +325,7 @@ def _generate(
             return outcome
         if outcome.status != "done":
             return _fail(
-                f"job {job_id} {outcome.status}: {outcome.error or 'no reason given'} (rows so far are kept; "
+                f"job {job_id} {outcome.status}: {plain(outcome.error) or 'no reason given'} (rows so far are kept; "
                 f"to try again: {_resume_hint(spec_path, output_path, job_id)})",
                 EXIT_FAILED,
             )

@@ -36,6 +36,7 @@ from core.generation.progress import ProgressReporter
 from core.job_lease import RunLease
 from core.llm import LLMBackend, LLMError
 from core.settings import Settings
+from core.stop_reasons import llm_stop, stop
 from core.store_port import AnnotationStore, LeaseLost, RowToLabel
 from core.vocabulary import JobProgress, ProgressCallback
 
@@ -191,7 +192,8 @@ class Annotator:
                     break
                 await self._pass(state, classifier, order.task(), reporter)
             if state.labeled < total:
-                raise AnnotationFailed(f"{total - state.labeled} rows got no usable answer; run again to retry them")
+                raise AnnotationFailed(stop("rows_unanswered", f"{total - state.labeled} rows got no usable answer; "
+                                            "run again to retry them", rows=total - state.labeled))
         except asyncio.CancelledError:
             if lease.lost is not None:
                 raise  # another process took the job over: write nothing (RunLease.hold() says LeaseLost)
@@ -256,8 +258,7 @@ class Annotator:
             state.consecutive_errors += 1
             log.warning("annotation job %s: request failed: %s", state.job_id, exc)
             if state.consecutive_errors >= MAX_CONSECUTIVE_ERRORS:
-                raise AnnotationFailed(f"the LLM kept failing ({state.consecutive_errors} requests in a row): "
-                                       f"{exc}") from exc
+                raise AnnotationFailed(llm_stop(exc, state.consecutive_errors)) from exc
             return
         state.consecutive_errors = 0
         labels = [(int(item_id), verdict.label, verdict.confidence, verdict.other)
@@ -293,7 +294,7 @@ class Annotator:
         if writer is not None and writer.done() and not writer.cancelled() and writer.exception() is not None:
             if isinstance(writer.exception(), LeaseLost):
                 raise writer.exception()  # type: ignore[misc]  # another process took the job: as itself
-            raise AnnotationFailed(f"could not store labels: {writer.exception()}")
+            raise AnnotationFailed(stop("storage_failed", f"could not store labels: {writer.exception()}"))
 
     def _write(self, state: "_RunState", labels: list[tuple[int, str, str, str | None]], usage: list[int]) -> None:
         with self._db_lock:  # fenced by the run's lease: LeaseLost, nothing stored, once another took the job

@@ -23,7 +23,7 @@ import openpyxl
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from core import estimate, variety
+from core import estimate, stop_reasons, variety
 from core import messages as m
 from core.card_spec import spec_yaml
 from core.documents.card import document_lines
@@ -277,7 +277,7 @@ def _card(store: JobStore, job: StoredJob, spec: DatasetSpec, rows: list[StoredR
         f"- {t('card_task')}: {task_name}",
         f"- {t('card_language')}: {language_in(spec.language, lang)}",
         f"- {t('card_model')}: {_model_line(job.model, lang)}",
-        f"- {t('card_status')}: {status}" + (f" ({job.error})" if job.error else ""),
+        f"- {t('card_status')}: {status}" + (f" ({stop_reasons.describe(job.error, lang, t)})" if job.error else ""),
         f"- {t('card_generated')}: {_utc(job.finished_at or job.started_at or job.created_at)}",
         f"- {t('card_exported')}: {_utc(datetime.now(timezone.utc).replace(tzinfo=None))}",
         f"- {t('card_rows')}: {len(rows)}"

@@ -27,7 +27,7 @@ import asyncio
 import logging
 import time
 
-from core import attributes
+from core import attributes, stop_reasons
 from core.generation.job_state import JobFailed, JobState
 from core.generation.progress import ProgressReporter
 from core.generation.requests import RequestLoop
@@ -142,7 +142,7 @@ class Generator:
             status, error = "failed", str(exc)
         except Exception as exc:  # a bug must still leave the job in a clear state, not "running"
             log.exception("job %s crashed", job_id)
-            status, error = "failed", f"internal error: {exc!r}"
+            status, error = "failed", stop_reasons.internal(exc)
         self.writer.schedule_flush(state)
         await self.writer.drain(state)
         if self.verifier is not None:

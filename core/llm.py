@@ -39,7 +39,18 @@ class Completion:
 
 
 class LLMError(Exception):
-    """The backend could not produce an answer after its own retries (the job may retry or give up)."""
+    """The backend could not produce an answer after its own retries (the job may retry or give up).
+    `kind` says why, `values` what a user's message about it needs (core/stop_reasons.py says it in
+    the chat's language): unreachable, timeout, server_error, rate_limited, quota, api_key,
+    permission, not_found, refused, unreadable, died, failing (anything else)."""
+
+    kind = "failing"
+
+    def __init__(self, message: str = "", *, kind: str | None = None, **values: object) -> None:
+        super().__init__(message)
+        if kind is not None:
+            self.kind = kind
+        self.values = values
 
 
 class SchemaNotSupported(LLMError):
@@ -58,6 +69,8 @@ class BackendDied(LLMError):
     """The backend cannot answer in this job any more (the embedded model's process crashed):
     retrying the request is pointless, the job fails now with this one-line reason. The next
     job may try again (the backend starts afresh)."""
+
+    kind = "died"
 
 
 @runtime_checkable

@@ -205,47 +205,57 @@ class OpenAIBackend:
                 or any(word in message.lower() for word in _SCHEMA_COMPLAINTS)
             ):
                 raise SchemaNotSupported(f"{self.base_url} does not support JSON-schema output: {message}") from exc
-            raise LLMError(f"the LLM server refused the request ({exc.status_code}): {message}") from exc
+            raise LLMError(f"the LLM server refused the request ({exc.status_code}): {message}", kind="refused",
+                           url=self.base_url, status=exc.status_code) from exc
         except openai.AuthenticationError as exc:
-            raise LLMError(f"the LLM server at {self.base_url} rejected the API key (check OPENAI_API_KEY)") from exc
+            raise LLMError(f"the LLM server at {self.base_url} rejected the API key (check OPENAI_API_KEY)",
+                           kind="api_key", url=self.base_url) from exc
         except openai.PermissionDeniedError as exc:
-            raise LLMError(f"no permission to use {self.model} at {self.base_url}: {_error_message(exc)}") from exc
+            raise LLMError(f"no permission to use {self.model} at {self.base_url}: {_error_message(exc)}",
+                           kind="permission", url=self.base_url, model=self.model) from exc
         except openai.NotFoundError as exc:
             raise LLMError(
                 f"model {self.model!r} or the endpoint was not found at {self.base_url} (check DATAGEN_MODEL / "
-                f"OPENAI_BASE_URL): {_error_message(exc)}"
+                f"OPENAI_BASE_URL): {_error_message(exc)}", kind="not_found", url=self.base_url, model=self.model
             ) from exc
         except openai.RateLimitError as exc:
             if isinstance(exc.body, dict) and exc.body.get("code") == "insufficient_quota":
-                raise LLMError(f"the API key's quota at {self.base_url} is used up: {_error_message(exc)}") from exc
+                raise LLMError(f"the API key's quota at {self.base_url} is used up: {_error_message(exc)}",
+                               kind="quota", url=self.base_url) from exc
             raise LLMError(
                 f"still rate-limited (429) by {self.base_url} after {self.rate_limit_patience:g} s of retries: "
-                f"{_error_message(exc)}"
+                f"{_error_message(exc)}", kind="rate_limited", url=self.base_url
             ) from exc
         except openai.APIStatusError as exc:
             raise LLMError(
-                f"the LLM server answered {exc.status_code} after {self.max_retries} retries: {_error_message(exc)}"
+                f"the LLM server answered {exc.status_code} after {self.max_retries} retries: {_error_message(exc)}",
+                kind="server_error" if exc.status_code >= 500 else "refused", url=self.base_url, status=exc.status_code
             ) from exc
         except openai.APITimeoutError as exc:
             refused = _connection_failure(exc)
             if refused is not None:  # the aiohttp transport reports a refused connection as a timeout
-                raise LLMError(f"cannot reach the LLM server at {self.base_url}: {refused}") from exc
+                raise LLMError(f"cannot reach the LLM server at {self.base_url}: {refused}", kind="unreachable",
+                               url=self.base_url) from exc
             raise LLMError(
-                f"no answer from {self.base_url} within {self.timeout:g} s ({self.max_retries} retries)"
+                f"no answer from {self.base_url} within {self.timeout:g} s ({self.max_retries} retries)",
+                kind="timeout", url=self.base_url
             ) from exc
         except openai.APIConnectionError as exc:
-            raise LLMError(f"cannot reach the LLM server at {self.base_url}: {exc.__cause__ or exc}") from exc
+            raise LLMError(f"cannot reach the LLM server at {self.base_url}: {exc.__cause__ or exc}", kind="unreachable",
+                           url=self.base_url) from exc
         except (openai.APIResponseValidationError, ValueError) as exc:  # a 200 whose body is not a JSON object
-            raise LLMError(f"unreadable answer from {self.base_url} after {self.max_retries} retries: {exc}") from exc
+            raise LLMError(f"unreadable answer from {self.base_url} after {self.max_retries} retries: {exc}",
+                           kind="unreadable", url=self.base_url) from exc
         except openai.OpenAIError as exc:
-            raise LLMError(f"unreadable answer from {self.base_url}: {exc}") from exc
+            raise LLMError(f"unreadable answer from {self.base_url}: {exc}", kind="unreadable", url=self.base_url) from exc
 
         return self._completion(data)
 
     def _completion(self, data: Any) -> Completion:
         """Read the answer defensively: compatible servers differ in what they leave out."""
         if not isinstance(data, dict):
-            raise LLMError(f"unreadable answer from {self.base_url}: expected a JSON object, got {str(data)[:200]!r}")
+            raise LLMError(f"unreadable answer from {self.base_url}: expected a JSON object, got {str(data)[:200]!r}",
+                           kind="unreadable", url=self.base_url)
         raw_usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
         usage = Usage(int(raw_usage.get("prompt_tokens") or 0), int(raw_usage.get("completion_tokens") or 0))
         self.usage.prompt_tokens += usage.prompt_tokens

@@ -15,6 +15,7 @@ from core.messages_errors import ERROR_TEXTS
 from core.messages_jobs import JOB_TEXTS
 from core.messages_order import ORDER_TEXTS
 from core.messages_preview import PREVIEW_TEXTS
+from core.messages_stops import STOP_TEXTS
 from core.messages_uploads import UPLOAD_TEXTS
 from core.messages_trust import TRUST_TEXTS
 
@@ -36,6 +37,7 @@ AREA_MODULES = (
     "core.messages_card",
     "core.messages_trust",
     "core.messages_documents",
+    "core.messages_stops",
 )
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -87,7 +89,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "ponownie.",
     },
 }
-for _area in (ORDER_TEXTS, PREVIEW_TEXTS, JOB_TEXTS, UPLOAD_TEXTS, ERROR_TEXTS, CARD_TEXTS, TRUST_TEXTS, DOCUMENT_TEXTS):
+for _area in (ORDER_TEXTS, PREVIEW_TEXTS, JOB_TEXTS, UPLOAD_TEXTS, ERROR_TEXTS, CARD_TEXTS, TRUST_TEXTS, DOCUMENT_TEXTS,
+              STOP_TEXTS):
     TEXTS.update(_area)
 
 

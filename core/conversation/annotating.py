@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from core import stop_reasons
 from core.annotation_labels import described_labels, labels_from_text, preset
 from core.concurrency import urgent
 from core.conversation.collecting import Text
@@ -22,7 +23,9 @@ from core.conversation.reply_threads import blocking
 from core.conversation.state import Annotation, Phase
 from core.conversation.turn import AnnotationPreviewFinished, DatasetDelivered, JobLost, Turn
 from core.events import ButtonPress, Choice, FileUpload, Message, Preview, PreviewItem, Say
+from core.llm import LLMError
 from core.row_sources import ROW_SUFFIXES, guess_text_column, read_rows
+from core.stop_reasons import llm_stop
 from core.uploads import ParsedTable, UploadError
 
 log = logging.getLogger(__name__)
@@ -177,7 +180,7 @@ async def label_preview(dialog: Any, chat: Any, token: int, annotator: Any, orde
         raise  # /cancel, /new or shutdown: nobody waits for these rows
     except Exception as exc:  # the model failed: the chat says so and keeps the rows and labels
         log.warning("annotation preview failed: %s", exc)
-        error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        error = llm_stop(exc) if isinstance(exc, LLMError) else stop_reasons.internal(exc)
         await dialog.post(chat, AnnotationPreviewFinished(token, texts, (), error))
         return
     labels = tuple(v.label if (v := result.verdicts.get(str(i))) is not None else None for i in range(len(texts)))
@@ -191,12 +194,13 @@ async def preview_finished(turn: Turn, event: AnnotationPreviewFinished) -> Phas
         return turn.state.phase
     turn.state.preview_job = None
     if event.error:
-        turn.say("annotate_preview_failed", error=event.error)
+        turn.say("annotate_preview_failed", error=stop_reasons.describe(event.error, turn.lang, turn.t))
         return preview_or_labels(turn)
     annotation.preview = {index + 1: (text, label) for index, (text, label) in enumerate(zip(event.texts, event.labels))
                           if label is not None}
     if not annotation.preview:
-        turn.say("annotate_preview_failed", error="no answer")
+        turn.say("annotate_preview_failed",
+                 error=stop_reasons.describe(stop_reasons.stop("no_labels", "no answer"), turn.lang, turn.t))
         return preview_or_labels(turn)
     items = tuple(
         PreviewItem(example_id=number, number=number, text=f"{text} → {label}",

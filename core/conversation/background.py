@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core import messages as m
-from core import budget
+from core import stop_reasons
 from core.concurrency import urgent
 from core.conversation import disagreements
 from core.conversation.collecting import per_label
@@ -77,7 +77,7 @@ async def run_preview(dialog: "Dialog", chat: ChatRef, job_id: int) -> None:
     except Exception as exc:
         log.exception("preview job %s crashed", job_id)
         await _stop_heartbeat(dialog, chat, job_id, started, heartbeat, shown)
-        await dialog.post(chat, PreviewFinished(job_id, (), str(exc) or type(exc).__name__))
+        await dialog.post(chat, PreviewFinished(job_id, (), stop_reasons.internal(exc)))
         return
     await _stop_heartbeat(dialog, chat, job_id, started, heartbeat, shown)
     rows = await asyncio.to_thread(dialog.store.accepted_rows, job_id, sources=("synthetic",))
@@ -160,7 +160,7 @@ async def run_dataset(dialog: "Dialog", chat: ChatRef, job_id: int) -> None:
         raise  # shutdown or Ctrl-C: the engine put the job back to "pending", the next start resumes it
     except Exception as exc:
         log.exception("job %s crashed", job_id)
-        await finish_failed(dialog, chat, job_id, str(exc) or type(exc).__name__)
+        await finish_failed(dialog, chat, job_id, stop_reasons.internal(exc))
         return
     if via_runner and not await dialog.job_runner().claim_report(job_id):
         return  # its end was reported by another replica (a chat never gets the file twice)
@@ -181,12 +181,16 @@ async def run_dataset(dialog: "Dialog", chat: ChatRef, job_id: int) -> None:
 
 
 async def finish_failed(dialog: "Dialog", chat: ChatRef, job_id: int, error: str) -> None:
+    """`error`: the stop as stored (core/stop_reasons.py); said here, and by the table, in the chat's language."""
     lang = await dialog.language_of(chat)
     done, total = await dialog.job_counts(job_id)
-    error = budget.describe(error, lang) or error  # the cost limit's stop, said in the user's language
+
+    def t(key: str, **values: object) -> str:
+        return dialog.text(lang, key, **values)
+
     found = await asyncio.to_thread(disagreements.stopped_by, dialog.store, job_id)
-    text = disagreements.progress_line(found, job_id, lambda key, **values: dialog.text(lang, key, **values)) \
-        if found is not None else dialog.text(lang, "progress_failed", job=job_id, error=error)
+    text = disagreements.progress_line(found, job_id, t) if found is not None else \
+        t("progress_failed", job=job_id, error=stop_reasons.describe(error, lang, t))
     await dialog.send(chat, Progress(job_id, text, done, total, True))
     await dialog.post(chat, DatasetFailed(job_id, error))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core import attributes
+from core import attributes, stop_reasons
 from core.conversation import annotating, collecting, cost, disagreements, documents
 from core.conversation.background import job_counts, spec_of
 from core.conversation.guidance import make_guidance
@@ -180,7 +180,12 @@ async def failed(turn: Turn, event: DatasetFailed) -> Phase:
     found = await blocking(disagreements.stopped_by, turn.dialog.store, event.job_id)
     if found is not None:  # most rows placed elsewhere by the check: why, and what to do
         return offer_next_step(turn, disagreements.explanation(found, event.job_id, turn.t))
-    return offer_next_step(turn, turn.t("job_failed", error=event.error))
+    error = stop_reasons.describe(event.error, turn.lang, turn.t)
+    annotation = turn.state.annotation
+    if annotation is not None:  # "label my rows": Label all continues it
+        return offer_next_step(turn, turn.t("annotate_failed", error=error,
+                                            button=turn.t("btn_label_all", rows=annotation.rows)))
+    return offer_next_step(turn, turn.t("job_failed", error=error))
 
 
 async def job_lost(turn: Turn, event: JobLost) -> Phase:

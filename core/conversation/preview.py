@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from core import attributes, estimate, intake
+from core import attributes, estimate, intake, stop_reasons
 from core.conversation import collecting, commands, cost, jobs
 from core.conversation.guidance import make_guidance
 from core.conversation.collecting import Text
@@ -67,7 +67,8 @@ async def show_preview(turn: Turn, event: PreviewFinished) -> Phase:
     rows = event.rows
     if not rows:
         # The text names the button the summary below offers (its label, in the user's language).
-        turn.say("preview_failed", error=event.error or "no rows", button=turn.t("btn_preview"))
+        error = stop_reasons.describe(event.error or stop_reasons.stop("no_rows", "no rows"), turn.lang, turn.t)
+        turn.say("preview_failed", error=error, button=turn.t("btn_preview"))
         return collecting.show_summary(turn, intro=False)
     # The model's first rows: the moment its limits matter (a conversation greeted by an older version
     # was never warned).

@@ -12,6 +12,7 @@ from core.generation.job_state import COLLAPSE_MIN_ROWS, COLLAPSE_REQUESTS, LETT
 from core.quality import storable_text
 from core.rows.rules import is_neutral
 from core.spec import TaskType
+from core.stop_reasons import stop
 from core.store_port import NewRow
 
 
@@ -95,14 +96,21 @@ def check_collapse(state: JobState, concurrency: int) -> None:
         return
     if state.fruitless_requests >= max(COLLAPSE_REQUESTS, concurrency // 2):
         raise JobFailed(collapse_message(state, f"the last {state.fruitless_requests} requests "
-                                                f"gave no usable row"))
+                                                f"gave no usable row", fruitless=state.fruitless_requests))
     if state.rows_seen >= COLLAPSE_MIN_ROWS and state.rows_accepted / state.rows_seen < MIN_ACCEPTANCE:
         raise JobFailed(collapse_message(
-            state, f"only {state.rows_accepted} of {state.rows_seen} generated rows were usable"))
+            state, f"only {state.rows_accepted} of {state.rows_seen} generated rows were usable",
+            accepted=state.rows_accepted, seen=state.rows_seen))
 
 
-def collapse_message(state: JobState, what: str) -> str:
+def collapse_message(state: JobState, what: str, **values: int) -> str:
+    """The stored stop (core/stop_reasons.py): `what` happened, and the commonest reasons why."""
     reasons = Counter({reason: n for reason, n in state.rejected.items() if not is_neutral(reason)})
+    top = reasons.most_common(1)[0][0] if reasons else ""
+    return stop("unusable_rows", _collapse_english(state, what, reasons), top=top, **values)
+
+
+def _collapse_english(state: JobState, what: str, reasons: Counter[str]) -> str:
     explained = {
         "duplicate": "kept repeating rows it had already written",
         "near-duplicate": "kept writing near-copies of earlier rows",

@@ -32,6 +32,7 @@ from core.quality import storable_text
 from core.rows.prompting import parse_answer_template, render_row_messages
 from core.rows.rules import is_neutral
 from core.settings import Settings
+from core.stop_reasons import llm_stop, stop
 from core.store_port import NewRow
 from core.verify import Verifier
 from core.verify_queue import JudgeQueue
@@ -185,14 +186,14 @@ class RequestLoop:
             state.structured = False
             return
         except BackendDied as exc:  # e.g. the embedded model's process crashed: retrying cannot help
-            raise JobFailed(str(exc)) from exc
+            raise JobFailed(llm_stop(exc)) from exc
         except LLMError as exc:
             state.last_answer = time.monotonic()
             state.consecutive_errors += 1
             state.last_error = str(exc)
             log.warning("job %s: request failed: %s", state.job_id, exc)
             if state.consecutive_errors >= MAX_CONSECUTIVE_ERRORS:
-                raise JobFailed(f"the LLM kept failing ({state.consecutive_errors} requests in a row): {exc}") from exc
+                raise JobFailed(llm_stop(exc, state.consecutive_errors)) from exc
             return
         finally:
             state.asking -= 1
@@ -293,10 +294,11 @@ class RequestLoop:
         limit = self.settings.no_answer_timeout
         if silence >= limit:
             last = f" Last error: {state.last_error}" if state.last_error else ""
-            raise JobFailed(
+            raise JobFailed(stop(
+                "llm_silent",
                 f"the model ({getattr(self.llm, 'description', 'LLM')}) has not answered for {silence:.0f} s; "
-                f"is the server running and reachable? (the limit is DATAGEN_NO_ANSWER_TIMEOUT={limit:g} s).{last}"
-            )
+                f"is the server running and reachable? (the limit is DATAGEN_NO_ANSWER_TIMEOUT={limit:g} s).{last}",
+                seconds=f"{silence:.0f}"))
 
     def _silence(self, state: JobState) -> float:
         """Seconds since the model last answered: a finished request, or (for a server backend

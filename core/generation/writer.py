@@ -10,6 +10,7 @@ import threading
 
 from core.generation.job_state import JobFailed, JobState
 from core.settings import Settings
+from core.stop_reasons import stop
 from core.store_port import JobStore, LeaseLost, NewRow
 
 
@@ -45,7 +46,7 @@ class RowWriter:
         if writer is not None and writer.done() and not writer.cancelled() and writer.exception() is not None:
             if isinstance(writer.exception(), LeaseLost):
                 raise writer.exception()  # type: ignore[misc]
-            raise JobFailed(f"could not store rows: {writer.exception()}")
+            raise JobFailed(stop("storage_failed", f"could not store rows: {writer.exception()}"))
 
     @staticmethod
     async def drain(state: JobState) -> None:
