@@ -33,7 +33,7 @@ from typing import Any
 
 import procrastinate
 import psycopg
-from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
 from core.settings import Settings
 from core.store_port import JobBusy, JobClaimedElsewhere, JobStore
 
@@ -102,10 +102,57 @@ class _HeldJobRetryInOneLine(logging.Filter):
 
 _ONE_LINE = _HeldJobRetryInOneLine()
 
+_HOLDER = "SELECT worker_id, status FROM procrastinate_jobs WHERE id = %(job_id)s"
+
+
+class _OwnJobsOnly(procrastinate.manager.JobManager):
+    """Ends (finishes, retries) a queue job only while the worker that fetched it still holds it.
+    A worker frozen past its heartbeat (SIGSTOP, a suspended VM) finds, when it wakes, that its
+    queue job was put back and taken by another worker (its run ended with the lease lost): ending
+    it then failed in procrastinate's SQL with "Job was not found ..." (a traceback, logged as a
+    task exception nobody retrieved) or, worse, ended the job the other worker was still running
+    (a later stall of that one could then not put it back). Subclassed: procrastinate has no hook."""
+
+    async def still_held(self, job: Any, doing: str) -> bool:
+        if job.id is None or job.worker_id is None:  # not fetched by a worker: procrastinate decides
+            return True
+        rows = await self.connector.execute_query_all_async(query=_HOLDER, job_id=job.id)  # [] once deleted
+        if rows and rows[0]["worker_id"] == job.worker_id and rows[0]["status"] == "doing":
+            return True
+        log.info("queue job %s (datagen job %s): no longer held by the worker that took it (taken over by another "
+                 "worker while that one was stalled, or requeued already); not %s it", job.id,
+                 job.task_kwargs.get("job_id"), doing)
+        return False
+
+    async def finish_job(self, job: Any, status: Any, delete_job: bool) -> None:
+        if await self.still_held(job, "finishing"):
+            try:
+                await super().finish_job(job, status, delete_job)
+            except ConnectorException as exc:
+                _unless_taken_over(exc, job, "finishing")
+
+    async def retry_job(self, job: Any, retry_at: Any = None, priority: int | None = None, queue: str | None = None,
+                        lock: str | None = None) -> None:
+        if await self.still_held(job, "retrying"):
+            try:
+                await super().retry_job(job, retry_at, priority, queue, lock)
+            except ConnectorException as exc:
+                _unless_taken_over(exc, job, "retrying")
+
+
+def _unless_taken_over(exc: ConnectorException, job: Any, doing: str) -> None:
+    """Raise `exc` unless it is procrastinate's "Job was not found" (another worker ended or took the
+    job between the check and the update, a sweeper requeued it first)."""
+    if "Job was not found" not in str(exc.__cause__):
+        raise exc
+    log.info("queue job %s (datagen job %s): ended or requeued by another worker meanwhile; not %s it",
+             job.id, job.task_kwargs.get("job_id"), doing)
+
 
 def make_app(database_url: str, *, busy_retry: float = 10.0) -> procrastinate.App:
     """`busy_retry`: seconds between tries of a job another process holds (a third of the lease)."""
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo(database_url)))
+    app.job_manager = _OwnJobsOnly(app.connector)
     app.task(name=TASK, queue=QUEUE, pass_context=False, retry=RetryWhileHeld(busy_retry))(_generate_job)
     logging.getLogger("procrastinate.worker").addFilter(_ONE_LINE)  # once: the same filter object
     return app
@@ -205,10 +252,14 @@ async def _requeue_stalled(app: procrastinate.App, stalled_after: float) -> None
     while True:
         await asyncio.sleep(max(1.0, stalled_after / 3))
         try:
-            for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after):
+            manager = app.job_manager
+            for job in await manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after):
+                # Every worker sweeps: another one may have requeued it a moment ago (then: one info line).
+                if isinstance(manager, _OwnJobsOnly) and not await manager.still_held(job, "requeuing"):
+                    continue
                 log.warning("queue job %s (datagen job %s) lost its worker; queued again", job.id,
                             job.task_kwargs.get("job_id"))
-                await app.job_manager.retry_job(job)
+                await manager.retry_job(job)
         except Exception:  # the database blinked: next round
             log.warning("could not look for stalled jobs", exc_info=True)
 
