@@ -62,11 +62,11 @@ STOP_TEXTS: dict[str, dict[str, str]] = {
         "pl": "serwer modelu pod adresem {url} wciąż przysyłał nieczytelne odpowiedzi ({requests} zapytań z "
         "rzędu); sprawdź, czy OPENAI_BASE_URL wskazuje serwer zgodny z OpenAI",
     },
+    # English: the engine's own words (why the process died, and the hint about OPENAI_API_KEY).
     "stop_llm_died": {
-        "en": "the embedded model stopped working; try again (it starts afresh), or have the bot use a model "
-        "server (OPENAI_API_KEY)",
-        "pl": "wbudowany model przestał działać; spróbuj ponownie (uruchomi się od nowa) albo niech bot korzysta "
-        "z serwera modelu (OPENAI_API_KEY)",
+        "en": "{detail}",
+        "pl": "wbudowany model przestał działać (szczegóły są w dzienniku bota); spróbuj ponownie (uruchomi się "
+        "od nowa) albo niech bot korzysta z serwera modelu (OPENAI_API_KEY)",
     },
     "stop_llm_failing": {
         "en": "the model kept failing ({requests} requests in a row); try again later",

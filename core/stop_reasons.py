@@ -90,6 +90,7 @@ def describe(error: str | None, lang: str | None, t: Translate | None = None) ->
         return say("stop_unknown", detail=plain(error).strip() or "?")
     if kind == "unusable_rows":
         values = _unusable(values, say)
+    values.setdefault("detail", plain(error).strip())  # for a message that keeps the engine's words (English only)
     try:
         return say(f"stop_{kind}", **values)
     except (KeyError, IndexError, ValueError):  # a tag without a value its message needs (an older writer)

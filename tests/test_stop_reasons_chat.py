@@ -199,3 +199,14 @@ async def test_polish_chat_following_a_worker_whose_server_keeps_answering_500(
         assert "request failed: the LLM server answered 500" in log, f"a worker ran it; its log:\n{log}"
     finally:
         await user.dialog.aclose()
+
+
+def test_the_embedded_model_s_crash_keeps_its_words_in_english_only() -> None:
+    from core.llm import BackendDied
+
+    stored = stop_reasons.llm_stop(BackendDied("the embedded model crashed (killed by SIGSEGV (invalid memory "
+                                               "access)); or use a server model (OPENAI_API_KEY / OPENAI_BASE_URL)"))
+    assert stop_reasons.describe(stored, "en").startswith("the embedded model crashed (killed by SIGSEGV")
+    polish = stop_reasons.describe(stored, "pl")
+    assert polish.startswith("wbudowany model przestał działać") and "OPENAI_API_KEY" in polish
+    no_english(polish)
