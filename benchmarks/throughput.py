@@ -100,7 +100,8 @@ async def run_job(base_url: str, database_url: str, count: int, concurrency: int
         "requests_per_s": limiter.answered / elapsed,
         "mean_concurrency": mean_limit(list(limiter.changes), time.monotonic()),
         "mean_in_flight": in_flight[0] / max(1e-9, in_flight[1]),
-        "final_concurrency": limiter.current,
+        "final_concurrency": limiter.learned,  # a probe in progress at the end aside
+        "probes": limiter.probes,  # re-measures of the unqueued latency (core/concurrency.py)
         "rate_limited": limiter.rate_limited,
         "rows": rows,
         "elapsed": elapsed,
@@ -122,7 +123,7 @@ def adaptive(latency: float, batch_size: int, curator: str | None) -> None:
     print(f"\nAdaptive concurrency (default settings: no DATAGEN_CONCURRENCY), {count:,} rows, latency {latency:g} s, "
           f"batch {batch_size}")
     print(f"{'server':<34} {'rows/s':>7} {'time s':>7} {'req/s':>6} {'mean conc.':>10} {'final':>6} {'429s':>6} "
-          f"{'ratio':>6}")
+          f"{'probes':>6} {'ratio':>6}")
     servers = [("unlimited", ()), ("429 above 8 at once", ("--max-concurrent", "8", "--over-limit", "429")),
                ("queues above 8 at once", ("--max-concurrent", "8", "--over-limit", "queue"))]
     for name, extra in servers:
@@ -141,7 +142,7 @@ def adaptive(latency: float, batch_size: int, curator: str | None) -> None:
             print(f"{name:<34} {figures['rows_per_s']:>7.0f} {figures['elapsed']:>7.2f} "
                   f"{figures['requests_per_s']:>6.0f} {figures['mean_concurrency']:>10.1f} "
                   f"{figures['final_concurrency']:>6} {int(figures['rate_limited']):>6} "
-                  f"{figures['rows_per_s'] / ideal:>6.2f} {what}")
+                  f"{figures['probes']:>6} {figures['rows_per_s'] / ideal:>6.2f} {what}")
             theirs = curator_run(curator, url, rows, batch_size, figures) if curator else None
             if name == "unlimited":
                 # Label verification (on by default) sends judge requests (curator sends none):
@@ -152,7 +153,7 @@ def adaptive(latency: float, batch_size: int, curator: str | None) -> None:
                 print(f"{'  datagen, DATAGEN_VERIFY=off':<34} {plain['rows_per_s']:>7.0f} {plain['elapsed']:>7.2f} "
                       f"{plain['requests_per_s']:>6.0f} {plain['mean_concurrency']:>10.1f} "
                       f"{plain['final_concurrency']:>6} {int(plain['rate_limited']):>6} "
-                      f"{plain['rows_per_s'] / ideal:>6.2f} of ideal at mean conc.; {in_flight_ratio(plain, latency)}")
+                      f"{plain['probes']:>6} {plain['rows_per_s'] / ideal:>6.2f} of ideal at mean conc.; {in_flight_ratio(plain, latency)}")
                 ceiling(url, rows, batch_size, latency, theirs)
         finally:
             process.terminate()

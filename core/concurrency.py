@@ -44,7 +44,7 @@ import statistics
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -58,6 +58,13 @@ MAX_PAUSE = 60.0
 #: latency: the baseline came from queued answers and the limit settled at ~25 instead of ~8
 #: (tests/test_adaptive_e2e.py). The first round must be one any server answers unqueued.
 INITIAL = 8
+#: Requests in flight while the unqueued latency is re-measured (ProbeRTT, below): few enough
+#: that a server with a handful of slots answers them without queueing.
+PROBE_LIMIT = 4
+#: Seconds between two re-measures (BBR's min-RTT window), once slow start has ended; doubled
+#: (up to MAX_PROBE_INTERVAL) each time a probe finds neither a queue nor an inflated baseline.
+PROBE_INTERVAL = 10.0
+MAX_PROBE_INTERVAL = 80.0
 
 #: True inside `urgent()`: the requests made there go to the front of the line.
 _URGENT: contextvars.ContextVar[bool] = contextvars.ContextVar("datagen_urgent_request", default=False)
@@ -80,6 +87,20 @@ class Outcome(enum.Enum):
     ERROR = "error"  # anything else (a 400, a refused connection): says nothing about load
 
 
+@dataclass
+class _Probe:
+    """One re-measure of the unqueued latency (AdaptiveLimiter._start_probe)."""
+
+    cap: int  # requests allowed in flight meanwhile
+    seq: int  # requests from this one on were sent with at most `cap` in flight
+    started: float
+    in_flight: int  # when it began
+    full: bool  # the limit was in use when it began (else the drain rate says nothing about the server)
+    drained: int = 0  # answers to requests sent before it
+    last_drained: float = 0.0
+    answers: list[float] = field(default_factory=list)  # latencies of requests sent during it
+
+
 @dataclass(frozen=True)
 class Ticket:
     """One request's slot: its sequence number tells whether it was sent before a decrease."""
@@ -100,6 +121,7 @@ class AdaptiveLimiter:
         backoff: float = 0.75,
         baseline_windows: int = 30,
         slow_start_step: int = 3,
+        probe_interval: float = PROBE_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if floor < 1 or ceiling < floor:
@@ -110,7 +132,12 @@ class AdaptiveLimiter:
         self.tolerance = tolerance
         self.backoff = backoff
         self.slow_start_step = slow_start_step
+        self.probe_interval = probe_interval
         self._clock = clock
+        self._probe: _Probe | None = None  # set while re-measuring the baseline
+        self._next_probe: float | None = None  # None: still in slow start, no probe due
+        self._probe_every = probe_interval  # longer while probes find no queue
+        self._fastest = float("inf")  # the fastest answer in slow start after its first window
         start = initial if initial is not None else (min(INITIAL, ceiling) if adaptive else ceiling)
         self.limit = float(min(ceiling, max(floor, start)))
         self.in_flight = 0
@@ -119,6 +146,7 @@ class AdaptiveLimiter:
         self.rate_limited = 0  # 429s seen (for the benchmark and the logs)
         self.answered = 0  # successful requests (for the benchmark and the logs)
         self.decreases = 0
+        self.probes = 0  # re-measures of the unqueued latency begun (for the tests and the logs)
         self._seq = 0
         self._decrease_seq = 0  # requests with seq below this were sent before the last decrease
         self._measure_seq = 0  # ... before the last change of the limit
@@ -133,9 +161,19 @@ class AdaptiveLimiter:
     # --- state ------------------------------------------------------------------------------
 
     @property
+    def learned(self) -> int:
+        """The limit learned from the server's answers (a probe in progress aside)."""
+        return max(self.floor, min(self.ceiling, int(self.limit)))
+
+    @property
     def current(self) -> int:
         """Requests allowed in flight now."""
-        return max(self.floor, min(self.ceiling, int(self.limit)))
+        return self.learned if self._probe is None else min(self.learned, self._probe.cap)
+
+    @property
+    def probing(self) -> bool:
+        """True while the unqueued latency is re-measured with few requests in flight."""
+        return self._probe is not None
 
     @property
     def baseline(self) -> float | None:
@@ -184,6 +222,9 @@ class AdaptiveLimiter:
         self.in_flight = max(0, self.in_flight - 1)
         if outcome is Outcome.SUCCESS:
             self.answered += 1
+            if self._probe is not None and ticket.seq < self._probe.seq:
+                self._probe.drained += 1  # sent before the probe: its pace is the server's
+                self._probe.last_drained = self._clock()
             self._on_success(ticket, latency if latency is not None else self._clock() - ticket.started)
         elif outcome is Outcome.RATE_LIMITED:
             self.rate_limited += 1
@@ -203,7 +244,15 @@ class AdaptiveLimiter:
     def _on_success(self, ticket: Ticket, latency: float) -> None:
         if not self.adaptive or ticket.seq < self._measure_seq:
             return  # sent before the last change: measured a load that no longer exists
+        if self._probe is not None:
+            self._probe_answer(self._probe, latency)
+            return
+        if self._next_probe is not None and self._clock() >= self._next_probe:
+            self._start_probe()  # the baseline is stale: the queue may have become the norm
+            return
         self._window.append(latency)
+        if self.slow_start and self._history:
+            self._fastest = min(self._fastest, latency)
         baseline = self.baseline
         if baseline is None and len(self._window) >= 4:
             # Until the first round trip is complete, its first answers stand for the baseline
@@ -227,22 +276,80 @@ class AdaptiveLimiter:
             # The server queues: more in flight only makes answers slower. Back off in proportion
             # to the slowdown (at least x`backoff`, at most x0.5), so a large overshoot from
             # slow start is undone in a round trip or two, not one step at a time.
-            self._decrease(ticket, factor=max(0.5, min(self.backoff, baseline * self.tolerance / median)))
+            decreased = self._decrease(ticket, factor=max(0.5, min(self.backoff, baseline * self.tolerance / median)))
+            if (decreased and self.probes == 0 and median > baseline * self.tolerance ** 2
+                    and self._fastest * self.tolerance < baseline):
+                # The end of slow start, far slower, and answers since the first round came back
+                # faster than it: its answers were slow for another reason (cold connections, a
+                # busy machine), and the inflated baseline let slow start overshoot a server that
+                # queues. Re-measure now, not in probe_interval: against such a server the probe
+                # costs about one answer's time (its queue keeps it busy meanwhile). Without that
+                # evidence (a client or server that is simply full), wait: there a probe costs
+                # about two round trips of sending little.
+                self._start_probe()
         elif used and not self.slow_start:
             self._set(min(float(self.ceiling), self.limit + max(1.0, self.limit * 0.05)))
         else:
             self._new_window()
 
+    def _start_probe(self) -> None:
+        """ProbeRTT (TCP BBR; Envoy's adaptive concurrency does the same): a few requests in
+        flight, once the ones sent before have drained, show the latency of a server that is not
+        queueing; their median replaces the baseline, so no old or inflated one can stick."""
+        now, before = self._clock(), self.current
+        self._next_probe = now + self._probe_every
+        cap = max(self.floor, min(PROBE_LIMIT, before // 2))
+        if cap >= before:
+            return  # already as few in flight as a probe would allow: the windows measure it
+        self.probes += 1
+        self._probe = _Probe(cap=cap, seq=self._seq + 1, started=now, in_flight=self.in_flight,
+                             full=self.in_flight >= 0.8 * before)
+        self._measure_seq = self._probe.seq  # only requests sent with few in flight count
+        self.changes.append((now, self.current))
+
+    def _probe_answer(self, probe: "_Probe", latency: float) -> None:
+        probe.answers.append(latency)
+        if len(probe.answers) < max(2, probe.cap):
+            return
+        self._probe = None
+        baseline, before = statistics.median(probe.answers), self.baseline
+        self._history.clear()
+        self._history.append(baseline)
+        now = self._clock()
+        queued = False
+        if probe.full and probe.drained >= 4 and probe.last_drained > probe.started:
+            # The requests sent before the probe drained at the server's pace: that rate times
+            # the unqueued latency is how many it serves at once (Little's law; BBR's
+            # bandwidth-delay product). An inflated limit comes down to twice that (BBR's cwnd
+            # gain) at once, not window after window of queued answers; the windows do the rest.
+            served_at_once = probe.drained / (probe.last_drained - probe.started) * baseline
+            queued = served_at_once * self.tolerance < probe.in_flight
+            self.limit = min(self.limit, max(float(probe.cap), 2 * served_at_once))
+        # Probe often where it pays, rarely where it costs: against a server that queues a probe
+        # costs about one answer's time; against one that does not, about two round trips of
+        # sending little (the drain, then the probe's own answers).
+        if queued or (before is not None and baseline * self.tolerance < before):
+            self._probe_every = self.probe_interval
+        else:
+            self._probe_every = min(MAX_PROBE_INTERVAL, 2 * self._probe_every)
+        self._next_probe = now + self._probe_every
+        self._measure_seq = self._seq + 1
+        self._new_window()
+        self.changes.append((now, self.current))
+
     def _new_window(self) -> None:
         self._window, self._window_peak, self._window_limit = [], self.in_flight, self.current
 
-    def _decrease(self, ticket: Ticket, factor: float | None = None) -> None:
+    def _decrease(self, ticket: Ticket, factor: float | None = None) -> bool:
         if not self.adaptive or ticket.seq < self._decrease_seq:
-            return  # one decrease per round trip
+            return False  # one decrease per round trip
+        if self._next_probe is None:  # the end of slow start: the server has a limit, re-measure now and then
+            self._next_probe = self._clock() + self._probe_every
         self.slow_start = False
         self.decreases += 1
         self._decrease_seq = self._seq + 1
         self._set(max(float(self.floor), self.limit * (factor or self.backoff)))
+        return True
 
     def _set(self, limit: float) -> None:
         # A new window measures only requests sent under the new limit.
@@ -284,7 +391,9 @@ class JobConcurrency:
 
     @property
     def current(self) -> int:
-        return self.limiter.current if self.limiter is not None else self.fixed
+        # The learned limit, not a probe's brief dip: the job's requests wait in the limiter's
+        # line meanwhile and go out the moment it ends.
+        return self.limiter.learned if self.limiter is not None else self.fixed
 
     @property
     def fixed_at_one(self) -> bool:
