@@ -298,14 +298,15 @@ class AdaptiveLimiter:
         queueing; their median replaces the baseline, so no old or inflated one can stick."""
         now, before = self._clock(), self.current
         self._next_probe = now + self._probe_every
+        # At most PROBE_LIMIT, and at most half the limit (a server near the floor may queue at
+        # the limit itself); at the floor, no dip, but the measure still replaces the baseline.
         cap = max(self.floor, min(PROBE_LIMIT, before // 2))
-        if cap >= before:
-            return  # already as few in flight as a probe would allow: the windows measure it
         self.probes += 1
         self._probe = _Probe(cap=cap, seq=self._seq + 1, started=now, in_flight=self.in_flight,
                              full=self.in_flight >= 0.8 * before)
         self._measure_seq = self._probe.seq  # only requests sent with few in flight count
-        self.changes.append((now, self.current))
+        if self.current != before:
+            self.changes.append((now, self.current))
 
     def _probe_answer(self, probe: "_Probe", latency: float) -> None:
         probe.answers.append(latency)

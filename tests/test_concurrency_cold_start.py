@@ -23,8 +23,21 @@ SERVICE = 0.2  # seconds per answer once a slot is free
 
 
 def settled_against_a_queueing_server(first_round_extra: float, requests: int = 400) -> float:
+    """The time-weighted limit of the second half of `run_against_a_queueing_server`."""
+    limiter, now = run_against_a_queueing_server(first_round_extra, requests)
+    half = now / 2
+    changes = list(limiter.changes)
+    total = weighted = 0.0
+    for (start, value), (end, _) in zip(changes, changes[1:] + [(now, 0)]):
+        start, end = max(start, half), max(end, half)
+        weighted += value * (end - start)
+        total += end - start
+    return weighted / total
+
+
+def run_against_a_queueing_server(first_round_extra: float, requests: int = 400) -> tuple[AdaptiveLimiter, float]:
     """Run `requests` through the limiter against a FIFO server with SERVER_SLOTS slots; the first
-    round (8 requests) takes `first_round_extra` longer. The time-weighted limit of the second half."""
+    round (8 requests) takes `first_round_extra` longer. The limiter and the time it ended."""
     now = 0.0
     limiter = AdaptiveLimiter(clock=lambda: now)
     answers: list[tuple[float, int, Ticket]] = []  # (time answered, order, ticket)
@@ -46,17 +59,23 @@ def settled_against_a_queueing_server(first_round_extra: float, requests: int = 
             queued, extra = waiting.pop(0)
             order += 1
             heapq.heappush(answers, (now + SERVICE + extra, order, queued))
-    half = now / 2
-    changes = list(limiter.changes)
-    total = weighted = 0.0
-    for (start, value), (end, _) in zip(changes, changes[1:] + [(now, 0)]):
-        start, end = max(start, half), max(end, half)
-        weighted += value * (end - start)
-        total += end - start
-    return weighted / total
+    return limiter, now
 
 
 @pytest.mark.parametrize("first_round_extra", [0.0, 0.3])
 def test_a_queueing_server_is_backed_off_to_near_its_slots(first_round_extra: float) -> None:
     settled = settled_against_a_queueing_server(first_round_extra)
     assert 0.6 * SERVER_SLOTS <= settled <= 1.6 * SERVER_SLOTS, settled
+
+
+def test_after_the_probe_the_limit_is_what_the_server_drained_not_the_overshoot() -> None:
+    """Slow start overshot to ~95 against the inflated baseline; the requests sent before the
+    probe drained at 8 per 0.2 s, so the server serves 8 at once: the limit comes back at twice
+    that, not at the halved overshoot (47) from which queued windows would take seconds."""
+    limiter, _ = run_against_a_queueing_server(0.3)
+    assert limiter.probes >= 1
+    values = [value for _, value in limiter.changes]
+    dip = values.index(4)  # the probe: 4 in flight
+    assert max(values[:dip]) > 4 * SERVER_SLOTS, "slow start overshot first (the case this is about)"
+    assert values[dip + 1] <= 2 * SERVER_SLOTS, values[dip - 2:dip + 4]
+    assert limiter.baseline == pytest.approx(SERVICE), "re-measured: the server's unqueued latency"
