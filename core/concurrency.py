@@ -20,6 +20,17 @@ one round trip):
   instead of refusing them, so latency is their only signal. At most one decrease per round
   trip: trouble reported by requests sent before the last decrease says nothing new, and a
   window only measures requests sent under the current limit;
+- the baseline is re-measured with few requests in flight (ProbeRTT, as TCP BBR and Envoy's
+  adaptive concurrency do): at most PROBE_LIMIT (4) go out until the ones sent before have
+  drained, the median of the next answers replaces the baseline, and the limit comes down to
+  twice what the server drained at once (rate x baseline, Little's law) if it was above. When:
+  at once if slow start ends far slower (> tolerance^2) after answers came back faster than the
+  first round (a cold first round: its inflated baseline let slow start overshoot a server that
+  queues, and every later window had the queue in it; the limit stayed at ~29 against 8 slots);
+  then every PROBE_INTERVAL (10 s) after slow start has ended, doubling to 80 s while probes
+  find neither a queue nor an inflated baseline (against a server that does not queue a probe
+  costs about two round trips of sending little; against one that does, about one answer's
+  time). The job's own concurrency (`JobConcurrency`) keeps the learned limit meanwhile;
 - a 429's `Retry-After` pauses the whole backend (every job sharing it), not one request;
 - never below `floor` (>= 1) and never above `ceiling`: under sustained 429s the backend keeps
   sending `floor` requests after each pause, so a job progresses or fails with a reason, it
@@ -31,7 +42,7 @@ one round trip):
 
 Written by hand rather than taken from a library: the Python ports of Netflix's
 concurrency-limits are unmaintained, and the decisions here are few and unit-tested
-(tests/test_concurrency.py).
+(tests/test_concurrency*.py).
 """
 
 from __future__ import annotations
@@ -97,7 +108,7 @@ class _Probe:
     in_flight: int  # when it began
     full: bool  # the limit was in use when it began (else the drain rate says nothing about the server)
     drained: int = 0  # answers to requests sent before it
-    last_drained: float = 0.0
+    half_drained: float = 0.0  # when half of `in_flight` had been answered (a straggler aside)
     answers: list[float] = field(default_factory=list)  # latencies of requests sent during it
 
 
@@ -222,9 +233,11 @@ class AdaptiveLimiter:
         self.in_flight = max(0, self.in_flight - 1)
         if outcome is Outcome.SUCCESS:
             self.answered += 1
-            if self._probe is not None and ticket.seq < self._probe.seq:
-                self._probe.drained += 1  # sent before the probe: its pace is the server's
-                self._probe.last_drained = self._clock()
+            probe = self._probe
+            if probe is not None and ticket.seq < probe.seq:  # sent before the probe: its pace is the server's
+                probe.drained += 1
+                if not probe.half_drained and 2 * probe.drained >= probe.in_flight:
+                    probe.half_drained = self._clock()
             self._on_success(ticket, latency if latency is not None else self._clock() - ticket.started)
         elif outcome is Outcome.RATE_LIMITED:
             self.rate_limited += 1
@@ -318,12 +331,13 @@ class AdaptiveLimiter:
         self._history.append(baseline)
         now = self._clock()
         queued = False
-        if probe.full and probe.drained >= 4 and probe.last_drained > probe.started:
+        if probe.full and probe.in_flight >= 8 and probe.half_drained > probe.started:
             # The requests sent before the probe drained at the server's pace: that rate times
             # the unqueued latency is how many it serves at once (Little's law; BBR's
             # bandwidth-delay product). An inflated limit comes down to twice that (BBR's cwnd
             # gain) at once, not window after window of queued answers; the windows do the rest.
-            served_at_once = probe.drained / (probe.last_drained - probe.started) * baseline
+            # The first half of the drain gives the rate: one straggler must not make it look slow.
+            served_at_once = probe.in_flight / 2 / (probe.half_drained - probe.started) * baseline
             queued = served_at_once * self.tolerance < probe.in_flight
             self.limit = min(self.limit, max(float(probe.cap), 2 * served_at_once))
         # Probe often where it pays, rarely where it costs: against a server that queues a probe

@@ -89,3 +89,30 @@ def test_a_probe_replaces_a_baseline_that_has_become_too_low() -> None:
     for _ in range(5):
         round_trip(limiter, clock, 0.6)
     assert limiter.current > before
+
+
+def test_a_straggler_in_the_drain_does_not_cut_the_limit() -> None:
+    """The limit after a probe comes from the pace at which the requests sent before it were
+    answered; one slow answer among them (a long generation, a retry) must not make a server
+    that keeps up look like one that serves a few at once."""
+    clock = Clock()
+    limiter = make(clock, initial=8)
+    round_trip(limiter, clock, 0.6)
+    answer_mixed(limiter, clock, [0.2, 0.6, 0.6])
+    first = fill(limiter)
+    clock.now += 2.4
+    for ticket in first[:46]:
+        limiter.release(ticket, Outcome.SUCCESS, latency=2.4)
+    tickets = fill(limiter)  # 46 more go out in their place
+    for ticket in first[46:]:  # four times slower at 92: the window ends, the probe begins
+        limiter.release(ticket, Outcome.SUCCESS, latency=2.4)
+    assert limiter.probing and len(tickets) == 46, "requests still in flight when the probe began"
+    learned = limiter.learned
+    straggler = tickets.pop()
+    clock.now += 0.05
+    for ticket in tickets:  # the rest answer at once: the server keeps up
+        limiter.release(ticket, Outcome.SUCCESS, latency=2.45)
+    clock.now += 3.0
+    limiter.release(straggler, Outcome.SUCCESS, latency=5.45)
+    assert answer_mixed(limiter, clock, [0.2]) == PROBE_LIMIT
+    assert not limiter.probing and limiter.learned == learned, "no cut: half the drain came in 0.05 s"
