@@ -163,6 +163,7 @@ class AdaptiveLimiter:
         self._measure_seq = 0  # ... before the last change of the limit
         self._window: list[float] = []
         self._window_peak = 0
+        self._window_slow = 0
         self._window_limit = self.current  # the limit when the window began: its size
         self._history: deque[float] = deque(maxlen=baseline_windows)
         #: (time, limit) after every change: what the tests and the benchmark look at.
@@ -279,7 +280,13 @@ class AdaptiveLimiter:
             self.limit = min(float(self.ceiling), self.limit + self.slow_start_step)
             if self.current != self.changes[-1][1]:
                 self.changes.append((self._clock(), self.current))
-        if len(self._window) < max(4, self._window_limit):
+        size = max(4, self._window_limit)
+        if self.baseline is not None and latency > self.baseline * self.tolerance:
+            self._window_slow += 1
+        # A window decides once it is complete, or as soon as more than half of it is slow (its
+        # median can only be slow then): against a server that queues, the window after slow
+        # start's last step takes several answer times to complete (92 answers at 8 at once).
+        if len(self._window) < size and 2 * self._window_slow <= size:
             return
         median = statistics.median(self._window)
         used = self._window_peak >= 0.8 * self.current
@@ -354,6 +361,7 @@ class AdaptiveLimiter:
 
     def _new_window(self) -> None:
         self._window, self._window_peak, self._window_limit = [], self.in_flight, self.current
+        self._window_slow = 0  # answers slower than tolerance x baseline
 
     def _decrease(self, ticket: Ticket, factor: float | None = None) -> bool:
         if not self.adaptive or ticket.seq < self._decrease_seq:
