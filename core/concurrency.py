@@ -6,7 +6,7 @@
     limiter.release(ticket, Outcome.SUCCESS, latency=0.31)   # or RATE_LIMITED / OVERLOADED / ERROR
 
 The decisions, made once per "window" (as many finished requests as the current limit, about
-one round trip):
+one round trip; sooner when more than half of them are already slow):
 - slow start from INITIAL (8): `slow_start_step` (3) more slots per fast answer (from the first
   round's fourth answer on: 8, 23, 92, 256; the limit about quadruples every round trip) while
   latency stays flat, until the first sign of trouble; after that, additive increase per window
