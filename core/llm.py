@@ -42,7 +42,7 @@ class LLMError(Exception):
     """The backend could not produce an answer after its own retries (the job may retry or give up).
     `kind` says why, `values` what a user's message about it needs (core/stop_reasons.py says it in
     the chat's language): unreachable, timeout, server_error, rate_limited, quota, api_key,
-    permission, not_found, refused, unreadable, died, failing (anything else)."""
+    permission, not_found, refused, unreadable, died, model_file, failing (anything else)."""
 
     kind = "failing"
 

@@ -68,16 +68,18 @@ def check_model_file(path: Path, *, source: str) -> Path:
     bare `ValueError: Failed to load model from file`)."""
     path = path.expanduser()
     if not path.exists():
-        raise LLMError(f"{source}: {path} does not exist; {SETUP_HINT}")
+        raise LLMError(f"{source}: {path} does not exist; {SETUP_HINT}", kind="model_file", path=path)
     if not path.is_file():
-        raise LLMError(f"{source}: {path} is not a file; {SETUP_HINT}")
+        raise LLMError(f"{source}: {path} is not a file; {SETUP_HINT}", kind="model_file", path=path)
     try:
         with path.open("rb") as handle:
             magic = handle.read(len(GGUF_MAGIC))
     except OSError as exc:
-        raise LLMError(f"{source}: cannot read {path} ({exc.strerror or exc}); {SETUP_HINT}") from exc
+        raise LLMError(f"{source}: cannot read {path} ({exc.strerror or exc}); {SETUP_HINT}", kind="model_file",
+                       path=path) from exc
     if magic != GGUF_MAGIC:
-        raise LLMError(f"{source}: {path} is not a GGUF model file (llama.cpp needs .gguf); {SETUP_HINT}")
+        raise LLMError(f"{source}: {path} is not a GGUF model file (llama.cpp needs .gguf); {SETUP_HINT}",
+                       kind="model_file", path=path)
     return path.resolve()
 
 

@@ -68,6 +68,11 @@ STOP_TEXTS: dict[str, dict[str, str]] = {
         "pl": "wbudowany model przestał działać (szczegóły są w dzienniku bota); spróbuj ponownie (uruchomi się "
         "od nowa) albo niech bot korzysta z serwera modelu (OPENAI_API_KEY)",
     },
+    "stop_llm_model_file": {
+        "en": "{detail}",
+        "pl": "plik modelu {path} nie istnieje albo nie jest modelem GGUF; osoba, która prowadzi bota, powinna "
+        "poprawić DATAGEN_LOCAL_MODEL (albo go usunąć, by użyć wbudowanego modelu) lub ustawić OPENAI_API_KEY",
+    },
     "stop_llm_failing": {
         "en": "the model kept failing ({requests} requests in a row); try again later",
         "pl": "model wciąż zawodził ({requests} zapytań z rzędu); spróbuj później",

@@ -27,7 +27,8 @@ Translate = Callable[..., str]  # (key, **values) -> the text in the chat's lang
 
 # Kinds of an LLMError (core/llm.py); a stop from one is "llm_<kind>".
 LLM_KINDS = ("unreachable", "timeout", "server_error", "rate_limited", "quota", "api_key", "permission",
-             "not_found", "refused", "unreadable", "died", "failing")
+             "not_found", "refused", "unreadable", "died", "failing",
+             "model_file")  # the embedded model's file is missing or not a model (before any job)
 KINDS = tuple(f"llm_{kind}" for kind in LLM_KINDS) + (
     "llm_silent",  # no answer at all for DATAGEN_NO_ANSWER_TIMEOUT seconds
     "unusable_rows",  # the model's rows keep failing the checks (garbage, wrong labels, repeats)

@@ -210,3 +210,30 @@ def test_the_embedded_model_s_crash_keeps_its_words_in_english_only() -> None:
     polish = stop_reasons.describe(stored, "pl")
     assert polish.startswith("wbudowany model przestał działać") and "OPENAI_API_KEY" in polish
     no_english(polish)
+
+
+@pytest.mark.parametrize("lang", ["pl", "en"])
+async def test_a_model_that_cannot_start_is_explained_in_the_chat_s_language(
+    settings: Settings, tmp_path: Path, lang: str
+) -> None:
+    """No job yet: the embedded model's file (DATAGEN_LOCAL_MODEL) is not a model. The preview
+    press says so in the chat's language, and again on a second press (the order is kept)."""
+    not_a_model = tmp_path / "model.gguf"
+    not_a_model.write_text("not a model")
+    user = await new_user(settings.model_copy(update={"llm": "local", "local_model": not_a_model}))
+    try:
+        summary = await user.send(POLISH_ORDER if lang == "pl" else ENGLISH_ORDER)
+        said = await user.press(summary, "preview")
+        text = texts(said)
+        assert str(not_a_model) in text, text
+        if lang == "pl":
+            assert "Model językowy jest niedostępny: plik modelu" in text and "DATAGEN_LOCAL_MODEL" in text
+            no_english(text)
+            assert "is not a GGUF" not in text
+        else:
+            assert "The language model is not available: DATAGEN_LOCAL_MODEL" in text and "is not a GGUF" in text
+        assert texts(await user.press(summary, "preview")) == text  # the order is kept: its button still works
+        again = texts(await user.send("/new"))  # a new order names the model, or why there is none
+        assert ("plik modelu" if lang == "pl" else "is not a GGUF") in again, again
+    finally:
+        await user.dialog.aclose()

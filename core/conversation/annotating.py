@@ -145,8 +145,8 @@ async def annotator_or_say(turn: Turn) -> Any | None:
     """The labeling engine, or None after telling the user the model cannot be reached (the phase stays)."""
     try:
         return await turn.dialog.get_annotator()
-    except RuntimeError as exc:
-        turn.say("llm_unavailable", error=str(exc))
+    except RuntimeError:
+        turn.say_llm_unavailable()
         return None
 
 

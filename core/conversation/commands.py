@@ -36,7 +36,7 @@ async def tell_model(turn: Turn) -> None:
         if dialog.llm_install_command:
             turn.say("llm_not_installed", command=dialog.llm_install_command)
         elif dialog.llm_error:
-            turn.say("llm_unavailable", error=dialog.llm_error)
+            turn.say_llm_unavailable()
         return
     turn.say("model_info", model=llm.description)
     warn_if_local(turn, llm)

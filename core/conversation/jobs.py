@@ -25,8 +25,8 @@ async def ready_to_generate(turn: Turn) -> tuple[DatasetSpec | None, Generator |
         return None, None, phase
     try:
         generator = await turn.dialog.get_generator()
-    except RuntimeError as exc:
-        turn.say("llm_unavailable", error=str(exc))
+    except RuntimeError:
+        turn.say_llm_unavailable()
         return None, None, turn.state.phase
     return await documents.with_passages(turn, spec), generator, phase
 

@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from core import messages as m
+from core import stop_reasons
 from core.conversation import background, commands, following, persistence, table
 from core.conversation.classify import classify, is_internal, valid_unicode
 from core.conversation.collecting import reask
@@ -276,7 +277,7 @@ class Dialog:
                     self.llm = await asyncio.to_thread(make_backend, self.settings)
                 except Exception as exc:
                     log.exception("no LLM backend")
-                    self.llm_error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                    self.llm_error = stop_reasons.llm_stop(exc)  # tagged: said in the chat's language
                     if isinstance(exc, BackendNotInstalled):
                         self.llm_install_command = exc.install_command
         return self.llm

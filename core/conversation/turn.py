@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from core import messages as m
+from core import stop_reasons
 from core.conversation.state import ConversationState
 from core.events import ChatRef, Choice, Reply, Say
 
@@ -32,6 +33,11 @@ class Turn:
 
     def say(self, key: str, choices: tuple[Choice, ...] = (), **values: object) -> None:
         self.replies.append(Say(self.t(key, **values), choices))
+
+    def say_llm_unavailable(self) -> None:
+        """The model could not be started or reached: why, in the chat's language (the log has the rest)."""
+        error = self.dialog.llm_error or stop_reasons.stop("internal", "no LLM backend")
+        self.say("llm_unavailable", error=stop_reasons.describe(error, self.lang, self.t))
 
     def t(self, key: str, **values: object) -> str:
         return m.text(self.lang, key, command_prefix=self.dialog.command_prefix, **values)
