@@ -45,3 +45,21 @@ async def test_two_languages_in_one_order_take_the_first_and_say_how_to_get_the_
         assert any("Write every example in Polish" in p for p in generation_prompts(fake_llm.requests))
     finally:
         await user.dialog.aclose()
+
+
+async def test_the_answer_to_how_many_of_the_favoured_label_is_of_that_label(settings: Settings, fake_llm: FakeOpenAI) -> None:
+    """ "mostly complaints" -> the bot asks how many complaints; "3 in 10 examples" answers it (a share
+    of complaints), the total stays 20; then "8" answers a new balance question the same way (8 goodbyes,
+    the other labels keep theirs: as "goodbye 8" typed out does)."""
+    user = await new_user(settings)
+    try:
+        await user.send("20 support messages, intents: greeting, complaint, goodbye, English, CSV, any topic")
+        asked = texts(await user.send("mostly complaints"))
+        assert "How many “complaint” examples" in asked, asked
+        summary = texts(await user.send("3 in 10 examples"))
+        assert "Labels: greeting 7, complaint 6, goodbye 7" in summary and "Examples: 20" in summary, summary
+        await user.send("more goodbye than anything else")
+        summary = texts(await user.send("8"))
+        assert "goodbye 8" in summary and "Examples: 8\n" not in summary, summary  # 8 goodbyes, never 8 rows
+    finally:
+        await user.dialog.aclose()

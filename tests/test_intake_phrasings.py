@@ -336,6 +336,14 @@ CASES: dict[str, Case] = {
         ("quiz: 10 pytań wielokrotnego wyboru o układzie słonecznym",),
         {"task": TaskType.multiple_choice, "count": 10, "topic": "układzie słonecznym"},
     ),
+    "a label list closed by 'any topic'": Case(
+        ("20 support messages, intents: greeting, complaint, goodbye, English, CSV, any topic",),
+        {"labels": ["greeting", "complaint", "goodbye"], "topic": "", "language": "English"},
+    ),
+    "pl: lista etykiet zamknięta 'dowolny temat'": Case(
+        ("30 wiadomości, etykiety: powitanie, reklamacja, pożegnanie, po polsku, dowolny temat",),
+        {"labels": ["powitanie", "reklamacja", "pożegnanie"], "topic": ""},
+    ),
     "pl: spam lub nie spam": Case(("100 wiadomości, spam lub nie spam",), {"labels": ["spam", "nie spam"], "count": 100}),
     "pl: etykieta bez opisu w środku": Case(
         ("etykiety: zwrot - chce pieniądze z powrotem, błąd, inne - cokolwiek innego",),
@@ -405,6 +413,19 @@ CASES: dict[str, Case] = {
         {"label_counts": {"positive": 40, "negative": 10}, "language": "Polish"},
     ),
 }
+
+
+@pytest.mark.parametrize(("text", "counts"), [
+    ("40%", {"greeting": 3, "order_status": 3, "cancel_order": 3, "complaint": 8, "goodbye": 3}),
+    ("2 in 5 examples", {"greeting": 3, "order_status": 3, "cancel_order": 3, "complaint": 8, "goodbye": 3}),
+    ("8", {"greeting": 3, "order_status": 3, "cancel_order": 3, "complaint": 8, "goodbye": 3}),
+])
+def test_a_bare_number_answers_how_many_of_the_favoured_label(text: str, counts: dict[str, int]) -> None:
+    """After "mostly complaints" the bot asks how many complaints: "8", "40%" or "2 in 5 examples" is
+    said of complaints (before, "8" became the total and "2 in 5 examples" asked which label)."""
+    interp = interpret(text, INTENTS_20, asking="favoured:complaint", max_count=10_000)
+    assert apply(INTENTS_20, interp).label_counts == counts
+    assert interpret("in German", INTENTS_20, asking="favoured:complaint").changes == {"language": "German"}
 
 
 @pytest.mark.parametrize("name", list(CASES))

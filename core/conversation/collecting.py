@@ -267,7 +267,10 @@ async def understand(turn: Turn, event: Text) -> tuple[Phase | Literal["changed"
     text, interp, phase = event.text, event.interp, turn.state.phase
     answered = answer_question(turn, interp)
     if answered and not has_changes(interp):
-        return reask(turn) if phase != Phase.start or turn.state.draft is not None else phase, interp
+        after = reask(turn) if phase != Phase.start or turn.state.draft is not None else phase
+        if interp.favoured_label is not None:  # "40" / "50%" / "3 in 10" next answers "how many complaints?"
+            turn.state.asking = intake.FAVOURED + interp.favoured_label
+        return after, interp
     if phase in (Phase.start, Phase.done) and has_changes(interp):
         fresh = intake.apply(intake.SpecDraft(), interp)
         if fresh is not None and not fresh.required_missing():

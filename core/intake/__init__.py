@@ -35,7 +35,7 @@ Modules, in the order a message flows through them:
 from core.intake.after_preview import AfterPreview, classify_after_preview
 from core.intake.draft import DEFAULT_FORMAT, DEFAULT_TONE, SpecDraft
 from core.intake.extraction import EXTRACTION_SCHEMA, ExtractedOrder, extract_with_llm, merge_llm
-from core.intake.interpret import Interpretation, interpret
+from core.intake.interpret import FAVOURED, Interpretation, interpret
 from core.intake.labels import INTENT_LABELS, PRESETS, SENTIMENT_LABELS, TOXICITY_LABELS, canonical_label, split_label_list
 from core.intake.languages import detect_language, language_name
 from core.intake.numbers import HUGE_NUMBER, allocate, parse_number, shares_to_counts
@@ -45,7 +45,7 @@ from core.intake.text import MAX_RULES_CHARS, fold
 
 __all__ = [
     "AfterPreview", "classify_after_preview",
-    "DEFAULT_FORMAT", "DEFAULT_TONE", "EXTRACTION_SCHEMA", "ExtractedOrder", "HUGE_NUMBER", "INTENT_LABELS", "MAX_RULES_CHARS", "PRESETS",
+    "DEFAULT_FORMAT", "DEFAULT_TONE", "FAVOURED", "EXTRACTION_SCHEMA", "ExtractedOrder", "HUGE_NUMBER", "INTENT_LABELS", "MAX_RULES_CHARS", "PRESETS",
     "SENTIMENT_LABELS", "TOXICITY_LABELS", "Intent", "Interpretation", "Remark", "SpecDraft", "allocate", "apply", "canonical_label",
     "detect_language", "extract_with_llm", "fold", "interpret", "language_name", "merge_llm",
     "parse_number", "shares_to_counts", "split_label_list",

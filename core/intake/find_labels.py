@@ -38,6 +38,10 @@ _LIST_END = re.compile(
 _FORMAT_WORD = re.compile(r"(?:in\s+|as\s+|w\s+)?(?:csv|tsv|jsonl?|json lines|excel|xlsx)")
 
 
+# "..., English, CSV, any topic": the topic question answered in the same list.
+_ANY_TOPIC = re.compile(r"(?:any|no|no particular|whatever)\s+(?:topic|domain|subject)|dowoln\w+\s+(?:temat\w*|dziedzin\w*)|bez\s+tematu")
+
+
 def cut_trailing_fields(folded: str, start: int, end: int) -> int:
     """The end of a label list without the language/format words that close it (left to the field
     finders); never below two items, nor in a list of languages ("labels: english, polish, french")."""
@@ -48,7 +52,8 @@ def cut_trailing_fields(folded: str, start: int, end: int) -> int:
         if last < 0 or len(split_label_list(folded[start:last])) < 2:
             return end
         item = folded[last:end].lstrip(",").strip().removeprefix("and ").strip()
-        if not (_FORMAT_WORD.fullmatch(item) or language_name(item.removeprefix("in ")) is not None):
+        if not (_FORMAT_WORD.fullmatch(item) or language_name(item.removeprefix("in ")) is not None
+                or _ANY_TOPIC.fullmatch(item)):
             return end
         end = last
 

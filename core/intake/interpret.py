@@ -98,6 +98,8 @@ def interpret(
     asking = asking or expecting
     if asking == "language_other":
         asking = "language"
+    if asking and asking.startswith(FAVOURED):
+        text, asking = _favoured_answer(str(text), asking.removeprefix(FAVOURED)), None
     try:
         return _interpret(str(text), draft, asking, max_count)
     except Exception:  # a rule bug must cost one message's understanding, never the conversation
@@ -234,6 +236,19 @@ def _interpret(text: str, draft: SpecDraft | None, asking: str | None, max_count
         if result.yes is not None and not starts_with_yes_no(bare):
             result.yes = None
     return result
+
+
+#: `asking` after the intake_ask_balance remark: "favoured:complaint" (how many of that label?).
+FAVOURED = "favoured:"
+_BALANCE_ANSWER = re.compile(
+    r"(?:about |around |okolo |ok\.? )?\d[\d,. ]{0,12}(?:\s*(?:%|percent|procent\w*)|\s+(?:in|out of|of every|na|z)\s+\d{1,4}"
+    r"(?:\s+[\w-]+)?)?")
+
+
+def _favoured_answer(text: str, label: str) -> str:
+    """ "40", "50%", "3 in 10 examples" answering "how many complaint examples?": said of that label."""
+    bare = bare_form(fold(text)) if len(text) <= 100 else ""
+    return f"{label} {text.strip()}" if bare and _BALANCE_ANSWER.fullmatch(bare) else text
 
 
 def _refuse(result: Interpretation, negative: str | None, unsupported: Remark | None, max_count: int | None) -> None:
