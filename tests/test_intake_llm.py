@@ -136,7 +136,8 @@ def test_the_schema_is_strict_structured_output() -> None:
 @pytest.mark.parametrize(
     ("text", "answer"),
     [("I need -10 examples", {"count": 10}), ("make it 10,000,000", {"count": 10_000_000}),
-     ("can you do part-of-speech tagging?", {"task": "classification", "labels": ["noun", "verb"]})],
+     ("can you do part-of-speech tagging?", {"task": "classification", "labels": ["noun", "verb"]}),
+     ("3 in 10 examples", {"count": 3})],  # a share of which label? (asked), never 3 rows
 )
 async def test_what_the_rules_refused_the_llm_cannot_set(
     fake_llm: FakeOpenAI, llm: OpenAIBackend, text: str, answer: dict[str, Any]
