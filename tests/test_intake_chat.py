@@ -63,3 +63,14 @@ async def test_the_answer_to_how_many_of_the_favoured_label_is_of_that_label(set
         assert "goodbye 8" in summary and "Examples: 8\n" not in summary, summary  # 8 goodbyes, never 8 rows
     finally:
         await user.dialog.aclose()
+
+
+async def test_mostly_negative_then_70_percent(settings: Settings, fake_llm: FakeOpenAI) -> None:
+    user = await new_user(settings)
+    try:
+        said = texts(await user.send("I'd like 250 product reviews for headphones, mostly negative, in Spanish"))
+        assert "How many “negative” examples" in said and "Labels: positive, negative" in said, said
+        summary = texts(await user.send("70%"))
+        assert "Labels: positive 75, negative 175" in summary and "Examples: 250" in summary, summary
+    finally:
+        await user.dialog.aclose()

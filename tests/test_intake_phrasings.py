@@ -344,6 +344,19 @@ CASES: dict[str, Case] = {
         ("30 wiadomości, etykiety: powitanie, reklamacja, pożegnanie, po polsku, dowolny temat",),
         {"labels": ["powitanie", "reklamacja", "pożegnanie"], "topic": ""},
     ),
+    "mostly negative names the sentiment pair": Case(
+        ("Hi! I'd like 250 product reviews for headphones, mostly negative, in Spanish",),
+        {"task": CLS, "labels": ["positive", "negative"], "count": 250, "language": "Spanish"},
+        remarks=("intake_ask_balance",), favoured="negative",
+    ),
+    "categories in brackets": Case(
+        ("Need a dataset: customer emails, 4 categories (billing, technical, sales, other), 400 total, JSON",),
+        {"labels": ["billing", "technical", "sales", "other"], "count": 400, "format": OutputFormat.json},
+    ),
+    "a tone word or not is a label pair": Case(
+        ("200 tweets, 3 in 10 should be sarcastic, sarcastic or not",),
+        {"labels": ["sarcastic", "not sarcastic"], "label_counts": {"sarcastic": 60, "not sarcastic": 140}, "tone": None},
+    ),
     "pl: spam lub nie spam": Case(("100 wiadomości, spam lub nie spam",), {"labels": ["spam", "nie spam"], "count": 100}),
     "pl: etykieta bez opisu w środku": Case(
         ("etykiety: zwrot - chce pieniądze z powrotem, błąd, inne - cokolwiek innego",),

@@ -268,8 +268,7 @@ async def understand(turn: Turn, event: Text) -> tuple[Phase | Literal["changed"
     answered = answer_question(turn, interp)
     if answered and not has_changes(interp):
         after = reask(turn) if phase != Phase.start or turn.state.draft is not None else phase
-        if interp.favoured_label is not None:  # "40" / "50%" / "3 in 10" next answers "how many complaints?"
-            turn.state.asking = intake.FAVOURED + interp.favoured_label
+        ask_favoured(turn, interp)
         return after, interp
     if phase in (Phase.start, Phase.done) and has_changes(interp):
         fresh = intake.apply(intake.SpecDraft(), interp)
@@ -312,11 +311,20 @@ def answer_question(turn: Turn, interp: Any) -> bool:
     return said
 
 
+def ask_favoured(turn: Turn, interp: Any) -> None:
+    """After "mostly complaints" (the bot asked how many), a bare "40" / "50%" / "3 in 10" answers
+    that question, unless the bot has just asked another one."""
+    if interp.favoured_label is not None and turn.state.asking in (None, "count"):
+        turn.state.asking = intake.FAVOURED + interp.favoured_label
+
+
 async def on_text(turn: Turn, event: Text) -> Phase:
     """Text while the order is being collected, or before/after one."""
-    outcome, _ = await understand(turn, event)
+    outcome, interp = await understand(turn, event)
     if outcome == "changed":
-        return advance(turn)
+        phase = advance(turn)
+        ask_favoured(turn, interp)
+        return phase
     if outcome == "yes":
         if turn.state.phase == Phase.start:
             turn.say("yes_without_order")

@@ -136,6 +136,12 @@ def find_labels(original: str, folded: str) -> tuple[list[str], str]:
         if len(items) >= 2:
             take(items)
             folded = mask(folded, m.start(), end)
+    # 1b. "4 categories (billing, technical, sales, other)", "etykiety (a, b)".
+    for m in re.finditer(r"\b" + _LABEL_CUE + r"\s*\(([^()\n]{1,300})\)", folded):
+        items = split_label_list(original[m.start(1):m.end(1)])
+        if len(items) >= 2:
+            take(items)
+            folded = mask(folded, m.start(), m.end())
     # 2. A bracketed list of quoted words near a cue ("one of the intents: [...]").
     for m in re.finditer(r"\[((?:\s*[\"'][^\"'\]\n]{1,60}[\"']\s*,?){2,})\]", folded):
         items = split_label_list(original[m.start(1):m.end(1)])
@@ -255,7 +261,8 @@ def _alternatives(original: str, m: re.Match[str]) -> list[str]:
             continue
         if any(_NOT_ALTERNATIVE.fullmatch(word) for word in folded.split() if word not in ("not", "nie", "non")):
             return []
-        if language_name(folded) or _FORMAT_WORD.fullmatch(folded) or canonical_tone(folded):
+        negated = len(parts) == 2 and fold(parts[1]) in ("not", "nie")  # "sarcastic or not": labels, not a tone
+        if language_name(folded) or _FORMAT_WORD.fullmatch(folded) or (canonical_tone(folded) and not negated):
             return []
         items.append(canonical_label(part))
     return items if len({label_key(x) for x in items}) >= 2 else []

@@ -182,6 +182,12 @@ def _interpret(text: str, draft: SpecDraft | None, asking: str | None, max_count
             changes["labels"] = SENTIMENT_LABELS + [k for k in keys if k not in SENTIMENT_LABELS]
         elif set(keys) <= TOXICITY_WORDS:
             changes["labels"] = list(TOXICITY_LABELS)
+    if result.favoured_label is not None and not changes.get("labels") and not draft_labels:
+        # "250 reviews, mostly negative": the sentiment (toxicity) pair the word belongs to; how many is asked
+        if result.favoured_label in SENTIMENT_WORDS:
+            changes["labels"] = SENTIMENT_LABELS + [w for w in [result.favoured_label] if w not in SENTIMENT_LABELS]
+        elif result.favoured_label in TOXICITY_WORDS:
+            changes["labels"] = list(TOXICITY_LABELS)
     if label_counts:
         changes["label_counts"] = label_counts
     if shares:
