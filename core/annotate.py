@@ -236,8 +236,12 @@ class Annotator:
                 if not tasks:
                     break  # not return: the answers still being committed must land before the job ends
                 done, tasks = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-                for finished in done:
-                    finished.result()  # AnnotationFailed and bugs propagate from here
+                # Every finished batch's outcome is read (as the generator's request loop does):
+                # two failing at once left one "never retrieved", logged later by the collector.
+                failures = [finished.exception() for finished in done]
+                failure = next((exc for exc in failures if exc is not None), None)
+                if failure is not None:
+                    raise failure  # AnnotationFailed and bugs propagate from here
                 self._check_writer(state)
                 await reporter.report(state.progress())
         finally:

@@ -271,3 +271,35 @@ async def test_sigterm_stops_like_ctrl_c_and_says_how_to_resume(fake_llm: FakeOp
     assert f"--resume {jobs[0].id}" in stderr and "rows labeled" in stderr
     assert store.get_job(jobs[0].id).status == "pending"  # type: ignore[union-attr]  # interrupted: resumable
     assert not (tmp_path / "out.csv").exists()
+
+
+async def test_batches_failing_together_stop_the_job_with_every_failure_read(
+    settings: Settings, fake_llm: FakeOpenAI, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The server answers 500 to everything: several batches in flight fail in the same moment. The
+    job fails once, saying why, and every batch's failure is read: one left unread was logged
+    later by the garbage collector ("Task exception was never retrieved"), at a random moment
+    of whatever ran then (CPython 3.11 formats that traceback with ast.parse; tests saw
+    "AST constructor recursion depth mismatch" when that moment was another ast.parse)."""
+    import gc
+
+    from core import stop_reasons
+    from tests.fakes.openai_server import FakeResponse
+
+    fake_llm.latency = 0.05  # the requests of one round come back together
+    fake_llm.responders.append(lambda body: FakeResponse(500, {"error": {"message": "down", "type": "server_error"}}))
+    write_csv(tmp_path / "in.csv", 200)
+    quick = settings.model_copy(update={"max_retries": 0})
+    store = Store.from_url(quick.database_url)
+    annotator = Annotator(OpenAIBackend.from_settings(quick), store, quick)
+    job_id = annotator.create_job(AnnotationOrder(labels=LABELS, samples=1))
+    annotator.load(job_id, read_rows(tmp_path / "in.csv"))
+    with caplog.at_level("ERROR", logger="asyncio"):
+        result = await annotator.run(job_id)
+        await asyncio.sleep(0)
+        gc.collect()
+    assert result.status == "failed" and stop_reasons.parse(result.error)[0] == "llm_server_error", result.error
+    assert len(fake_llm.requests) > 5, "several batches were in flight"
+    unread = [record for record in caplog.records if "never retrieved" in record.getMessage()]
+    assert not unread, unread[0].getMessage()
+    store.close()
