@@ -33,6 +33,7 @@ from pydantic import BaseModel
 from core.classify import BatchResult, Classifier, ClassifyTask, Item, one_line
 from core.concurrency import JobConcurrency
 from core.generation.progress import ProgressReporter
+from core.generation.writer import outcome_read
 from core.job_lease import RunLease
 from core.llm import LLMBackend, LLMError
 from core.settings import Settings
@@ -274,6 +275,7 @@ class Annotator:
         if state.writer is None or state.writer.done():
             self._check_writer(state)
             state.writer = asyncio.create_task(self._write_pending(state))
+            state.writer.add_done_callback(outcome_read)
         state.labeled += len(labels)
         state.prompt_tokens += result.usage.prompt_tokens
         state.completion_tokens += result.usage.completion_tokens

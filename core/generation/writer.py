@@ -14,6 +14,14 @@ from core.stop_reasons import stop
 from core.store_port import JobStore, LeaseLost, NewRow
 
 
+def outcome_read(task: asyncio.Task[None]) -> None:
+    """Mark a writer's failure read: check_writer() raises it while the run goes on; a run that ended
+    otherwise (its lease lost, cancelled) has no use for it, and left unread it is logged by the
+    garbage collector at a random later moment ("Task exception was never retrieved")."""
+    if not task.cancelled():
+        task.exception()
+
+
 class RowWriter:
     def __init__(self, store: JobStore, settings: Settings) -> None:
         self.store = store
@@ -28,6 +36,7 @@ class RowWriter:
             if state.writer is not None and not state.writer.cancelled() and state.writer.exception():
                 return  # a failed write stops the job in check_writer; don't hide it
             state.writer = asyncio.create_task(self._write_pending(state))
+            state.writer.add_done_callback(outcome_read)
 
     async def _write_pending(self, state: JobState) -> None:
         while state.pending or any(state.pending_usage):
